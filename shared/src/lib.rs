@@ -1,0 +1,1 @@
+//! Code shared by every Storefleet function. (Filled in by the core issue.)
