@@ -1,0 +1,77 @@
+//! One bounded helm subprocess.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+/// A helm that exited by itself.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `bin args…`; `Ok(None)` when it had to be stopped at `timeout`.
+///
+/// On timeout helm gets SIGTERM first: Helm 4's upgrade/install cancel their
+/// context on SIGTERM and mark the release `failed`, which a later
+/// `upgrade --install` can proceed from, whereas a SIGKILLed helm leaves the
+/// release `pending-*`. After `grace` it is killed. `kill_on_drop` covers the
+/// caller's future being dropped (a cancelled request): the child never
+/// outlives it.
+pub(crate) async fn run_bounded(
+    bin: &Path,
+    args: &[OsString],
+    timeout: Duration,
+    grace: Duration,
+) -> std::io::Result<Option<Finished>> {
+    let mut child = Command::new(bin)
+        .args(args)
+        // No colour codes in stderr; nothing read from our stdin.
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    // Read both pipes while waiting, or a chatty helm blocks on a full pipe.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let stdout_task = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).await.map(|_| buf)
+    });
+    let stderr_task = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        stderr.read_to_end(&mut buf).await.map(|_| buf)
+    });
+
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => status?,
+        Err(_) => {
+            if let Some(pid) = child.id() {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            }
+            if tokio::time::timeout(grace, child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+            stdout_task.abort();
+            stderr_task.abort();
+            return Ok(None);
+        }
+    };
+    let stdout = stdout_task.await.map_err(std::io::Error::other)??;
+    let stderr = stderr_task.await.map_err(std::io::Error::other)??;
+    Ok(Some(Finished {
+        success: status.success(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }))
+}

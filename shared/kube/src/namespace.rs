@@ -1,0 +1,147 @@
+//! The store namespace: created by server-side apply, deleted only when
+//! Storefleet owns it.
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, Preconditions};
+use kube::{Api, Client};
+
+use crate::names::{ENGINE_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, STORE_ID_LABEL};
+use crate::{Engine, Error, Result, StoreId};
+
+/// Pod Security Admission: `baseline` is enforced (WordPress' official image
+/// runs Apache as root and binds port 80), `restricted` is warned and audited
+/// so any drift towards weaker pods shows up.
+const POD_SECURITY_LABELS: [(&str, &str); 3] = [
+    ("pod-security.kubernetes.io/enforce", "baseline"),
+    ("pod-security.kubernetes.io/warn", "restricted"),
+    ("pod-security.kubernetes.io/audit", "restricted"),
+];
+
+/// The namespace as Storefleet wants it: only the fields it manages.
+pub fn desired_namespace(id: &StoreId, engine: Engine) -> Namespace {
+    let mut labels = id.ownership_labels();
+    labels.insert(ENGINE_LABEL.to_owned(), engine.as_str().to_owned());
+    for (key, value) in POD_SECURITY_LABELS {
+        labels.insert(key.to_owned(), value.to_owned());
+    }
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(id.namespace()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    }
+}
+
+/// Create or update the store namespace with server-side apply.
+///
+/// Apply (not create) makes a retried event converge instead of failing, and
+/// `force` lets Storefleet take its labels back if someone edited them with
+/// another field manager. A namespace of that name that carries another
+/// store's id is refused: applying would relabel it as ours.
+pub async fn apply_store_namespace(client: &Client, id: &StoreId, engine: Engine) -> Result<Namespace> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let name = id.namespace();
+    if let Some(existing) = api.get_opt(&name).await? {
+        if claimed_by_someone_else(id, &existing) {
+            return Err(Error::ForeignNamespace {
+                namespace: name,
+                store_id: id.to_string(),
+            });
+        }
+    }
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let applied = api
+        .patch(&name, &params, &Patch::Apply(&desired_namespace(id, engine)))
+        .await?;
+    Ok(applied)
+}
+
+/// A namespace of the store's name that another manager or another store
+/// claims through the ownership labels. An unlabelled one is taken over: it
+/// can only be a leftover of our own attempt that crashed between create and
+/// label (store ids are random, so a human's namespace is not expected).
+fn claimed_by_someone_else(id: &StoreId, ns: &Namespace) -> bool {
+    let Some(labels) = ns.metadata.labels.as_ref() else {
+        return false;
+    };
+    let other_manager = labels
+        .get(MANAGED_BY_LABEL)
+        .is_some_and(|manager| manager != MANAGED_BY_VALUE);
+    let other_store = labels
+        .get(STORE_ID_LABEL)
+        .is_some_and(|store| store != id.as_str());
+    other_manager || other_store
+}
+
+/// Where the deletion of a store namespace stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceDeletion {
+    /// The namespace is terminating: its finalizers (and the foreground
+    /// deletion of its objects) are still running. Check again later.
+    Deleting,
+    /// The namespace no longer exists.
+    Gone,
+}
+
+/// What the store namespace looks like right now (for the sweep: a `ready`
+/// store whose namespace vanished is failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceState {
+    Absent,
+    Active,
+    Terminating,
+}
+
+pub async fn store_namespace_state(client: &Client, id: &StoreId) -> Result<NamespaceState> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    Ok(match api.get_opt(&id.namespace()).await? {
+        None => NamespaceState::Absent,
+        Some(ns) if ns.metadata.deletion_timestamp.is_some() => NamespaceState::Terminating,
+        Some(_) => NamespaceState::Active,
+    })
+}
+
+/// Delete the store namespace, only if Storefleet owns it.
+///
+/// - absent: [`NamespaceDeletion::Gone`] (a repeated delete is harmless);
+/// - present without `app.kubernetes.io/managed-by=storefleet` and the
+///   matching `storefleet.io/store-id`: [`Error::ForeignNamespace`], nothing
+///   is touched;
+/// - otherwise deleted with foreground propagation. Finalizers are never
+///   stripped: a namespace stuck terminating is reported as `Deleting`, never
+///   forced, because forcing orphans volumes and cloud resources.
+///
+/// The delete carries a UID precondition, so a namespace deleted and
+/// re-created by someone else between the check and the delete is not hit.
+pub async fn delete_store_namespace(client: &Client, id: &StoreId) -> Result<NamespaceDeletion> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let name = id.namespace();
+    let Some(existing) = api.get_opt(&name).await? else {
+        return Ok(NamespaceDeletion::Gone);
+    };
+    if !id.owns(existing.metadata.labels.as_ref()) {
+        return Err(Error::ForeignNamespace {
+            namespace: name,
+            store_id: id.to_string(),
+        });
+    }
+    if existing.metadata.deletion_timestamp.is_some() {
+        return Ok(NamespaceDeletion::Deleting);
+    }
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: existing.metadata.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::foreground()
+    };
+    match api.delete(&name, &params).await {
+        // Left: the object is still there, terminating; Right: a Status saying it is gone.
+        Ok(answer) if answer.is_left() => Ok(NamespaceDeletion::Deleting),
+        Ok(_) => Ok(NamespaceDeletion::Gone),
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(NamespaceDeletion::Gone),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,154 @@
+//! Is a store ready? A pure verdict over what its namespace holds, plus
+//! [`observe`] which lists the objects and applies it.
+//!
+//! Ready means: every Deployment and StatefulSet is available at its current
+//! generation and at least the chart's workloads exist. The WooCommerce setup
+//! runs as init containers of the WordPress pod (`docs/kubernetes-actions.md`),
+//! so an available WordPress Deployment implies the setup completed.
+//!
+//! Failed means something a person must fix, said so they can: an image that
+//! cannot be pulled, a container that keeps crashing, a failed setup step, a
+//! container that cannot be configured, a pod no node can take. Everything
+//! else is progressing.
+
+mod pods;
+mod workloads;
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
+use kube::{Api, Client};
+
+use crate::{Engine, Result, StoreId};
+
+/// The verdict on one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Ready,
+    Progressing { waiting_for: String },
+    Failed { reason: String },
+}
+
+/// What a store's namespace holds, as listed from the API.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub deployments: Vec<Deployment>,
+    pub stateful_sets: Vec<StatefulSet>,
+    pub pods: Vec<Pod>,
+}
+
+/// What "ready" requires of one kind of store, and how patient to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadinessPolicy {
+    /// The chart renders at least this many Deployments (WordPress) ...
+    pub expected_deployments: usize,
+    /// ... and StatefulSets (MySQL); fewer means helm has not applied them yet.
+    pub expected_stateful_sets: usize,
+    /// A pod waiting for its PersistentVolumeClaim to be bound is normal for a
+    /// while (dynamic provisioning takes seconds to minutes); past this it is
+    /// failed with the scheduler's message.
+    pub unbound_volume_grace: Duration,
+    /// A setup (init) container that exited non-zero is retried by the
+    /// kubelet; after this many restarts it is a failed setup, even before
+    /// the kubelet reports CrashLoopBackOff.
+    pub init_restart_limit: i32,
+}
+
+impl ReadinessPolicy {
+    pub fn for_engine(engine: Engine) -> Self {
+        match engine {
+            // helm/store: the WordPress Deployment and the MySQL StatefulSet.
+            Engine::WooCommerce => Self {
+                expected_deployments: 1,
+                expected_stateful_sets: 1,
+                unbound_volume_grace: Duration::from_secs(180),
+                init_restart_limit: 3,
+            },
+            // Medusa: the server Deployment and PostgreSQL (not built yet).
+            Engine::Medusa => Self {
+                expected_deployments: 1,
+                expected_stateful_sets: 1,
+                unbound_volume_grace: Duration::from_secs(180),
+                init_restart_limit: 3,
+            },
+        }
+    }
+}
+
+/// The verdict over `observed` at time `now` (pure: no I/O, no clock).
+pub fn assess(observed: &Observed, policy: &ReadinessPolicy, now: Timestamp) -> Verdict {
+    // Pods first: they carry the reasons a person can act on, while the
+    // workloads only say "not available".
+    let mut pods: Vec<&Pod> = observed.pods.iter().collect();
+    pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let mut pod_waits = Vec::new();
+    for pod in pods {
+        match pods::assess_pod(pod, policy, now) {
+            pods::PodState::Failed(reason) => return Verdict::Failed { reason },
+            pods::PodState::Waiting(why) => pod_waits.push(why),
+            pods::PodState::Fine => {}
+        }
+    }
+    if let Some(reason) = workloads::stalled(observed) {
+        return Verdict::Failed { reason };
+    }
+    // Pod-level detail first ("setup step ... is being retried") as it says
+    // more than the workload's "0 of 1 available" it explains.
+    let mut waits = pod_waits;
+    waits.extend(workloads::not_available(observed, policy));
+    match waits.len() {
+        0 => Verdict::Ready,
+        1 => Verdict::Progressing {
+            waiting_for: waits.remove(0),
+        },
+        n => Verdict::Progressing {
+            waiting_for: format!("{} (and {} more)", waits.remove(0), n - 1),
+        },
+    }
+}
+
+/// List the store namespace's Deployments, StatefulSets and Pods.
+pub async fn list_observed(client: &Client, id: &StoreId) -> Result<Observed> {
+    let namespace = id.namespace();
+    let params = ListParams::default();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let stateful_sets: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let (deployments, stateful_sets, pods) = tokio::try_join!(
+        deployments.list(&params),
+        stateful_sets.list(&params),
+        pods.list(&params),
+    )?;
+    Ok(Observed {
+        deployments: deployments.items,
+        stateful_sets: stateful_sets.items,
+        pods: pods.items,
+    })
+}
+
+/// List the objects and assess them now. The namespace's own existence is
+/// [`crate::namespace::store_namespace_state`]'s job: an absent namespace
+/// simply has no workloads here (progressing).
+pub async fn observe(client: &Client, id: &StoreId, policy: &ReadinessPolicy) -> Result<Verdict> {
+    let observed = list_observed(client, id).await?;
+    Ok(assess(&observed, policy, Timestamp::now()))
+}
+
+/// Cut an API message (termination messages can be long) for a reason line.
+fn short(message: &str) -> String {
+    const MAX: usize = 300;
+    let message = message.trim();
+    if message.chars().count() <= MAX {
+        message.to_owned()
+    } else {
+        let mut cut: String = message.chars().take(MAX).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests;

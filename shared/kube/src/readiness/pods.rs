@@ -1,0 +1,195 @@
+//! What one pod says about the store.
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::jiff::Timestamp;
+
+use super::{ReadinessPolicy, short};
+
+pub(super) enum PodState {
+    Fine,
+    Waiting(String),
+    Failed(String),
+}
+
+/// Waiting reasons that never resolve without a change by a person.
+const IMAGE_REASONS: [&str; 3] = ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"];
+const CONFIG_REASONS: [&str; 2] = ["CreateContainerConfigError", "CreateContainerError"];
+
+pub(super) fn assess_pod(pod: &Pod, policy: &ReadinessPolicy, now: Timestamp) -> PodState {
+    // A pod being deleted (an old ReplicaSet's, a rollout's) no longer counts.
+    if pod.metadata.deletion_timestamp.is_some() {
+        return PodState::Fine;
+    }
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let Some(status) = pod.status.as_ref() else {
+        return PodState::Waiting(format!("pod {name} has no status yet"));
+    };
+    if status.phase.as_deref() == Some("Succeeded") {
+        return PodState::Fine;
+    }
+
+    if let Some(state) = unschedulable(pod, name, policy, now) {
+        return state;
+    }
+
+    let image_of = |container: &str, init: bool| -> String {
+        let spec = pod.spec.as_ref();
+        let containers = spec.map(|s| {
+            if init {
+                s.init_containers.clone().unwrap_or_default()
+            } else {
+                s.containers.clone()
+            }
+        });
+        containers
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.name == container)
+            .and_then(|c| c.image)
+            .unwrap_or_else(|| "?".to_owned())
+    };
+
+    let pod_failed = status.phase.as_deref() == Some("Failed");
+    for init in status.init_container_statuses.iter().flatten() {
+        if let Some(reason) = common_failure(init, name, &image_of(&init.name, true)) {
+            return PodState::Failed(reason);
+        }
+        if let Some(state) = setup_step(init, name, pod_failed, policy) {
+            return state;
+        }
+    }
+    for container in status.container_statuses.iter().flatten() {
+        if let Some(reason) = common_failure(container, name, &image_of(&container.name, false)) {
+            return PodState::Failed(reason);
+        }
+        if waiting_reason(container) == Some("CrashLoopBackOff") {
+            return PodState::Failed(format!(
+                "container {} of pod {name} keeps crashing (restarted {} times{})",
+                container.name,
+                container.restart_count,
+                last_exit(container)
+            ));
+        }
+    }
+    PodState::Fine
+}
+
+/// Image and configuration problems, for init and regular containers alike.
+fn common_failure(container: &ContainerStatus, pod: &str, image: &str) -> Option<String> {
+    let reason = waiting_reason(container)?;
+    let message = container
+        .state
+        .as_ref()
+        .and_then(|s| s.waiting.as_ref())
+        .and_then(|w| w.message.as_deref())
+        .map(|m| format!(": {}", short(m)))
+        .unwrap_or_default();
+    if IMAGE_REASONS.contains(&reason) {
+        let what = if reason == "InvalidImageName" {
+            "has an invalid image name"
+        } else {
+            "cannot pull its image"
+        };
+        return Some(format!(
+            "container {} of pod {pod} {what} {image} ({reason}){message}",
+            container.name
+        ));
+    }
+    if CONFIG_REASONS.contains(&reason) {
+        return Some(format!(
+            "container {} of pod {pod} cannot be created ({reason}){message}",
+            container.name
+        ));
+    }
+    None
+}
+
+/// An init container: the store's setup steps (WordPress files, the
+/// WooCommerce setup script). Named in the reason so the log tells which step.
+fn setup_step(init: &ContainerStatus, pod: &str, pod_failed: bool, policy: &ReadinessPolicy) -> Option<PodState> {
+    let failed_setup = || {
+        format!(
+            "the store setup failed: init container {} of pod {pod}{}",
+            init.name,
+            last_exit(init)
+        )
+    };
+    if waiting_reason(init) == Some("CrashLoopBackOff") {
+        return Some(PodState::Failed(failed_setup()));
+    }
+    let terminated = init.state.as_ref().and_then(|s| s.terminated.as_ref());
+    let last_terminated = init.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+    let failed_now = terminated.is_some_and(|t| t.exit_code != 0);
+    let failed_before = last_terminated.is_some_and(|t| t.exit_code != 0);
+    if (failed_now || failed_before) && (pod_failed || init.restart_count >= policy.init_restart_limit) {
+        return Some(PodState::Failed(failed_setup()));
+    }
+    if failed_now || failed_before {
+        return Some(PodState::Waiting(format!(
+            "setup step {} of pod {pod} is being retried{}",
+            init.name,
+            last_exit(init)
+        )));
+    }
+    None
+}
+
+/// `; last exit code N (Reason): message` from the current or last termination.
+fn last_exit(container: &ContainerStatus) -> String {
+    let terminated = container
+        .state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .or_else(|| container.last_state.as_ref().and_then(|s| s.terminated.as_ref()));
+    let Some(t) = terminated else {
+        return String::new();
+    };
+    let mut out = format!("; last exit code {}", t.exit_code);
+    if let Some(reason) = t.reason.as_deref().filter(|r| !r.is_empty()) {
+        out.push_str(&format!(" ({reason})"));
+    }
+    if let Some(message) = t.message.as_deref().filter(|m| !m.trim().is_empty()) {
+        out.push_str(&format!(": {}", short(message)));
+    }
+    out
+}
+
+fn waiting_reason(container: &ContainerStatus) -> Option<&str> {
+    container.state.as_ref()?.waiting.as_ref()?.reason.as_deref()
+}
+
+/// The scheduler's verdict. An unbound PersistentVolumeClaim is tolerated for
+/// the grace period (the provisioner may still be creating the volume);
+/// anything else unschedulable is failed at once with the scheduler's words.
+fn unschedulable(pod: &Pod, name: &str, policy: &ReadinessPolicy, now: Timestamp) -> Option<PodState> {
+    let condition = pod
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))?;
+    let message = condition.message.as_deref().unwrap_or("no node fits");
+    if message.contains("unbound") && message.contains("PersistentVolumeClaim") {
+        let since = condition
+            .last_transition_time
+            .as_ref()
+            .or(pod.metadata.creation_timestamp.as_ref())
+            .map(|t| t.0);
+        let waited = since.map_or(0, |since| now.as_second() - since.as_second());
+        if waited < policy.unbound_volume_grace.as_secs() as i64 {
+            return Some(PodState::Waiting(format!(
+                "pod {name} is waiting for its volume to be bound"
+            )));
+        }
+        return Some(PodState::Failed(format!(
+            "pod {name} cannot be scheduled: its volume was not bound within {}s: {}",
+            policy.unbound_volume_grace.as_secs(),
+            short(message)
+        )));
+    }
+    Some(PodState::Failed(format!(
+        "pod {name} cannot be scheduled: {}",
+        short(message)
+    )))
+}
