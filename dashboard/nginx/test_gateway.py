@@ -1,0 +1,257 @@
+"""The production gateway (this folder's nginx config) routes /api exactly like
+the local broker's gateway, and serves the SPA with the right caching.
+
+A real nginx runs the real entrypoint.sh and config (paths moved into a
+temporary directory) in front of three small HTTP servers on 127.0.0.1 that
+stand for create-store, delete-store and list-stores and echo who answered.
+The expected answer of every request comes from the local broker's routing
+table, parsed out of local-broker/src/gateway.rs (ROUTES + decide), so the two
+gateways cannot drift apart silently.
+
+Run by scripts/test-deploy: NGINX_BIN=... NGINX_MIME_TYPES=... python3 -m unittest -v test_gateway
+"""
+
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+GATEWAY_RS = os.path.join(ROOT, "local-broker", "src", "gateway.rs")
+FUNCTIONS = ["create-store", "delete-store", "list-stores"]
+
+
+def local_broker_routes():
+    """[(method, kind, prefix, function)] from the ROUTES const of gateway.rs."""
+    with open(GATEWAY_RS) as fh:
+        src = fh.read()
+    table = src[src.index("pub const ROUTES"):]
+    table = table[: table.index("];")]
+    routes = re.findall(
+        r'method:\s*Method::(\w+),\s*path:\s*PathPattern::(\w+)\("([^"]+)"\),\s*function:\s*"([^"]+)"', table)
+    if not routes:
+        raise AssertionError("could not read ROUTES from local-broker/src/gateway.rs")
+    return routes
+
+
+def matches(kind, prefix, path):
+    if kind == "Exact":
+        return path == prefix
+    rest = path[len(prefix):] if path.startswith(prefix) else None
+    if kind == "OneSegmentUnder":
+        return rest is not None and rest != "" and "/" not in rest
+    if kind == "AnythingUnder":
+        return rest is not None and rest != ""
+    raise AssertionError(f"unknown PathPattern::{kind} in gateway.rs: teach this test about it")
+
+
+def expected(routes, method, path):
+    """The local broker's decide(): ('function', name) | (405, allow) | (404, None)."""
+    m = "GET" if method == "HEAD" else method
+    on_path = [r for r in routes if matches(r[1], r[2], path)]
+    for r in on_path:
+        if r[0] == m:
+            return ("function", r[3])
+    if not on_path:
+        return (404, None)
+    allow = []
+    for r in on_path:
+        if not allow or allow[-1] != r[0]:
+            allow.append(r[0])
+    return (405, ", ".join(allow))
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    function = "?"
+
+    def answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        data = json.dumps({"function": self.function, "method": self.command, "path": self.path,
+                           "host": self.headers.get("Host"), "auth": self.headers.get("Authorization"),
+                           "body": body}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = answer
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        nginx = os.environ.get("NGINX_BIN") or shutil.which("nginx")
+        mime = os.environ.get("NGINX_MIME_TYPES", "/etc/nginx/mime.types")
+        if not nginx or not os.path.exists(mime):
+            raise unittest.SkipTest("no nginx: scripts/test-deploy provides one")
+        cls.routes = local_broker_routes()
+        cls.servers = []
+        env = dict(os.environ)
+        for fn in FUNCTIONS:
+            handler = type(f"Echo_{fn}", (Echo,), {"function": fn})
+            srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            cls.servers.append(srv)
+            env[f"STOREFLEET_{fn.upper().replace('-', '_')}_URL"] = f"http://127.0.0.1:{srv.server_address[1]}"
+        env["NGINX_RESOLVER"] = "127.0.0.1"
+
+        # The image's files, with their absolute paths moved into a temp dir.
+        cls.tmp = tempfile.mkdtemp(prefix="storefleet-gateway-")
+        os.chmod(cls.tmp, 0o755)
+        conf_dir, run_dir, html = (os.path.join(cls.tmp, d) for d in ("etc", "run", "html"))
+        os.makedirs(conf_dir)
+        os.makedirs(os.path.join(html, "assets"))
+        cls.port = free_port()
+
+        def moved(text):
+            return (text.replace("/etc/nginx/storefleet", conf_dir)
+                        .replace("/tmp/nginx", run_dir)
+                        .replace("/usr/share/storefleet/dashboard", html)
+                        .replace("/etc/nginx/mime.types", mime)
+                        .replace("listen 8080", f"listen 127.0.0.1:{cls.port}"))
+
+        for name in ("nginx.conf", "storefleet.conf.template", "security-headers.conf", "entrypoint.sh"):
+            with open(os.path.join(HERE, name)) as src, open(os.path.join(conf_dir, name), "w") as dst:
+                dst.write(moved(src.read()))
+        os.chmod(os.path.join(conf_dir, "entrypoint.sh"), 0o755)
+        with open(os.path.join(html, "index.html"), "w") as fh:
+            fh.write("<!doctype html><title>Storefleet</title>")
+        with open(os.path.join(html, "assets", "index-abc123.js"), "w") as fh:
+            fh.write("console.log('storefleet')")
+        for d, _, files in os.walk(cls.tmp):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o755)
+        env["PATH"] = os.path.dirname(nginx) + os.pathsep + env["PATH"]
+        cls.log = open(os.path.join(cls.tmp, "nginx.log"), "w")
+        cls.proc = subprocess.Popen([os.path.join(conf_dir, "entrypoint.sh")], env=env,
+                                    stdout=cls.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", cls.port), timeout=0.5).close()
+                break
+            except OSError:
+                if cls.proc.poll() is not None or time.monotonic() > deadline:
+                    with open(os.path.join(cls.tmp, "nginx.log")) as fh:
+                        log = fh.read()
+                    cls.tearDownClass()
+                    raise AssertionError("nginx did not start:\n" + log)
+                time.sleep(0.1)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "proc", None) and cls.proc.poll() is None:
+            cls.proc.send_signal(signal.SIGQUIT)
+            try:
+                cls.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.proc.kill()
+        for srv in getattr(cls, "servers", []):
+            srv.shutdown()
+        if getattr(cls, "log", None):
+            cls.log.close()
+        shutil.rmtree(getattr(cls, "tmp", ""), ignore_errors=True)
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r, data
+
+    def test_api_routing_matches_the_local_broker(self):
+        paths = ["/api/stores", "/api/stores/k7m2q9xd", "/api/stores/k7m2q9xd/events",
+                 "/api/stores/k7m2q9xd/credentials", "/api/stores/", "/api/users", "/api/me",
+                 "/api/engines", "/api/openapi.json", "/api/users/x", "/api/nothing/here", "/api/", "/api"]
+        methods = ["GET", "HEAD", "POST", "DELETE", "PUT", "PATCH"]
+        checked = 0
+        for path in paths:
+            for method in methods:
+                with self.subTest(method=method, path=path):
+                    want = expected(self.routes, method, path)
+                    r, data = self.request(method, path + ("?limit=2" if method == "GET" else ""),
+                                           headers={"Authorization": "Bearer t0k3n"})
+                    if want[0] == "function":
+                        self.assertEqual(r.status, 200, data)
+                        if method != "HEAD":
+                            got = json.loads(data)
+                            self.assertEqual(got["function"], want[1])
+                            self.assertEqual(got["method"], method)
+                            self.assertEqual(got["path"], path + ("?limit=2" if method == "GET" else ""),
+                                             "the URI is passed on unchanged")
+                            self.assertEqual(got["auth"], "Bearer t0k3n", "Authorization is passed on")
+                    else:
+                        self.assertEqual(r.status, want[0], data)
+                        if method != "HEAD":
+                            problem = json.loads(data)
+                            self.assertEqual(problem["status"], want[0])
+                            self.assertEqual(r.getheader("Content-Type"), "application/problem+json")
+                        if want[0] == 405:
+                            self.assertEqual(r.getheader("Allow"), want[1])
+                    checked += 1
+        self.assertEqual(checked, len(paths) * len(methods))
+
+    def test_request_body_reaches_the_function(self):
+        r, data = self.request("POST", "/api/stores", body=b'{"type":"woocommerce","name":"Demo"}',
+                               headers={"Content-Type": "application/json", "Idempotency-Key": "k1"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(data)["body"], '{"type":"woocommerce","name":"Demo"}')
+
+    def test_upstream_host_is_the_functions(self):
+        r, data = self.request("GET", "/api/me")
+        port = self.servers[2].server_address[1]
+        self.assertEqual(json.loads(data)["host"], f"127.0.0.1:{port}",
+                         "Host is the function's (Knative routes on it), not the dashboard's")
+
+    def test_spa_caching(self):
+        r, data = self.request("GET", "/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Cache-Control"), "no-cache")
+        self.assertIn(b"Storefleet", data)
+        r, data = self.request("GET", "/stores/k7m2q9xd")
+        self.assertEqual((r.status, r.getheader("Cache-Control")), (200, "no-cache"), "client-side route")
+        self.assertIn(b"Storefleet", data)
+        r, _ = self.request("GET", "/assets/index-abc123.js")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Cache-Control"), "public, max-age=31536000, immutable")
+        self.assertEqual(r.getheader("X-Content-Type-Options"), "nosniff")
+        r, _ = self.request("GET", "/assets/missing-123.js")
+        self.assertEqual(r.status, 404, "a missing bundle is a 404, never index.html")
+        r, _ = self.request("GET", "/api/me")
+        self.assertEqual(r.getheader("Cache-Control"), "no-store")
+
+    def test_security_headers_and_health(self):
+        r, data = self.request("GET", "/healthz")
+        self.assertEqual((r.status, data), (200, b"ok\n"))
+        r, _ = self.request("GET", "/")
+        self.assertIn("frame-ancestors 'none'", r.getheader("Content-Security-Policy"))
+        self.assertEqual(r.getheader("X-Frame-Options"), "DENY")
+        self.assertIsNone(r.getheader("Server") and re.search(r"\d", r.getheader("Server")), "no version")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,254 @@
+"""Assertions on the platform chart's rendering (helm template), per values file.
+
+Run by scripts/test-deploy:  HELM=/path/to/helm python3 -m unittest -v test_rendering
+Checks what a reviewer would check by hand: least-privilege RBAC, every
+container hardened and with resources, the fixed names knative/ depends on,
+and that knative/ refers only to objects this chart creates.
+"""
+
+import glob
+import os
+import subprocess
+import unittest
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+CHART = os.path.join(ROOT, "helm", "platform")
+HELM = os.environ.get("HELM", "helm")
+VALUES_FILES = ["values.yaml", "values-local.yaml", "values-prod.yaml"]
+FUNCTIONS = ["create-store", "delete-store", "list-stores", "readiness-checker"]
+PER_STORE_ROLES = {"storefleet-store-manager", "storefleet-store-reader"}
+
+
+def render(values_file="values.yaml", *sets):
+    cmd = [HELM, "template", "storefleet", CHART, "--namespace", "storefleet",
+           "-f", os.path.join(CHART, values_file)]
+    for s in sets:
+        cmd += ["--set", s]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def render_fails(*sets):
+    cmd = [HELM, "template", "storefleet", CHART, "--namespace", "storefleet"]
+    for s in sets:
+        cmd += ["--set", s]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    return r.returncode != 0, r.stderr
+
+
+def by_kind(docs, kind):
+    return [d for d in docs if d["kind"] == kind]
+
+
+def named(docs, kind, name):
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found[0] if found else None
+
+
+def pod_specs(docs):
+    for d in docs:
+        if d["kind"] in ("Deployment", "StatefulSet", "Job"):
+            yield d["metadata"]["name"], d["spec"]["template"]["spec"]
+
+
+class EveryValuesFile(unittest.TestCase):
+    def each(self):
+        for f in VALUES_FILES:
+            with self.subTest(values=f):
+                yield f, render(f)
+
+    def test_every_container_has_resources_and_is_hardened(self):
+        for _, docs in self.each():
+            for name, spec in pod_specs(docs):
+                self.assertTrue(spec["securityContext"]["runAsNonRoot"], name)
+                self.assertEqual(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault", name)
+                self.assertFalse(spec.get("automountServiceAccountToken", True),
+                                 f"{name}: no pod of this chart talks to the Kubernetes API")
+                for c in spec.get("initContainers", []) + spec["containers"]:
+                    where = f"{name}/{c['name']}"
+                    res = c.get("resources", {})
+                    for k in ("cpu", "memory", "ephemeral-storage"):
+                        self.assertIn(k, res.get("requests", {}), f"{where}: requests.{k}")
+                    for k in ("memory", "ephemeral-storage"):
+                        self.assertIn(k, res.get("limits", {}), f"{where}: limits.{k}")
+                    sc = c["securityContext"]
+                    self.assertFalse(sc["allowPrivilegeEscalation"], where)
+                    self.assertTrue(sc["readOnlyRootFilesystem"], where)
+                    self.assertEqual(sc["capabilities"]["drop"], ["ALL"], where)
+                    self.assertNotIn("add", sc["capabilities"], where)
+                    self.assertNotIn("privileged", sc, where)
+                    self.assertNotRegex(c["image"], r":latest$|^[^:]+$", f"{where}: image pinned by tag")
+
+    def test_rbac_is_least_privilege(self):
+        forbidden_resources = {"pods/exec", "pods/attach", "pods/portforward", "nodes/proxy", "*"}
+        forbidden_verbs = {"escalate", "impersonate", "*"}
+        for _, docs in self.each():
+            roles = {r["metadata"]["name"]: r for r in by_kind(docs, "ClusterRole") + by_kind(docs, "Role")}
+            for name, role in roles.items():
+                for rule in role["rules"]:
+                    self.assertFalse(set(rule.get("resources", [])) & forbidden_resources, f"{name}: {rule}")
+                    self.assertFalse(set(rule["verbs"]) & forbidden_verbs, f"{name}: {rule}")
+                    self.assertNotIn("*", rule.get("apiGroups", []), f"{name}: {rule}")
+                    self.assertNotIn("create", rule["verbs"] if "pods" in rule.get("resources", []) else [],
+                                     f"{name}: creates pods directly")
+                    if "bind" in rule["verbs"]:
+                        self.assertEqual(rule["verbs"], ["bind"], f"{name}: bind rule mixes verbs")
+                        self.assertTrue(rule.get("resourceNames"), f"{name}: bind without resourceNames")
+                        self.assertLessEqual(set(rule["resourceNames"]), PER_STORE_ROLES, name)
+            # Cluster-wide bindings never grant secrets, and the per-store roles
+            # are never bound cluster-wide.
+            for crb in by_kind(docs, "ClusterRoleBinding"):
+                ref = crb["roleRef"]["name"]
+                self.assertNotIn(ref, PER_STORE_ROLES, f"{crb['metadata']['name']} binds a per-store role cluster-wide")
+                for rule in roles[ref]["rules"]:
+                    self.assertNotIn("secrets", rule.get("resources", []), f"{ref} grants secrets cluster-wide")
+                    if {"namespaces"} & set(rule.get("resources", [])) and "delete" in rule["verbs"]:
+                        self.assertEqual(ref, "storefleet-delete-store", "only delete-store deletes namespaces")
+            bound_subjects = {s["name"] for crb in by_kind(docs, "ClusterRoleBinding") for s in crb["subjects"]}
+            self.assertNotIn("list-stores", bound_subjects, "list-stores needs no cluster-wide permission")
+
+    def test_function_permissions_are_what_each_uses(self):
+        docs = render()
+        rules = lambda n: named(docs, "ClusterRole", n)["rules"]  # noqa: E731
+        create = {(g, r): set(rule["verbs"]) for rule in rules("storefleet-create-store")
+                  for g in rule["apiGroups"] for r in rule["resources"]}
+        self.assertEqual(create[("", "namespaces")], {"get", "create", "patch"})
+        self.assertEqual(create[("rbac.authorization.k8s.io", "rolebindings")], {"get", "create", "patch"})
+        self.assertEqual(create[("rbac.authorization.k8s.io", "clusterroles")], {"bind"})
+        self.assertEqual(len(create), 3)
+        delete = rules("storefleet-delete-store")
+        self.assertEqual(delete, [{"apiGroups": [""], "resources": ["namespaces"],
+                                   "verbs": ["get", "list", "watch", "delete"]}])
+        for rule in rules("storefleet-readiness-checker"):
+            self.assertLessEqual(set(rule["verbs"]), {"get", "list", "watch"})
+        reader = rules("storefleet-store-reader")
+        self.assertEqual(reader, [{"apiGroups": [""], "resources": ["secrets"],
+                                   "resourceNames": ["store-credentials"], "verbs": ["get"]}])
+
+    def test_admission_policy_confines_create_and_delete(self):
+        docs = render()
+        create = named(docs, "ValidatingAdmissionPolicy", "storefleet-create-store-scope")
+        self.assertIn("system:serviceaccount:storefleet:create-store", create["spec"]["matchConditions"][0]["expression"])
+        delete = named(docs, "ValidatingAdmissionPolicy", "storefleet-delete-store-scope")
+        self.assertIn("'app.kubernetes.io/managed-by'", delete["spec"]["validations"][0]["expression"])
+        for p in ("storefleet-create-store-scope", "storefleet-delete-store-scope"):
+            self.assertEqual(named(docs, "ValidatingAdmissionPolicyBinding", p)["spec"]["validationActions"], ["Deny"])
+
+    def test_fixed_names_of_docs_development(self):
+        for f, docs in self.each():
+            for fn in FUNCTIONS:
+                self.assertIsNotNone(named(docs, "ServiceAccount", fn), fn)
+            self.assertIsNotNone(named(docs, "Secret", "storefleet-bootstrap-admin"))
+            self.assertIn("token", named(docs, "Secret", "storefleet-bootstrap-admin")["data"])
+            db = named(docs, "Secret", "storefleet-database")
+            self.assertEqual(set(db["data"]), {"url", "password"})
+            cfg = named(docs, "ConfigMap", "storefleet-config")["data"]
+            self.assertEqual(cfg["STOREFLEET_STORE_CHART"], "/opt/storefleet/helm/store")
+            self.assertTrue(cfg["STOREFLEET_STORE_VALUES"].startswith("/opt/storefleet/helm/store/values-"), f)
+            self.assertIn("storefleet/create-store", cfg["STOREFLEET_STORE_MANAGER_SUBJECTS"].split(","))
+
+    def test_config_keys_are_documented(self):
+        with open(os.path.join(ROOT, "docs", "development.md")) as fh:
+            documented = fh.read()
+        cfg = named(render(), "ConfigMap", "storefleet-config")["data"]
+        for key in cfg:
+            self.assertIn(f"`{key}`", documented, f"{key} is not in docs/development.md")
+
+    def test_secrets_are_generated_never_from_values(self):
+        a = named(render(), "Secret", "storefleet-bootstrap-admin")["data"]["token"]
+        b = named(render(), "Secret", "storefleet-bootstrap-admin")["data"]["token"]
+        self.assertNotEqual(a, b, "without a cluster to look up, each render generates a new token")
+        for name in ("storefleet-bootstrap-admin", "storefleet-database"):
+            self.assertEqual(named(render(), "Secret", name)["metadata"]["annotations"]["helm.sh/resource-policy"], "keep")
+        for f in VALUES_FILES:
+            with open(os.path.join(CHART, f)) as fh:
+                text = fh.read().lower()
+            for word in ("password:", "token:", "secret:"):
+                self.assertNotIn(word, text, f"{f} must not carry secrets")
+
+    def test_external_database_runs_no_postgresql(self):
+        docs = render("values-prod.yaml", "database.mode=external")
+        self.assertIsNone(named(docs, "StatefulSet", "storefleet-postgresql"))
+        self.assertIsNone(named(docs, "Secret", "storefleet-database"))
+        job = named(docs, "Job", "storefleet-migrations")
+        self.assertNotIn("initContainers", job["spec"]["template"]["spec"])
+
+    def test_migrations_hook_runs_after_install_and_before_upgrade(self):
+        job = named(render("values-local.yaml"), "Job", "storefleet-migrations")
+        self.assertEqual(job["metadata"]["annotations"]["helm.sh/hook"], "post-install,pre-upgrade")
+        c = job["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(c["image"], "dev.local/storefleet/list-stores:0.1.0")
+        self.assertEqual(c["args"], ["migrate"])
+        self.assertEqual(c["env"][0]["valueFrom"]["secretKeyRef"], {"name": "storefleet-database", "key": "url"})
+
+    def test_prod_has_tls_and_https_stores(self):
+        docs = render("values-prod.yaml")
+        ing = named(docs, "Ingress", "storefleet-dashboard")
+        self.assertEqual(ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], "letsencrypt-prod")
+        self.assertEqual(ing["spec"]["tls"][0]["hosts"], ["storefleet.example.com"])
+        self.assertEqual(named(docs, "ConfigMap", "storefleet-config")["data"]["STOREFLEET_STORE_URL_SCHEME"], "https")
+        np = named(docs, "NetworkPolicy", "storefleet-dashboard")
+        self.assertEqual(np["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"],
+                         {"kubernetes.io/metadata.name": "kube-system"}, "k3s's Traefik lives in kube-system")
+        self.assertIsNotNone(named(docs, "PodDisruptionBudget", "storefleet-dashboard"))
+
+    def test_gateway_upstreams_are_knative_cluster_local_urls(self):
+        dep = named(render(), "Deployment", "storefleet-dashboard")
+        env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        self.assertEqual(env, {
+            "STOREFLEET_CREATE_STORE_URL": "http://create-store.storefleet.svc.cluster.local",
+            "STOREFLEET_DELETE_STORE_URL": "http://delete-store.storefleet.svc.cluster.local",
+            "STOREFLEET_LIST_STORES_URL": "http://list-stores.storefleet.svc.cluster.local",
+        })
+
+    def test_schema_rejects_bad_values_with_a_clear_message(self):
+        for bad, words in [
+            ("config.storeUrlScheme=ftp", "storeUrlScheme"),
+            ("database.mode=sqlite", "mode"),
+            ("config.storeHostPattern=shop.example.com", "storeHostPattern"),
+            ("rbac.storeManagerSubjects[0]=default", "storeManagerSubjects"),
+            ("dashboard.replicas=0", "replicas"),
+            ("unknownKey=1", "unknownKey"),
+        ]:
+            with self.subTest(bad=bad):
+                failed, err = render_fails(bad)
+                self.assertTrue(failed, f"{bad} was accepted")
+                self.assertIn(words, err)
+
+
+class KnativeManifestsReferToThisChart(unittest.TestCase):
+    """knative/ (applied next to this release) must only name objects the chart creates."""
+
+    def test_service_accounts_configmaps_and_secrets_exist(self):
+        files = sorted(glob.glob(os.path.join(ROOT, "knative", "*.yaml")))
+        if not files:
+            self.skipTest("knative/ has no manifests yet")
+        docs = render("values-local.yaml")
+        have = {(d["kind"], d["metadata"]["name"]) for d in docs}
+        refs = set()
+        for path in files:
+            with open(path) as fh:
+                for d in yaml.safe_load_all(fh):
+                    if not d or d.get("kind") != "Service" or not d["apiVersion"].startswith("serving.knative.dev"):
+                        continue
+                    spec = d["spec"]["template"]["spec"]
+                    refs.add(("ServiceAccount", spec["serviceAccountName"]))
+                    for c in spec["containers"]:
+                        for ef in c.get("envFrom", []):
+                            if "configMapRef" in ef:
+                                refs.add(("ConfigMap", ef["configMapRef"]["name"]))
+                        for e in c.get("env", []):
+                            ref = e.get("valueFrom", {}).get("secretKeyRef")
+                            if ref:
+                                refs.add(("Secret", ref["name"]))
+                    for v in spec.get("volumes", []):
+                        if "secret" in v:
+                            refs.add(("Secret", v["secret"]["secretName"]))
+        self.assertTrue(refs)
+        self.assertLessEqual(refs, have, f"knative/ refers to objects the chart does not create: {refs - have}")
+
+
+if __name__ == "__main__":
+    unittest.main()
