@@ -25,6 +25,8 @@ pub mod rbac;
 pub mod readiness;
 pub mod secret;
 pub mod storefront;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};
 pub use names::{Engine, StoreId};

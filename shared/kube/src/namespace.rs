@@ -145,3 +145,151 @@ pub async fn delete_store_namespace(client: &Client, id: &StoreId) -> Result<Nam
         Err(err) => Err(err.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::{Exchange, scripted, status};
+
+    fn id() -> StoreId {
+        StoreId::parse("abcd1234").unwrap()
+    }
+
+    const NS_PATH: &str = "/api/v1/namespaces/store-abcd1234";
+
+    fn namespace(labels: serde_json::Value, terminating: bool) -> serde_json::Value {
+        let mut ns = json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "store-abcd1234", "uid": "uid-1", "labels": labels},
+        });
+        if terminating {
+            ns["metadata"]["deletionTimestamp"] = json!("2026-11-22T10:00:00Z");
+        }
+        ns
+    }
+
+    fn ours() -> serde_json::Value {
+        json!({"app.kubernetes.io/managed-by": "storefleet", "storefleet.io/store-id": "abcd1234"})
+    }
+
+    #[tokio::test]
+    async fn apply_is_a_forced_server_side_apply_by_storefleet_with_every_label() {
+        let (client, api) = scripted(vec![
+            Exchange::new(Method::GET, NS_PATH, 404, status(404, "NotFound", "not found")),
+            Exchange::new(
+                Method::PATCH,
+                format!("{NS_PATH}?&force=true&fieldManager=storefleet"),
+                200,
+                namespace(ours(), false),
+            )
+            .body(|body| {
+                assert_eq!(body["apiVersion"], "v1");
+                assert_eq!(body["kind"], "Namespace");
+                assert_eq!(body["metadata"]["name"], "store-abcd1234");
+                assert_eq!(
+                    body["metadata"]["labels"],
+                    json!({
+                        "app.kubernetes.io/managed-by": "storefleet",
+                        "storefleet.io/store-id": "abcd1234",
+                        "storefleet.io/engine": "woocommerce",
+                        "pod-security.kubernetes.io/enforce": "baseline",
+                        "pod-security.kubernetes.io/warn": "restricted",
+                        "pod-security.kubernetes.io/audit": "restricted",
+                    })
+                );
+            }),
+        ]);
+        apply_store_namespace(&client, &id(), Engine::WooCommerce).await.unwrap();
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn apply_refuses_a_namespace_claimed_by_another_manager() {
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::GET,
+            NS_PATH,
+            200,
+            namespace(json!({"app.kubernetes.io/managed-by": "argocd"}), false),
+        )]);
+        let err = apply_store_namespace(&client, &id(), Engine::WooCommerce).await.unwrap_err();
+        assert!(matches!(err, Error::ForeignNamespace { .. }), "{err}");
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn delete_of_an_absent_namespace_is_gone() {
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::GET,
+            NS_PATH,
+            404,
+            status(404, "NotFound", "namespaces \"store-abcd1234\" not found"),
+        )]);
+        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Gone);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn delete_refuses_foreign_namespaces_and_sends_no_delete() {
+        for labels in [
+            json!({}),
+            json!({"app.kubernetes.io/managed-by": "storefleet"}),
+            json!({"storefleet.io/store-id": "abcd1234"}),
+            json!({"app.kubernetes.io/managed-by": "storefleet", "storefleet.io/store-id": "zzzz9999"}),
+            json!({"app.kubernetes.io/managed-by": "Helm", "storefleet.io/store-id": "abcd1234"}),
+        ] {
+            // The script holds only the GET: a DELETE would fail the test.
+            let (client, api) = scripted(vec![Exchange::new(Method::GET, NS_PATH, 200, namespace(labels.clone(), false))]);
+            let err = delete_store_namespace(&client, &id()).await.unwrap_err();
+            assert!(matches!(err, Error::ForeignNamespace { .. }), "{labels}: {err}");
+            assert!(err.to_string().contains("refusing to delete namespace store-abcd1234"));
+            api.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_is_foreground_with_a_uid_precondition() {
+        let (client, api) = scripted(vec![
+            Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), false)),
+            Exchange::new(Method::DELETE, format!("{NS_PATH}?"), 200, namespace(ours(), true)).body(|body| {
+                assert_eq!(body["propagationPolicy"], "Foreground");
+                assert_eq!(body["preconditions"]["uid"], "uid-1");
+            }),
+        ]);
+        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Deleting);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_terminating_namespace_is_left_to_its_finalizers() {
+        // No DELETE, no finalizer patch: just "still deleting".
+        let (client, api) = scripted(vec![Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), true))]);
+        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Deleting);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_namespace_gone_between_get_and_delete_is_gone() {
+        let (client, api) = scripted(vec![
+            Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), false)),
+            Exchange::new(Method::DELETE, format!("{NS_PATH}?"), 404, status(404, "NotFound", "gone")),
+        ]);
+        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Gone);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn state_tells_absent_active_and_terminating_apart() {
+        let (client, api) = scripted(vec![
+            Exchange::new(Method::GET, NS_PATH, 404, status(404, "NotFound", "gone")),
+            Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), false)),
+            Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), true)),
+        ]);
+        assert_eq!(store_namespace_state(&client, &id()).await.unwrap(), NamespaceState::Absent);
+        assert_eq!(store_namespace_state(&client, &id()).await.unwrap(), NamespaceState::Active);
+        assert_eq!(store_namespace_state(&client, &id()).await.unwrap(), NamespaceState::Terminating);
+        api.await.unwrap();
+    }
+}

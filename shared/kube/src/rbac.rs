@@ -119,4 +119,37 @@ mod tests {
         }
         assert!(parse_subjects(" , ").unwrap_err().to_string().contains("empty"));
     }
+
+    #[tokio::test]
+    async fn applies_the_binding_server_side_as_storefleet() {
+        use http::Method;
+        use serde_json::json;
+
+        use crate::testing::{Exchange, scripted};
+
+        let id = StoreId::parse("abcd1234").unwrap();
+        let subjects = parse_subjects("storefleet/create-store,storefleet/delete-store").unwrap();
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::PATCH,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/store-abcd1234/rolebindings/storefleet-store-manager?&force=true&fieldManager=storefleet",
+            200,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "storefleet-store-manager"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "storefleet-store-manager"}}),
+        )
+        .body(|body| {
+            assert_eq!(body["roleRef"]["kind"], "ClusterRole");
+            assert_eq!(body["roleRef"]["name"], "storefleet-store-manager");
+            assert_eq!(body["metadata"]["labels"]["storefleet.io/store-id"], "abcd1234");
+            assert_eq!(
+                body["subjects"],
+                json!([
+                    {"kind": "ServiceAccount", "name": "create-store", "namespace": "storefleet"},
+                    {"kind": "ServiceAccount", "name": "delete-store", "namespace": "storefleet"},
+                ])
+            );
+        })]);
+        apply_store_role_binding(&client, &id, &subjects).await.unwrap();
+        api.await.unwrap();
+    }
 }

@@ -181,3 +181,119 @@ pub async fn read_credentials(client: &Client, id: &StoreId) -> Result<AdminCred
         admin_password: SecretValue(field(KEY_ADMIN_PASSWORD)?),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::{Exchange, scripted, status};
+
+    const SECRETS: &str = "/api/v1/namespaces/store-abcd1234/secrets";
+
+    fn id() -> StoreId {
+        StoreId::parse("abcd1234").unwrap()
+    }
+
+    #[test]
+    fn generated_values_have_the_promised_shape_and_differ() {
+        let a = StoreSecret::generate("owner@example.com");
+        let b = StoreSecret::generate("owner@example.com");
+        for password in [&a.mysql_root_password, &a.mysql_password, &a.admin_password] {
+            assert_eq!(password.expose().len(), PASSWORD_LENGTH);
+            assert!(password.expose().bytes().all(|c| UNAMBIGUOUS_ALPHABET.contains(&c)));
+            assert!(!password.expose().contains(['0', 'O', 'o', '1', 'l', 'I']));
+        }
+        for salt in &a.salts {
+            assert_eq!(salt.expose().len(), SALT_LENGTH);
+        }
+        assert_ne!(a.admin_password, b.admin_password);
+        assert_ne!(a.mysql_password, a.mysql_root_password);
+        assert_eq!(a.admin_user, "admin");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_value() {
+        let secret = StoreSecret::generate("owner@example.com");
+        let printed = format!("{secret:?} {:?}", secret.admin_password);
+        for value in [&secret.mysql_root_password, &secret.mysql_password, &secret.admin_password]
+            .into_iter()
+            .chain(secret.salts.iter())
+        {
+            assert!(!printed.contains(value.expose()), "a value leaked into Debug");
+        }
+        assert!(printed.contains("<redacted>"));
+    }
+
+    #[test]
+    fn the_secret_object_has_every_key_the_chart_reads() {
+        let secret = StoreSecret::generate("owner@example.com").to_secret(&id());
+        assert_eq!(secret.metadata.name.as_deref(), Some("store-credentials"));
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("store-abcd1234"));
+        assert!(id().owns(secret.metadata.labels.as_ref()));
+        let data = secret.data.unwrap();
+        let mut expected: Vec<&str> = vec![
+            KEY_MYSQL_ROOT_PASSWORD,
+            KEY_MYSQL_PASSWORD,
+            KEY_ADMIN_USER,
+            KEY_ADMIN_PASSWORD,
+            KEY_ADMIN_EMAIL,
+        ];
+        expected.extend(SALT_KEYS);
+        expected.sort();
+        assert_eq!(data.keys().map(String::as_str).collect::<Vec<_>>(), expected);
+        assert_eq!(data[KEY_ADMIN_EMAIL].0, b"owner@example.com");
+    }
+
+    #[tokio::test]
+    async fn creates_the_secret_when_absent() {
+        let (client, api) = scripted(vec![
+            Exchange::new(Method::POST, format!("{SECRETS}?"), 201, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"}}))
+                .body(|body| {
+                    assert_eq!(body["metadata"]["name"], "store-credentials");
+                    assert_eq!(body["type"], "Opaque");
+                    assert_eq!(body["data"].as_object().unwrap().len(), 13);
+                }),
+        ]);
+        assert_eq!(ensure_store_secret(&client, &id(), "a@b.c").await.unwrap(), SecretOutcome::Created);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn keeps_an_existing_secret_on_409_and_never_writes_it() {
+        // Only the POST is scripted: a PUT or PATCH (rotation) would fail the test.
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::POST,
+            format!("{SECRETS}?"),
+            409,
+            status(409, "AlreadyExists", "secrets \"store-credentials\" already exists"),
+        )]);
+        assert_eq!(
+            ensure_store_secret(&client, &id(), "a@b.c").await.unwrap(),
+            SecretOutcome::AlreadyExisted
+        );
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn reads_the_admin_login() {
+        let (client, api) = scripted(vec![
+            Exchange::new(
+                Method::GET,
+                format!("{SECRETS}/store-credentials"),
+                200,
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"},
+                       "data": {"wordpress-admin-user": "YWRtaW4=", "wordpress-admin-password": "czNjcjN0UGFzcw=="}}),
+            ),
+            Exchange::new(Method::GET, format!("{SECRETS}/store-credentials"), 404, status(404, "NotFound", "not found")),
+        ]);
+        let credentials = read_credentials(&client, &id()).await.unwrap();
+        assert_eq!(credentials.admin_user, "admin");
+        assert_eq!(credentials.admin_password.expose(), "s3cr3tPass");
+        assert!(!format!("{credentials:?}").contains("s3cr3tPass"));
+        let err = read_credentials(&client, &id()).await.unwrap_err();
+        assert!(matches!(err, Error::CredentialsUnavailable { .. }), "{err}");
+        api.await.unwrap();
+    }
+}

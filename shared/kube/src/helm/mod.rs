@@ -202,8 +202,11 @@ impl Helm {
         let _permit = self.permit()?;
         let started = Instant::now();
         let release = store.id.release();
-        let recovered = match self.status_inner(&store.id).await? {
-            Some(status) if status.info.status.is_pending() => Some(self.recover(&store.id, &status).await?),
+        // `history --max 1` rather than `status`: Helm 4's status JSON embeds
+        // every live object of the release, which we neither need nor want in memory.
+        let last = self.history_inner(&store.id, Some(1)).await?.pop();
+        let recovered = match last {
+            Some(last) if last.status.is_pending() => Some(self.recover(&store.id, &last).await?),
             _ => None,
         };
         let finished = self
@@ -226,20 +229,19 @@ impl Helm {
     }
 
     /// Clear a `pending-*` release, if it is old enough to be a crash's leftover.
-    async fn recover(&self, id: &StoreId, status: &ReleaseStatus) -> Result<Recovery> {
+    async fn recover(&self, id: &StoreId, last: &Revision) -> Result<Recovery> {
         let release = id.release();
-        let age = status
-            .info
-            .last_deployed
+        let age = last
+            .updated
             .map(|at| (chrono::Utc::now() - at).to_std().unwrap_or_default());
         // No timestamp: treat as old, since nothing else can tell us it is live.
         if age.is_some_and(|age| age < self.config.stuck_after) {
             return Err(Error::ReleaseLocked { release });
         }
-        let from = status.info.status.clone();
-        tracing::warn!(release = %release, state = ?from, revision = status.revision,
+        let from = last.status.clone();
+        tracing::warn!(release = %release, state = ?from, revision = last.revision,
             "helm release left pending by an interrupted helm; recovering");
-        let (operation, args, timeout, recovery) = if status.revision > 1 && from != ReleaseState::PendingInstall {
+        let (operation, args, timeout, recovery) = if last.revision > 1 && from != ReleaseState::PendingInstall {
             // `helm rollback` without a revision goes to the previous one; it
             // does not check for pending states (Helm 4 pkg/action/rollback.go).
             let args = vec![
@@ -278,8 +280,9 @@ impl Helm {
             "--wait".into(),
             "--cascade".into(),
             "foreground".into(),
-            // A repeated delete is harmless.
-            "--ignore-not-found".into(),
+            // No --ignore-not-found: Helm 4.3 then prints "uninstalled" even for
+            // a release that was not there; "release: not found" on stderr is
+            // how we tell the two apart (a repeated delete is still harmless).
             "--timeout".into(),
             helm_duration(inner_timeout(self.config.uninstall_timeout, self.config.stop_grace)).into(),
         ]
@@ -294,12 +297,7 @@ impl Helm {
             .run("uninstall", &release, self.uninstall_args(id), self.config.uninstall_timeout)
             .await?;
         let outcome = if finished.success {
-            // --ignore-not-found exits 0 and prints nothing about the release.
-            if finished.stdout.contains("uninstalled") {
-                Uninstalled::Removed
-            } else {
-                Uninstalled::NotFound
-            }
+            Uninstalled::Removed
         } else if reason::is_release_not_found(&finished.stderr) {
             Uninstalled::NotFound
         } else {
@@ -318,13 +316,11 @@ impl Helm {
         ))
     }
 
-    /// `helm status -o json`; `None` when there is no such release.
+    /// `helm status -o json`; `None` when there is no such release. Only the
+    /// release's name, revision and state are kept (Helm 4's JSON also
+    /// carries the live objects; they are parsed past, never logged).
     pub async fn status(&self, id: &StoreId) -> Result<Option<ReleaseStatus>> {
         let _permit = self.permit()?;
-        self.status_inner(id).await
-    }
-
-    async fn status_inner(&self, id: &StoreId) -> Result<Option<ReleaseStatus>> {
         let release = id.release();
         let args = vec![
             "status".into(),
@@ -356,8 +352,12 @@ impl Helm {
     /// `helm history -o json`, oldest first; empty when there is no such release.
     pub async fn history(&self, id: &StoreId) -> Result<Vec<Revision>> {
         let _permit = self.permit()?;
+        self.history_inner(id, None).await
+    }
+
+    async fn history_inner(&self, id: &StoreId, max: Option<u32>) -> Result<Vec<Revision>> {
         let release = id.release();
-        let args = vec![
+        let mut args: Vec<OsString> = vec![
             "history".into(),
             release.clone().into(),
             "--namespace".into(),
@@ -365,6 +365,10 @@ impl Helm {
             "-o".into(),
             "json".into(),
         ];
+        if let Some(max) = max {
+            args.push("--max".into());
+            args.push(max.to_string().into());
+        }
         let finished = self.run("history", &release, args, self.config.query_timeout).await?;
         if !finished.success {
             if reason::is_release_not_found(&finished.stderr) {
