@@ -136,7 +136,16 @@ mod tests {
 
     #[test]
     fn rejects_anything_else() {
-        for bad in ["", "k7m2q9x", "k7m2q9xdd", "K7M2Q9XD", "-7m2q9xd", "k7m2q9x.", "k7m2 9xd", "ä7m2q9x"] {
+        for bad in [
+            "",
+            "k7m2q9x",
+            "k7m2q9xdd",
+            "K7M2Q9XD",
+            "-7m2q9xd",
+            "k7m2q9x.",
+            "k7m2 9xd",
+            "ä7m2q9x",
+        ] {
             let err = StoreId::parse(bad).unwrap_err();
             assert!(err.to_string().contains("8 characters"), "{bad:?}: {err}");
         }

@@ -5,7 +5,9 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, Preconditions};
 use kube::{Api, Client};
 
-use crate::names::{ENGINE_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, STORE_ID_LABEL};
+use crate::names::{
+    ENGINE_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, STORE_ID_LABEL,
+};
 use crate::{Engine, Error, Result, StoreId};
 
 /// Pod Security Admission: `baseline` is enforced (WordPress' official image
@@ -40,20 +42,28 @@ pub fn desired_namespace(id: &StoreId, engine: Engine) -> Namespace {
 /// `force` lets Storefleet take its labels back if someone edited them with
 /// another field manager. A namespace of that name that carries another
 /// store's id is refused: applying would relabel it as ours.
-pub async fn apply_store_namespace(client: &Client, id: &StoreId, engine: Engine) -> Result<Namespace> {
+pub async fn apply_store_namespace(
+    client: &Client,
+    id: &StoreId,
+    engine: Engine,
+) -> Result<Namespace> {
     let api: Api<Namespace> = Api::all(client.clone());
     let name = id.namespace();
-    if let Some(existing) = api.get_opt(&name).await? {
-        if claimed_by_someone_else(id, &existing) {
-            return Err(Error::ForeignNamespace {
-                namespace: name,
-                store_id: id.to_string(),
-            });
-        }
+    if let Some(existing) = api.get_opt(&name).await?
+        && claimed_by_someone_else(id, &existing)
+    {
+        return Err(Error::ForeignNamespace {
+            namespace: name,
+            store_id: id.to_string(),
+        });
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let applied = api
-        .patch(&name, &params, &Patch::Apply(&desired_namespace(id, engine)))
+        .patch(
+            &name,
+            &params,
+            &Patch::Apply(&desired_namespace(id, engine)),
+        )
         .await?;
     Ok(applied)
 }
@@ -178,7 +188,12 @@ mod tests {
     #[tokio::test]
     async fn apply_is_a_forced_server_side_apply_by_storefleet_with_every_label() {
         let (client, api) = scripted(vec![
-            Exchange::new(Method::GET, NS_PATH, 404, status(404, "NotFound", "not found")),
+            Exchange::new(
+                Method::GET,
+                NS_PATH,
+                404,
+                status(404, "NotFound", "not found"),
+            ),
             Exchange::new(
                 Method::PATCH,
                 format!("{NS_PATH}?&force=true&fieldManager=storefleet"),
@@ -202,7 +217,9 @@ mod tests {
                 );
             }),
         ]);
-        apply_store_namespace(&client, &id(), Engine::WooCommerce).await.unwrap();
+        apply_store_namespace(&client, &id(), Engine::WooCommerce)
+            .await
+            .unwrap();
         api.await.unwrap();
     }
 
@@ -214,7 +231,9 @@ mod tests {
             200,
             namespace(json!({"app.kubernetes.io/managed-by": "argocd"}), false),
         )]);
-        let err = apply_store_namespace(&client, &id(), Engine::WooCommerce).await.unwrap_err();
+        let err = apply_store_namespace(&client, &id(), Engine::WooCommerce)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::ForeignNamespace { .. }), "{err}");
         api.await.unwrap();
     }
@@ -227,7 +246,10 @@ mod tests {
             404,
             status(404, "NotFound", "namespaces \"store-abcd1234\" not found"),
         )]);
-        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Gone);
+        assert_eq!(
+            delete_store_namespace(&client, &id()).await.unwrap(),
+            NamespaceDeletion::Gone
+        );
         api.await.unwrap();
     }
 
@@ -241,10 +263,21 @@ mod tests {
             json!({"app.kubernetes.io/managed-by": "Helm", "storefleet.io/store-id": "abcd1234"}),
         ] {
             // The script holds only the GET: a DELETE would fail the test.
-            let (client, api) = scripted(vec![Exchange::new(Method::GET, NS_PATH, 200, namespace(labels.clone(), false))]);
+            let (client, api) = scripted(vec![Exchange::new(
+                Method::GET,
+                NS_PATH,
+                200,
+                namespace(labels.clone(), false),
+            )]);
             let err = delete_store_namespace(&client, &id()).await.unwrap_err();
-            assert!(matches!(err, Error::ForeignNamespace { .. }), "{labels}: {err}");
-            assert!(err.to_string().contains("refusing to delete namespace store-abcd1234"));
+            assert!(
+                matches!(err, Error::ForeignNamespace { .. }),
+                "{labels}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("refusing to delete namespace store-abcd1234")
+            );
             api.await.unwrap();
         }
     }
@@ -253,20 +286,37 @@ mod tests {
     async fn delete_is_foreground_with_a_uid_precondition() {
         let (client, api) = scripted(vec![
             Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), false)),
-            Exchange::new(Method::DELETE, format!("{NS_PATH}?"), 200, namespace(ours(), true)).body(|body| {
+            Exchange::new(
+                Method::DELETE,
+                format!("{NS_PATH}?"),
+                200,
+                namespace(ours(), true),
+            )
+            .body(|body| {
                 assert_eq!(body["propagationPolicy"], "Foreground");
                 assert_eq!(body["preconditions"]["uid"], "uid-1");
             }),
         ]);
-        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Deleting);
+        assert_eq!(
+            delete_store_namespace(&client, &id()).await.unwrap(),
+            NamespaceDeletion::Deleting
+        );
         api.await.unwrap();
     }
 
     #[tokio::test]
     async fn a_terminating_namespace_is_left_to_its_finalizers() {
         // No DELETE, no finalizer patch: just "still deleting".
-        let (client, api) = scripted(vec![Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), true))]);
-        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Deleting);
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::GET,
+            NS_PATH,
+            200,
+            namespace(ours(), true),
+        )]);
+        assert_eq!(
+            delete_store_namespace(&client, &id()).await.unwrap(),
+            NamespaceDeletion::Deleting
+        );
         api.await.unwrap();
     }
 
@@ -274,9 +324,17 @@ mod tests {
     async fn a_namespace_gone_between_get_and_delete_is_gone() {
         let (client, api) = scripted(vec![
             Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), false)),
-            Exchange::new(Method::DELETE, format!("{NS_PATH}?"), 404, status(404, "NotFound", "gone")),
+            Exchange::new(
+                Method::DELETE,
+                format!("{NS_PATH}?"),
+                404,
+                status(404, "NotFound", "gone"),
+            ),
         ]);
-        assert_eq!(delete_store_namespace(&client, &id()).await.unwrap(), NamespaceDeletion::Gone);
+        assert_eq!(
+            delete_store_namespace(&client, &id()).await.unwrap(),
+            NamespaceDeletion::Gone
+        );
         api.await.unwrap();
     }
 
@@ -287,9 +345,18 @@ mod tests {
             Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), false)),
             Exchange::new(Method::GET, NS_PATH, 200, namespace(ours(), true)),
         ]);
-        assert_eq!(store_namespace_state(&client, &id()).await.unwrap(), NamespaceState::Absent);
-        assert_eq!(store_namespace_state(&client, &id()).await.unwrap(), NamespaceState::Active);
-        assert_eq!(store_namespace_state(&client, &id()).await.unwrap(), NamespaceState::Terminating);
+        assert_eq!(
+            store_namespace_state(&client, &id()).await.unwrap(),
+            NamespaceState::Absent
+        );
+        assert_eq!(
+            store_namespace_state(&client, &id()).await.unwrap(),
+            NamespaceState::Active
+        );
+        assert_eq!(
+            store_namespace_state(&client, &id()).await.unwrap(),
+            NamespaceState::Terminating
+        );
         api.await.unwrap();
     }
 }

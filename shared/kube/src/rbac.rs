@@ -117,7 +117,12 @@ mod tests {
             let err = parse_subjects(bad).unwrap_err().to_string();
             assert!(err.contains(bad) && err.contains("namespace/name"), "{err}");
         }
-        assert!(parse_subjects(" , ").unwrap_err().to_string().contains("empty"));
+        assert!(
+            parse_subjects(" , ")
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
     }
 
     #[tokio::test]
@@ -149,7 +154,9 @@ mod tests {
                 ])
             );
         })]);
-        apply_store_role_binding(&client, &id, &subjects).await.unwrap();
+        apply_store_role_binding(&client, &id, &subjects)
+            .await
+            .unwrap();
         api.await.unwrap();
     }
 }

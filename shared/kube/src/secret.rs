@@ -69,7 +69,13 @@ impl fmt::Debug for SecretValue {
 fn random_string(length: usize) -> SecretValue {
     let mut rng = rand::rng();
     let value = (0..length)
-        .map(|_| char::from(*UNAMBIGUOUS_ALPHABET.choose(&mut rng).expect("alphabet is not empty")))
+        .map(|_| {
+            char::from(
+                *UNAMBIGUOUS_ALPHABET
+                    .choose(&mut rng)
+                    .expect("alphabet is not empty"),
+            )
+        })
         .collect();
     SecretValue(value)
 }
@@ -141,12 +147,18 @@ pub enum SecretOutcome {
 /// rotate the passwords of a store whose database was initialised with the
 /// first ones. A 409 from the API server means an earlier attempt won, and
 /// its Secret is kept.
-pub async fn ensure_store_secret(client: &Client, id: &StoreId, admin_email: &str) -> Result<SecretOutcome> {
+pub async fn ensure_store_secret(
+    client: &Client,
+    id: &StoreId,
+    admin_email: &str,
+) -> Result<SecretOutcome> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
     let secret = StoreSecret::generate(admin_email).to_secret(id);
     match api.create(&PostParams::default(), &secret).await {
         Ok(_) => Ok(SecretOutcome::Created),
-        Err(kube::Error::Api(status)) if status.is_already_exists() => Ok(SecretOutcome::AlreadyExisted),
+        Err(kube::Error::Api(status)) if status.is_already_exists() => {
+            Ok(SecretOutcome::AlreadyExisted)
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -174,7 +186,8 @@ pub async fn read_credentials(client: &Client, id: &StoreId) -> Result<AdminCred
         let bytes = data
             .get(key)
             .ok_or_else(|| unavailable(&format!("the Secret has no key {key}")))?;
-        String::from_utf8(bytes.0.clone()).map_err(|_| unavailable(&format!("the key {key} is not UTF-8")))
+        String::from_utf8(bytes.0.clone())
+            .map_err(|_| unavailable(&format!("the key {key} is not UTF-8")))
     };
     Ok(AdminCredentials {
         admin_user: field(KEY_ADMIN_USER)?,
@@ -202,7 +215,12 @@ mod tests {
         let b = StoreSecret::generate("owner@example.com");
         for password in [&a.mysql_root_password, &a.mysql_password, &a.admin_password] {
             assert_eq!(password.expose().len(), PASSWORD_LENGTH);
-            assert!(password.expose().bytes().all(|c| UNAMBIGUOUS_ALPHABET.contains(&c)));
+            assert!(
+                password
+                    .expose()
+                    .bytes()
+                    .all(|c| UNAMBIGUOUS_ALPHABET.contains(&c))
+            );
             assert!(!password.expose().contains(['0', 'O', 'o', '1', 'l', 'I']));
         }
         for salt in &a.salts {
@@ -217,11 +235,18 @@ mod tests {
     fn debug_output_never_shows_a_value() {
         let secret = StoreSecret::generate("owner@example.com");
         let printed = format!("{secret:?} {:?}", secret.admin_password);
-        for value in [&secret.mysql_root_password, &secret.mysql_password, &secret.admin_password]
-            .into_iter()
-            .chain(secret.salts.iter())
+        for value in [
+            &secret.mysql_root_password,
+            &secret.mysql_password,
+            &secret.admin_password,
+        ]
+        .into_iter()
+        .chain(secret.salts.iter())
         {
-            assert!(!printed.contains(value.expose()), "a value leaked into Debug");
+            assert!(
+                !printed.contains(value.expose()),
+                "a value leaked into Debug"
+            );
         }
         assert!(printed.contains("<redacted>"));
     }
@@ -242,7 +267,10 @@ mod tests {
         ];
         expected.extend(SALT_KEYS);
         expected.sort();
-        assert_eq!(data.keys().map(String::as_str).collect::<Vec<_>>(), expected);
+        assert_eq!(
+            data.keys().map(String::as_str).collect::<Vec<_>>(),
+            expected
+        );
         assert_eq!(data[KEY_ADMIN_EMAIL].0, b"owner@example.com");
     }
 
@@ -256,7 +284,10 @@ mod tests {
                     assert_eq!(body["data"].as_object().unwrap().len(), 13);
                 }),
         ]);
-        assert_eq!(ensure_store_secret(&client, &id(), "a@b.c").await.unwrap(), SecretOutcome::Created);
+        assert_eq!(
+            ensure_store_secret(&client, &id(), "a@b.c").await.unwrap(),
+            SecretOutcome::Created
+        );
         api.await.unwrap();
     }
 
@@ -267,7 +298,11 @@ mod tests {
             Method::POST,
             format!("{SECRETS}?"),
             409,
-            status(409, "AlreadyExists", "secrets \"store-credentials\" already exists"),
+            status(
+                409,
+                "AlreadyExists",
+                "secrets \"store-credentials\" already exists",
+            ),
         )]);
         assert_eq!(
             ensure_store_secret(&client, &id(), "a@b.c").await.unwrap(),
@@ -286,7 +321,12 @@ mod tests {
                 json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"},
                        "data": {"wordpress-admin-user": "YWRtaW4=", "wordpress-admin-password": "czNjcjN0UGFzcw=="}}),
             ),
-            Exchange::new(Method::GET, format!("{SECRETS}/store-credentials"), 404, status(404, "NotFound", "not found")),
+            Exchange::new(
+                Method::GET,
+                format!("{SECRETS}/store-credentials"),
+                404,
+                status(404, "NotFound", "not found"),
+            ),
         ]);
         let credentials = read_credentials(&client, &id()).await.unwrap();
         assert_eq!(credentials.admin_user, "admin");

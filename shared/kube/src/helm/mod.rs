@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use prometheus::{HistogramOpts, HistogramVec};
 use tokio::sync::Semaphore;
 
+use self::process::{Finished, run_bounded};
 pub use self::reason::human_reason;
 pub use self::release::{ReleaseInfo, ReleaseState, ReleaseStatus, Revision};
-use self::process::{Finished, run_bounded};
 use crate::{Error, Result, StoreId};
 
 /// The metric name the functions expose for helm durations.
@@ -35,8 +35,9 @@ pub const DURATION_METRIC: &str = "storefleet_helm_operation_duration_seconds";
 /// `outcome` (`ok`, `error`, `timeout`). The caller registers it in its registry.
 pub fn duration_histogram() -> prometheus::Result<HistogramVec> {
     HistogramVec::new(
-        HistogramOpts::new(DURATION_METRIC, "Duration of helm CLI operations")
-            .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
+        HistogramOpts::new(DURATION_METRIC, "Duration of helm CLI operations").buckets(vec![
+            0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+        ]),
         &["operation", "outcome"],
     )
 }
@@ -69,7 +70,11 @@ pub struct HelmConfig {
 }
 
 impl HelmConfig {
-    pub fn new(bin: impl Into<PathBuf>, chart: impl Into<PathBuf>, values_files: Vec<PathBuf>) -> Self {
+    pub fn new(
+        bin: impl Into<PathBuf>,
+        chart: impl Into<PathBuf>,
+        values_files: Vec<PathBuf>,
+    ) -> Self {
         Self {
             bin: bin.into(),
             chart: chart.into(),
@@ -191,7 +196,11 @@ impl Helm {
             "existingSecret=store-credentials".into(),
             // helm's own bound (hooks), inside ours so helm ends first and records the outcome.
             "--timeout".into(),
-            helm_duration(inner_timeout(self.config.install_timeout, self.config.stop_grace)).into(),
+            helm_duration(inner_timeout(
+                self.config.install_timeout,
+                self.config.stop_grace,
+            ))
+            .into(),
         ]);
         args
     }
@@ -210,7 +219,12 @@ impl Helm {
             _ => None,
         };
         let finished = self
-            .run("upgrade_install", &release, self.upgrade_install_args(store), self.config.install_timeout)
+            .run(
+                "upgrade_install",
+                &release,
+                self.upgrade_install_args(store),
+                self.config.install_timeout,
+            )
             .await?;
         if !finished.success {
             if reason::is_operation_in_progress(&finished.stderr) {
@@ -241,23 +255,38 @@ impl Helm {
         let from = last.status.clone();
         tracing::warn!(release = %release, state = ?from, revision = last.revision,
             "helm release left pending by an interrupted helm; recovering");
-        let (operation, args, timeout, recovery) = if last.revision > 1 && from != ReleaseState::PendingInstall {
-            // `helm rollback` without a revision goes to the previous one; it
-            // does not check for pending states (Helm 4 pkg/action/rollback.go).
-            let args = vec![
-                "rollback".into(),
-                release.clone().into(),
-                "--namespace".into(),
-                id.namespace().into(),
-                "--timeout".into(),
-                helm_duration(inner_timeout(self.config.install_timeout, self.config.stop_grace)).into(),
-            ];
-            ("rollback", args, self.config.install_timeout, Recovery::RolledBack { from })
-        } else {
-            // A first install never completed: there is nothing to roll back
-            // to, so remove it and let the install start afresh.
-            ("uninstall", self.uninstall_args(id), self.config.uninstall_timeout, Recovery::Uninstalled { from })
-        };
+        let (operation, args, timeout, recovery) =
+            if last.revision > 1 && from != ReleaseState::PendingInstall {
+                // `helm rollback` without a revision goes to the previous one; it
+                // does not check for pending states (Helm 4 pkg/action/rollback.go).
+                let args = vec![
+                    "rollback".into(),
+                    release.clone().into(),
+                    "--namespace".into(),
+                    id.namespace().into(),
+                    "--timeout".into(),
+                    helm_duration(inner_timeout(
+                        self.config.install_timeout,
+                        self.config.stop_grace,
+                    ))
+                    .into(),
+                ];
+                (
+                    "rollback",
+                    args,
+                    self.config.install_timeout,
+                    Recovery::RolledBack { from },
+                )
+            } else {
+                // A first install never completed: there is nothing to roll back
+                // to, so remove it and let the install start afresh.
+                (
+                    "uninstall",
+                    self.uninstall_args(id),
+                    self.config.uninstall_timeout,
+                    Recovery::Uninstalled { from },
+                )
+            };
         let finished = self.run(operation, &release, args, timeout).await?;
         if !finished.success && !reason::is_release_not_found(&finished.stderr) {
             return Err(Error::Helm {
@@ -284,7 +313,11 @@ impl Helm {
             // a release that was not there; "release: not found" on stderr is
             // how we tell the two apart (a repeated delete is still harmless).
             "--timeout".into(),
-            helm_duration(inner_timeout(self.config.uninstall_timeout, self.config.stop_grace)).into(),
+            helm_duration(inner_timeout(
+                self.config.uninstall_timeout,
+                self.config.stop_grace,
+            ))
+            .into(),
         ]
     }
 
@@ -294,7 +327,12 @@ impl Helm {
         let started = Instant::now();
         let release = id.release();
         let finished = self
-            .run("uninstall", &release, self.uninstall_args(id), self.config.uninstall_timeout)
+            .run(
+                "uninstall",
+                &release,
+                self.uninstall_args(id),
+                self.config.uninstall_timeout,
+            )
             .await?;
         let outcome = if finished.success {
             Uninstalled::Removed
@@ -330,7 +368,9 @@ impl Helm {
             "-o".into(),
             "json".into(),
         ];
-        let finished = self.run("status", &release, args, self.config.query_timeout).await?;
+        let finished = self
+            .run("status", &release, args, self.config.query_timeout)
+            .await?;
         if !finished.success {
             if reason::is_release_not_found(&finished.stderr) {
                 return Ok(None);
@@ -369,7 +409,9 @@ impl Helm {
             args.push("--max".into());
             args.push(max.to_string().into());
         }
-        let finished = self.run("history", &release, args, self.config.query_timeout).await?;
+        let finished = self
+            .run("history", &release, args, self.config.query_timeout)
+            .await?;
         if !finished.success {
             if reason::is_release_not_found(&finished.stderr) {
                 return Ok(Vec::new());
@@ -409,7 +451,13 @@ impl Helm {
                 .with_label_values(&[operation, outcome])
                 .observe(elapsed.as_secs_f64());
         }
-        tracing::info!(operation, release, outcome, seconds = elapsed.as_secs_f64(), "helm finished");
+        tracing::info!(
+            operation,
+            release,
+            outcome,
+            seconds = elapsed.as_secs_f64(),
+            "helm finished"
+        );
         match result {
             Ok(Some(finished)) => Ok(finished),
             Ok(None) => Err(Error::HelmTimeout {

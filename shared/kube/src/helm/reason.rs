@@ -83,7 +83,10 @@ mod tests {
     fn takes_the_error_line_and_skips_warnings() {
         let stderr = "WARNING: Kubernetes configuration file is group-readable. This is insecure.\n\
                       Error: INSTALLATION FAILED: 1 error occurred:\n\t* namespaces \"store-abcd1234\" not found\n";
-        assert_eq!(human_reason(stderr), "INSTALLATION FAILED: 1 error occurred:");
+        assert_eq!(
+            human_reason(stderr),
+            "INSTALLATION FAILED: 1 error occurred:"
+        );
     }
 
     #[test]
@@ -95,7 +98,10 @@ mod tests {
 
     #[test]
     fn falls_back_to_the_first_meaningful_line_and_never_returns_empty() {
-        assert_eq!(human_reason("\n  \nWARNING: x\nsegfault somewhere\n"), "segfault somewhere");
+        assert_eq!(
+            human_reason("\n  \nWARNING: x\nsegfault somewhere\n"),
+            "segfault somewhere"
+        );
         assert_eq!(human_reason(""), "helm failed without a message");
     }
 

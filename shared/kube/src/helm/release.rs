@@ -107,6 +107,9 @@ mod tests {
         assert_eq!(history.len(), 2);
         assert_eq!(history[0].status, ReleaseState::Superseded);
         assert_eq!(history[1].status, ReleaseState::PendingUpgrade);
-        assert_eq!(ReleaseState::parse("bogus"), ReleaseState::Unknown("bogus".into()));
+        assert_eq!(
+            ReleaseState::parse("bogus"),
+            ReleaseState::Unknown("bogus".into())
+        );
     }
 }

@@ -51,7 +51,11 @@ exit "$(cat "$dir/$cmd.rc" 2>/dev/null || echo 0)"
     }
 
     fn sleep_on(&self, command: &str, seconds: u32) {
-        std::fs::write(self.dir.path().join(format!("{command}.sleep")), seconds.to_string()).unwrap();
+        std::fs::write(
+            self.dir.path().join(format!("{command}.sleep")),
+            seconds.to_string(),
+        )
+        .unwrap();
     }
 
     fn read(&self, file: &str) -> String {
@@ -131,7 +135,12 @@ async fn helm_failure_becomes_a_one_line_reason() {
 #[tokio::test]
 async fn a_stale_pending_install_is_uninstalled_then_installed() {
     let fake = FakeHelm::new();
-    fake.on("history", &history_line(1, "pending-install", LONG_AGO), "", 0);
+    fake.on(
+        "history",
+        &history_line(1, "pending-install", LONG_AGO),
+        "",
+        0,
+    );
     let run = fake.helm().upgrade_install(&store()).await.unwrap();
     assert_eq!(
         run.recovered,
@@ -141,14 +150,21 @@ async fn a_stale_pending_install_is_uninstalled_then_installed() {
     );
     let calls = fake.calls();
     assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[1].starts_with("uninstall store-abcd1234 --namespace store-abcd1234 --wait --cascade foreground"));
+    assert!(calls[1].starts_with(
+        "uninstall store-abcd1234 --namespace store-abcd1234 --wait --cascade foreground"
+    ));
     assert!(calls[2].starts_with("upgrade --install"));
 }
 
 #[tokio::test]
 async fn a_stale_pending_upgrade_is_rolled_back_then_upgraded() {
     let fake = FakeHelm::new();
-    fake.on("history", &history_line(3, "pending-upgrade", LONG_AGO), "", 0);
+    fake.on(
+        "history",
+        &history_line(3, "pending-upgrade", LONG_AGO),
+        "",
+        0,
+    );
     let run = fake.helm().upgrade_install(&store()).await.unwrap();
     assert_eq!(
         run.recovered,
@@ -157,7 +173,10 @@ async fn a_stale_pending_upgrade_is_rolled_back_then_upgraded() {
         })
     );
     let calls = fake.calls();
-    assert_eq!(calls[1], "rollback store-abcd1234 --namespace store-abcd1234 --timeout 178s");
+    assert_eq!(
+        calls[1],
+        "rollback store-abcd1234 --namespace store-abcd1234 --timeout 178s"
+    );
     assert!(calls[2].starts_with("upgrade --install"));
 }
 
@@ -165,7 +184,12 @@ async fn a_stale_pending_upgrade_is_rolled_back_then_upgraded() {
 async fn a_young_pending_release_belongs_to_a_running_helm_and_is_left_alone() {
     let fake = FakeHelm::new();
     let just_now = chrono::Utc::now().to_rfc3339();
-    fake.on("history", &history_line(1, "pending-install", &just_now), "", 0);
+    fake.on(
+        "history",
+        &history_line(1, "pending-install", &just_now),
+        "",
+        0,
+    );
     let err = fake.helm().upgrade_install(&store()).await.unwrap_err();
     assert!(matches!(err, Error::ReleaseLocked { .. }), "{err}");
     assert!(err.is_retryable());
@@ -189,12 +213,19 @@ async fn helms_own_pending_error_is_retryable() {
 async fn uninstall_waits_in_the_foreground_and_treats_not_found_as_done() {
     let fake = FakeHelm::new();
     let id = store().id;
-    fake.on("uninstall", "release \"store-abcd1234\" uninstalled\n", "", 0);
+    fake.on(
+        "uninstall",
+        "release \"store-abcd1234\" uninstalled\n",
+        "",
+        0,
+    );
     let (outcome, _) = fake.helm().uninstall(&id).await.unwrap();
     assert_eq!(outcome, Uninstalled::Removed);
     assert_eq!(
         fake.calls(),
-        ["uninstall store-abcd1234 --namespace store-abcd1234 --wait --cascade foreground --timeout 298s"]
+        [
+            "uninstall store-abcd1234 --namespace store-abcd1234 --wait --cascade foreground --timeout 298s"
+        ]
     );
     // The message Helm 4.3.1 prints for a release that is not there.
     fake.on(
@@ -222,14 +253,28 @@ async fn status_and_history_are_parsed() {
         "",
         0,
     );
-    fake.on("history", &std::fs::read_to_string(fixtures.join("history.json")).unwrap(), "", 0);
+    fake.on(
+        "history",
+        &std::fs::read_to_string(fixtures.join("history.json")).unwrap(),
+        "",
+        0,
+    );
     let status = fake.helm().status(&id).await.unwrap().unwrap();
     assert_eq!(status.info.status, ReleaseState::PendingInstall);
     assert_eq!(fake.helm().history(&id).await.unwrap().len(), 2);
 
     fake.on("status", "not json", "", 0);
     let err = fake.helm().status(&id).await.unwrap_err();
-    assert!(matches!(err, Error::HelmOutput { operation: "status", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::HelmOutput {
+                operation: "status",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -270,12 +315,35 @@ async fn a_helm_past_its_bound_gets_sigterm_and_a_timeout_error() {
     let helm = Helm::new(config).with_duration_histogram(histogram.clone());
     let started = std::time::Instant::now();
     let err = helm.upgrade_install(&store()).await.unwrap_err();
-    assert!(matches!(err, Error::HelmTimeout { operation: "upgrade_install", .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        matches!(
+            err,
+            Error::HelmTimeout {
+                operation: "upgrade_install",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     // helm was asked to stop (so it can mark the release failed), not killed outright.
     assert_eq!(fake.read("signals.log").trim(), "TERM");
-    assert_eq!(histogram.with_label_values(&["upgrade_install", "timeout"]).get_sample_count(), 1);
-    assert_eq!(histogram.with_label_values(&["history", "error"]).get_sample_count(), 1);
+    assert_eq!(
+        histogram
+            .with_label_values(&["upgrade_install", "timeout"])
+            .get_sample_count(),
+        1
+    );
+    assert_eq!(
+        histogram
+            .with_label_values(&["history", "error"])
+            .get_sample_count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -285,12 +353,21 @@ async fn durations_are_returned_and_recorded() {
     let helm = fake.helm().with_duration_histogram(histogram.clone());
     let run = helm.upgrade_install(&store()).await.unwrap();
     assert!(run.duration > Duration::ZERO);
-    assert_eq!(histogram.with_label_values(&["upgrade_install", "ok"]).get_sample_count(), 1);
+    assert_eq!(
+        histogram
+            .with_label_values(&["upgrade_install", "ok"])
+            .get_sample_count(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_missing_binary_is_a_clear_error() {
     let helm = Helm::new(HelmConfig::new("/nonexistent/helm", "chart", vec![]));
     let err = helm.upgrade_install(&store()).await.unwrap_err();
-    assert!(err.to_string().starts_with("cannot run helm binary /nonexistent/helm"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot run helm binary /nonexistent/helm"),
+        "{err}"
+    );
 }

@@ -106,7 +106,12 @@ fn common_failure(container: &ContainerStatus, pod: &str, image: &str) -> Option
 
 /// An init container: the store's setup steps (WordPress files, the
 /// WooCommerce setup script). Named in the reason so the log tells which step.
-fn setup_step(init: &ContainerStatus, pod: &str, pod_failed: bool, policy: &ReadinessPolicy) -> Option<PodState> {
+fn setup_step(
+    init: &ContainerStatus,
+    pod: &str,
+    pod_failed: bool,
+    policy: &ReadinessPolicy,
+) -> Option<PodState> {
     let failed_setup = || {
         format!(
             "the store setup failed: init container {} of pod {pod}{}",
@@ -121,7 +126,9 @@ fn setup_step(init: &ContainerStatus, pod: &str, pod_failed: bool, policy: &Read
     let last_terminated = init.last_state.as_ref().and_then(|s| s.terminated.as_ref());
     let failed_now = terminated.is_some_and(|t| t.exit_code != 0);
     let failed_before = last_terminated.is_some_and(|t| t.exit_code != 0);
-    if (failed_now || failed_before) && (pod_failed || init.restart_count >= policy.init_restart_limit) {
+    if (failed_now || failed_before)
+        && (pod_failed || init.restart_count >= policy.init_restart_limit)
+    {
         return Some(PodState::Failed(failed_setup()));
     }
     if failed_now || failed_before {
@@ -140,7 +147,12 @@ fn last_exit(container: &ContainerStatus) -> String {
         .state
         .as_ref()
         .and_then(|s| s.terminated.as_ref())
-        .or_else(|| container.last_state.as_ref().and_then(|s| s.terminated.as_ref()));
+        .or_else(|| {
+            container
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+        });
     let Some(t) = terminated else {
         return String::new();
     };
@@ -155,20 +167,29 @@ fn last_exit(container: &ContainerStatus) -> String {
 }
 
 fn waiting_reason(container: &ContainerStatus) -> Option<&str> {
-    container.state.as_ref()?.waiting.as_ref()?.reason.as_deref()
+    container
+        .state
+        .as_ref()?
+        .waiting
+        .as_ref()?
+        .reason
+        .as_deref()
 }
 
 /// The scheduler's verdict. An unbound PersistentVolumeClaim is tolerated for
 /// the grace period (the provisioner may still be creating the volume);
 /// anything else unschedulable is failed at once with the scheduler's words.
-fn unschedulable(pod: &Pod, name: &str, policy: &ReadinessPolicy, now: Timestamp) -> Option<PodState> {
-    let condition = pod
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))?;
+fn unschedulable(
+    pod: &Pod,
+    name: &str,
+    policy: &ReadinessPolicy,
+    now: Timestamp,
+) -> Option<PodState> {
+    let condition = pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+    })?;
     let message = condition.message.as_deref().unwrap_or("no node fits");
     if message.contains("unbound") && message.contains("PersistentVolumeClaim") {
         let since = condition

@@ -19,9 +19,15 @@ fn load(name: &str) -> Observed {
         }
         let kind = value["kind"].as_str().unwrap_or_default().to_owned();
         match kind.as_str() {
-            "Deployment" => observed.deployments.push(serde_yaml_ng::from_value(value).unwrap()),
-            "StatefulSet" => observed.stateful_sets.push(serde_yaml_ng::from_value(value).unwrap()),
-            "Pod" => observed.pods.push(serde_yaml_ng::from_value(value).unwrap()),
+            "Deployment" => observed
+                .deployments
+                .push(serde_yaml_ng::from_value(value).unwrap()),
+            "StatefulSet" => observed
+                .stateful_sets
+                .push(serde_yaml_ng::from_value(value).unwrap()),
+            "Pod" => observed
+                .pods
+                .push(serde_yaml_ng::from_value(value).unwrap()),
             other => panic!("{path}: unexpected kind {other:?}"),
         }
     }
@@ -58,7 +64,10 @@ fn progressing_with(name: &str, parts: &[&str]) {
     match verdict(name) {
         Verdict::Progressing { waiting_for } => {
             for part in parts {
-                assert!(waiting_for.contains(part), "{name}: {waiting_for:?} lacks {part:?}");
+                assert!(
+                    waiting_for.contains(part),
+                    "{name}: {waiting_for:?} lacks {part:?}"
+                );
             }
         }
         other => panic!("{name}: expected Progressing, got {other:?}"),
@@ -72,25 +81,38 @@ fn everything_available_is_ready() {
 
 #[test]
 fn a_generation_the_controller_has_not_observed_is_progressing() {
-    progressing_with("rollout-not-observed.yaml", &["Deployment wordpress", "observe generation 3"]);
+    progressing_with(
+        "rollout-not-observed.yaml",
+        &["Deployment wordpress", "observe generation 3"],
+    );
 }
 
 #[test]
 fn fewer_workloads_than_the_chart_renders_is_progressing() {
-    progressing_with("missing-statefulset.yaml", &["StatefulSets to be created (0 of 1)"]);
+    progressing_with(
+        "missing-statefulset.yaml",
+        &["StatefulSets to be created (0 of 1)"],
+    );
     progressing_with_nothing();
 }
 
 fn progressing_with_nothing() {
     let verdict = assess(&Observed::default(), &policy(), now());
-    assert!(matches!(verdict, Verdict::Progressing { .. }), "{verdict:?}");
+    assert!(
+        matches!(verdict, Verdict::Progressing { .. }),
+        "{verdict:?}"
+    );
 }
 
 #[test]
 fn image_pull_back_off_names_the_image() {
     failed_with(
         "image-pull-backoff.yaml",
-        &["container wordpress", "cannot pull its image wordpress:6.8-nonexistent", "ImagePullBackOff"],
+        &[
+            "container wordpress",
+            "cannot pull its image wordpress:6.8-nonexistent",
+            "ImagePullBackOff",
+        ],
     );
 }
 
@@ -98,20 +120,30 @@ fn image_pull_back_off_names_the_image() {
 fn err_image_pull_names_the_image_and_the_cause() {
     failed_with(
         "err-image-pull.yaml",
-        &["registry.invalid/wordpress:6.8", "ErrImagePull", "no such host"],
+        &[
+            "registry.invalid/wordpress:6.8",
+            "ErrImagePull",
+            "no such host",
+        ],
     );
 }
 
 #[test]
 fn invalid_image_name_is_failed() {
-    failed_with("invalid-image-name.yaml", &["invalid image name WordPress:Latest"]);
+    failed_with(
+        "invalid-image-name.yaml",
+        &["invalid image name WordPress:Latest"],
+    );
 }
 
 #[test]
 fn create_container_config_error_carries_the_kubelet_message() {
     failed_with(
         "create-container-config-error.yaml",
-        &["cannot be created (CreateContainerConfigError)", "secret \"store-credentials\" not found"],
+        &[
+            "cannot be created (CreateContainerConfigError)",
+            "secret \"store-credentials\" not found",
+        ],
     );
 }
 
@@ -119,7 +151,12 @@ fn create_container_config_error_carries_the_kubelet_message() {
 fn crash_loop_names_the_container_and_the_last_exit() {
     failed_with(
         "crash-loop.yaml",
-        &["container mysql of pod mysql-0 keeps crashing", "restarted 5 times", "last exit code 1 (Error)", "Aborting"],
+        &[
+            "container mysql of pod mysql-0 keeps crashing",
+            "restarted 5 times",
+            "last exit code 1 (Error)",
+            "Aborting",
+        ],
     );
 }
 
@@ -127,13 +164,21 @@ fn crash_loop_names_the_container_and_the_last_exit() {
 fn a_setup_in_crash_loop_is_a_failed_setup_with_its_message() {
     failed_with(
         "setup-crash-loop.yaml",
-        &["the store setup failed", "init container woocommerce-setup", "last exit code 1", "Could not create directory"],
+        &[
+            "the store setup failed",
+            "init container woocommerce-setup",
+            "last exit code 1",
+            "Could not create directory",
+        ],
     );
 }
 
 #[test]
 fn a_setup_failing_once_is_retried_then_failed_at_the_restart_limit() {
-    progressing_with("setup-retrying.yaml", &["setup step woocommerce-setup", "being retried"]);
+    progressing_with(
+        "setup-retrying.yaml",
+        &["setup step woocommerce-setup", "being retried"],
+    );
     let strict = ReadinessPolicy {
         init_restart_limit: 1,
         ..policy()
@@ -147,7 +192,10 @@ fn a_setup_failing_once_is_retried_then_failed_at_the_restart_limit() {
 
 #[test]
 fn unschedulable_carries_the_scheduler_message() {
-    failed_with("unschedulable.yaml", &["pod mysql-0 cannot be scheduled", "Insufficient memory"]);
+    failed_with(
+        "unschedulable.yaml",
+        &["pod mysql-0 cannot be scheduled", "Insufficient memory"],
+    );
 }
 
 #[test]
@@ -163,20 +211,36 @@ fn an_unbound_volume_is_tolerated_for_the_grace_period_only() {
         "{verdict:?}"
     );
     // With the default 3 minutes, 10 minutes is too long.
-    failed_with("unbound-volume.yaml", &["volume was not bound within 180s", "unbound immediate PersistentVolumeClaims"]);
+    failed_with(
+        "unbound-volume.yaml",
+        &[
+            "volume was not bound within 180s",
+            "unbound immediate PersistentVolumeClaims",
+        ],
+    );
 }
 
 #[test]
 fn a_deployment_past_its_progress_deadline_is_failed() {
-    failed_with("progress-deadline.yaml", &["Deployment wordpress did not finish rolling out", "timed out progressing"]);
+    failed_with(
+        "progress-deadline.yaml",
+        &[
+            "Deployment wordpress did not finish rolling out",
+            "timed out progressing",
+        ],
+    );
 }
 
 #[test]
 fn pods_being_deleted_do_not_count() {
     let mut observed = load("crash-loop.yaml");
     for pod in &mut observed.pods {
-        pod.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now()));
+        pod.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now()));
     }
     let verdict = assess(&observed, &policy(), now());
-    assert!(matches!(verdict, Verdict::Progressing { .. }), "{verdict:?}");
+    assert!(
+        matches!(verdict, Verdict::Progressing { .. }),
+        "{verdict:?}"
+    );
 }

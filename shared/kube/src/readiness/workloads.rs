@@ -7,17 +7,19 @@ use super::{Observed, ReadinessPolicy, short};
 /// A Deployment past its progress deadline: the controller gave up.
 pub(super) fn stalled(observed: &Observed) -> Option<String> {
     observed.deployments.iter().find_map(|d| {
-        let condition = d
-            .status
-            .as_ref()?
-            .conditions
-            .as_ref()?
-            .iter()
-            .find(|c| c.type_.as_deref() == Some("Progressing") && c.reason.as_deref() == Some("ProgressDeadlineExceeded"))?;
+        let condition = d.status.as_ref()?.conditions.as_ref()?.iter().find(|c| {
+            c.type_.as_deref() == Some("Progressing")
+                && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+        })?;
         Some(format!(
             "Deployment {} did not finish rolling out in time: {}",
             name(&d.metadata.name),
-            short(condition.message.as_deref().unwrap_or("progress deadline exceeded"))
+            short(
+                condition
+                    .message
+                    .as_deref()
+                    .unwrap_or("progress deadline exceeded")
+            )
         ))
     })
 }
@@ -54,7 +56,12 @@ fn deployment_wait(d: &Deployment) -> Option<String> {
     let Some(status) = d.status.as_ref() else {
         return Some(format!("Deployment {name} to report its status"));
     };
-    if let Some(wait) = generation_wait("Deployment", name, d.metadata.generation, status.observed_generation) {
+    if let Some(wait) = generation_wait(
+        "Deployment",
+        name,
+        d.metadata.generation,
+        status.observed_generation,
+    ) {
         return Some(wait);
     }
     let updated = status.updated_replicas.unwrap_or(0);
@@ -72,13 +79,14 @@ fn deployment_wait(d: &Deployment) -> Option<String> {
             total - desired
         ));
     }
-    let available_condition = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True"));
+    let available_condition =
+        status.conditions.iter().flatten().any(|c| {
+            c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
+        });
     if !available_condition {
-        return Some(format!("Deployment {name} to report the Available condition"));
+        return Some(format!(
+            "Deployment {name} to report the Available condition"
+        ));
     }
     None
 }
@@ -89,7 +97,12 @@ fn stateful_set_wait(s: &StatefulSet) -> Option<String> {
     let Some(status) = s.status.as_ref() else {
         return Some(format!("StatefulSet {name} to report its status"));
     };
-    if let Some(wait) = generation_wait("StatefulSet", name, s.metadata.generation, status.observed_generation) {
+    if let Some(wait) = generation_wait(
+        "StatefulSet",
+        name,
+        s.metadata.generation,
+        status.observed_generation,
+    ) {
         return Some(wait);
     }
     let updated = status.updated_replicas.unwrap_or(0);
@@ -111,10 +124,17 @@ fn stateful_set_wait(s: &StatefulSet) -> Option<String> {
 
 /// The controller has not yet acted on the latest spec: its status describes
 /// an older generation and says nothing about the current one.
-fn generation_wait(kind: &str, name: &str, generation: Option<i64>, observed: Option<i64>) -> Option<String> {
+fn generation_wait(
+    kind: &str,
+    name: &str,
+    generation: Option<i64>,
+    observed: Option<i64>,
+) -> Option<String> {
     let generation = generation.unwrap_or(0);
     let observed = observed.unwrap_or(0);
     (observed < generation).then(|| {
-        format!("{kind} {name}: the controller to observe generation {generation} (seen {observed})")
+        format!(
+            "{kind} {name}: the controller to observe generation {generation} (seen {observed})"
+        )
     })
 }
