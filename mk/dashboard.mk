@@ -1,0 +1,49 @@
+# The dashboard (dashboard/): React + TypeScript + Tailwind built with Vite.
+# See docs/dashboard.md.
+
+LINT_TARGETS += lint-dashboard
+TEST_TARGETS += test-dashboard
+
+DASHBOARD := dashboard
+DASHBOARD_STAMP := $(DASHBOARD)/node_modules/.storefleet-installed
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f 2>/dev/null) $(DASHBOARD)/index.html \
+  $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json
+# playwright-core never downloads browsers; the variable is belt and braces.
+DASHBOARD_NPM_ENV := PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_config_update_notifier=false
+
+.PHONY: dashboard-deps lint-dashboard test-dashboard build-dashboard dev-dashboard visual-dashboard e2e-dashboard
+
+# npm ci from the committed lockfile, again only when the lockfile changes.
+$(DASHBOARD_STAMP): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && $(DASHBOARD_NPM_ENV) npm ci --no-audit --no-fund
+	touch $@
+
+dashboard-deps: $(DASHBOARD_STAMP) ## install the dashboard's npm packages from package-lock.json (npm ci)
+
+lint-dashboard: $(DASHBOARD_STAMP) ## eslint (typescript-eslint, react-hooks, jsx-a11y) and tsc --noEmit on the dashboard
+	cd $(DASHBOARD) && npx --no-install eslint . --max-warnings=0
+	cd $(DASHBOARD) && npx --no-install tsc --noEmit
+
+test-dashboard: $(DASHBOARD_STAMP) ## the dashboard's component tests (Vitest + Testing Library)
+	cd $(DASHBOARD) && npx --no-install vitest run
+
+$(DASHBOARD)/dist/index.html: $(DASHBOARD_STAMP) $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && npx --no-install vite build
+
+build-dashboard: $(DASHBOARD)/dist/index.html ## build the dashboard into dashboard/dist (served by the local broker's gateway)
+
+dev-dashboard: $(DASHBOARD_STAMP) ## Vite dev server on 127.0.0.1:5173 with hot reload; /api goes to the gateway on 127.0.0.1:8080
+	cd $(DASHBOARD) && npx --no-install vite
+
+# A real Chromium against the built dashboard with the API answered by
+# Playwright's page.route (src/test/fakeApi.ts): a rendering and accessibility
+# check at desktop and phone width, NOT the proof that the stack works.
+visual-dashboard: $(DASHBOARD)/dist/index.html ## screenshots + axe-core of every screen with a stubbed API (artifacts/screenshots/visual)
+	scripts/ensure-chromium
+	cd $(DASHBOARD) && npx --no-install vitest run --config vitest.visual.config.ts
+
+# The end-to-end suite against a running stack (make dev): set
+# STOREFLEET_E2E_URL (default http://127.0.0.1:8080) and STOREFLEET_E2E_TOKEN.
+e2e-dashboard: $(DASHBOARD_STAMP) ## end-to-end in Chromium against the real stack (STOREFLEET_E2E_URL, STOREFLEET_E2E_TOKEN)
+	scripts/ensure-chromium
+	cd $(DASHBOARD) && npx --no-install vitest run --config vitest.e2e.config.ts
