@@ -54,6 +54,9 @@ pub struct HelmConfig {
     pub values_files: Vec<PathBuf>,
     /// `STOREFLEET_MAX_HELM_IN_FLIGHT`.
     pub max_in_flight: usize,
+    /// Passed as `--kubeconfig` when set; otherwise helm infers it like
+    /// kube-rs does (`KUBECONFIG`, `~/.kube/config`, in-cluster).
+    pub kubeconfig: Option<PathBuf>,
     /// Bound of `upgrade --install` and `rollback` (no `--wait`: rendering and
     /// applying only, plus hooks).
     pub install_timeout: Duration,
@@ -80,6 +83,7 @@ impl HelmConfig {
             chart: chart.into(),
             values_files,
             max_in_flight: 4,
+            kubeconfig: None,
             install_timeout: Duration::from_secs(180),
             uninstall_timeout: Duration::from_secs(300),
             query_timeout: Duration::from_secs(30),
@@ -433,9 +437,13 @@ impl Helm {
         &self,
         operation: &'static str,
         release: &str,
-        args: Vec<OsString>,
+        mut args: Vec<OsString>,
         timeout: Duration,
     ) -> Result<Finished> {
+        if let Some(kubeconfig) = &self.config.kubeconfig {
+            args.push("--kubeconfig".into());
+            args.push(kubeconfig.clone().into());
+        }
         let started = Instant::now();
         tracing::debug!(operation, release, ?args, "running helm");
         let result = run_bounded(&self.config.bin, &args, timeout, self.config.stop_grace).await;

@@ -1,0 +1,14 @@
+# storefleet-kube (shared/kube): the Kubernetes actions the functions call.
+# Its unit tests (fixtures, tower-test mocks, a fake helm, a loopback HTTP
+# server) run in every `cargo test --workspace`; this target adds the
+# real-cluster tests: the test cluster's kube-apiserver and the pinned helm.
+# See docs/kubernetes-actions.md.
+
+TEST_TARGETS += test-kube
+
+.PHONY: test-kube
+test-kube: ## storefleet-kube against the test cluster and the real helm (namespace, Secret, RoleBinding, install/uninstall, stuck releases)
+	scripts/test-cluster up >/dev/null
+	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
+	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
+	  cargo test -p storefleet-kube --test real_cluster -- --nocapture

@@ -1,0 +1,547 @@
+//! The Kubernetes actions against a real kube-apiserver and the real helm
+//! binary (the test cluster of docs/test-cluster.md).
+//!
+//! Gated on `STOREFLEET_TEST_KUBECONFIG` (set by `make test-kube`): without it
+//! every test prints that it skipped and passes, so `cargo test --workspace`
+//! works on a machine without a cluster. Never point it at a cluster you care
+//! about: the tests create and delete `store-<random>` namespaces.
+//! `STOREFLEET_TEST_HELM_BIN` names the helm binary (default: `scripts/tool helm`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client};
+use rand::Rng;
+use storefleet_kube::helm::{Helm, HelmConfig, Recovery, ReleaseState, StoreRelease, Uninstalled};
+use storefleet_kube::names::{STORE_SECRET_NAME, StoreId};
+use storefleet_kube::namespace::{self, NamespaceDeletion, NamespaceState};
+use storefleet_kube::readiness::{self, ReadinessPolicy, Verdict};
+use storefleet_kube::{Engine, Error, rbac, secret};
+
+const GATE: &str = "STOREFLEET_TEST_KUBECONFIG";
+
+struct Cluster {
+    client: Client,
+    kubeconfig: PathBuf,
+    helm_bin: PathBuf,
+}
+
+async fn cluster(test: &str) -> Option<Cluster> {
+    let Some(kubeconfig) = std::env::var_os(GATE).map(PathBuf::from) else {
+        // Straight to stderr, past libtest's capture, so the skip is visible.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped: {GATE} is not set (run `make test-kube` for the real-cluster tests)"
+        );
+        return None;
+    };
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&kubeconfig).expect("read the test kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("load the test kubeconfig");
+    let client = Client::try_from(config).expect("build a client");
+    let helm_bin = std::env::var_os("STOREFLEET_TEST_HELM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let out = std::process::Command::new(repo_root().join("scripts/tool"))
+                .arg("helm")
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("run scripts/tool helm");
+            assert!(out.status.success(), "scripts/tool helm failed");
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        });
+    Some(Cluster {
+        client,
+        kubeconfig,
+        helm_bin,
+    })
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture_chart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chart")
+}
+
+fn random_id() -> StoreId {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let id: String = (0..8)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect();
+    StoreId::parse(&id).unwrap()
+}
+
+fn helm_for(cluster: &Cluster, chart: &Path, values: Vec<PathBuf>) -> Helm {
+    let mut config = HelmConfig::new(&cluster.helm_bin, chart, values);
+    config.kubeconfig = Some(cluster.kubeconfig.clone());
+    Helm::new(config)
+}
+
+async fn until<T>(what: &str, limit: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn delete_and_wait(client: &Client, id: &StoreId) {
+    let first = namespace::delete_store_namespace(client, id).await.unwrap();
+    assert!(matches!(
+        first,
+        NamespaceDeletion::Deleting | NamespaceDeletion::Gone
+    ));
+    until(
+        "the namespace to be gone",
+        Duration::from_secs(120),
+        async || {
+            (namespace::store_namespace_state(client, id).await.unwrap() == NamespaceState::Absent)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        namespace::delete_store_namespace(client, id).await.unwrap(),
+        NamespaceDeletion::Gone,
+        "a repeated delete is harmless"
+    );
+}
+
+async fn admin_password(client: &Client, id: &StoreId) -> Vec<u8> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
+    let secret = secrets.get(STORE_SECRET_NAME).await.unwrap();
+    secret.data.unwrap()["wordpress-admin-password"].0.clone()
+}
+
+#[tokio::test]
+async fn namespace_secret_and_binding_on_a_real_apiserver() {
+    let Some(cluster) = cluster("namespace_secret_and_binding_on_a_real_apiserver").await else {
+        return;
+    };
+    let client = &cluster.client;
+    let id = random_id();
+
+    // Applying twice converges; the labels are what docs/development.md says.
+    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    let ns = namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    let labels = ns.metadata.labels.unwrap();
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "storefleet");
+    assert_eq!(labels["storefleet.io/store-id"], id.as_str());
+    assert_eq!(labels["storefleet.io/engine"], "woocommerce");
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
+    assert_eq!(labels["pod-security.kubernetes.io/warn"], "restricted");
+    assert_eq!(labels["pod-security.kubernetes.io/audit"], "restricted");
+    let managers: Vec<_> = ns
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|f| f.manager)
+        .collect();
+    assert!(managers.contains(&"storefleet".to_owned()), "{managers:?}");
+
+    // Created once; the second attempt (a retried event) rotates nothing.
+    assert_eq!(
+        secret::ensure_store_secret(client, &id, "owner@example.com")
+            .await
+            .unwrap(),
+        secret::SecretOutcome::Created
+    );
+    let first = admin_password(client, &id).await;
+    assert_eq!(
+        secret::ensure_store_secret(client, &id, "owner@example.com")
+            .await
+            .unwrap(),
+        secret::SecretOutcome::AlreadyExisted
+    );
+    assert_eq!(
+        admin_password(client, &id).await,
+        first,
+        "the password was rotated"
+    );
+    let credentials = secret::read_credentials(client, &id).await.unwrap();
+    assert_eq!(credentials.admin_user, "admin");
+    assert_eq!(
+        credentials.admin_password.expose().as_bytes(),
+        first.as_slice()
+    );
+
+    let subjects = rbac::parse_subjects("storefleet/create-store,storefleet/delete-store").unwrap();
+    rbac::apply_store_role_binding(client, &id, &subjects)
+        .await
+        .unwrap();
+    rbac::apply_store_role_binding(client, &id, &subjects)
+        .await
+        .unwrap();
+
+    delete_and_wait(client, &id).await;
+    let err = secret::read_credentials(client, &id).await.unwrap_err();
+    assert!(matches!(err, Error::CredentialsUnavailable { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn foreign_namespaces_are_never_deleted() {
+    let Some(cluster) = cluster("foreign_namespaces_are_never_deleted").await else {
+        return;
+    };
+    let client = &cluster.client;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for labels in [
+        None,
+        Some([("app.kubernetes.io/managed-by", "someone-else")]),
+        Some([("storefleet.io/store-id", "zzzz9999")]),
+    ] {
+        let id = random_id();
+        let foreign = Namespace {
+            metadata: ObjectMeta {
+                name: Some(id.namespace()),
+                labels: labels.map(|l| {
+                    l.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                }),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        namespaces
+            .create(&PostParams::default(), &foreign)
+            .await
+            .unwrap();
+        let err = namespace::delete_store_namespace(client, &id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ForeignNamespace { .. }),
+            "{labels:?}: {err}"
+        );
+        let still_there = namespaces.get(&id.namespace()).await.unwrap();
+        assert!(
+            still_there.metadata.deletion_timestamp.is_none(),
+            "{labels:?}: it was deleted"
+        );
+        if labels.is_some() {
+            let err = namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::ForeignNamespace { .. }),
+                "{labels:?}: apply relabelled it: {err}"
+            );
+        }
+        namespaces
+            .delete(&id.namespace(), &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+}
+
+/// Provision the way create-store does, with real helm, then tear down the
+/// way delete-store does.
+async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec<PathBuf>) {
+    let client = &cluster.client;
+    let id = random_id();
+    let store = StoreRelease {
+        id: id.clone(),
+        host: format!("{id}.localhost"),
+    };
+    let histogram = storefleet_kube::helm::duration_histogram().unwrap();
+    let helm = helm_for(cluster, chart, values).with_duration_histogram(histogram.clone());
+
+    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    secret::ensure_store_secret(client, &id, "owner@example.com")
+        .await
+        .unwrap();
+    let run = helm.upgrade_install(&store).await.unwrap();
+    eprintln!(
+        "helm upgrade --install of {} took {:?}",
+        chart.display(),
+        run.duration
+    );
+    let status = helm.status(&id).await.unwrap().expect("the release exists");
+    assert_eq!(status.info.status, ReleaseState::Deployed);
+    assert_eq!(status.revision, 1);
+    // A retried event: upgrade --install again is a new revision, not an error.
+    helm.upgrade_install(&store).await.unwrap();
+    assert_eq!(helm.history(&id).await.unwrap().len(), 2);
+
+    let policy = ReadinessPolicy::for_engine(Engine::WooCommerce);
+    let verdict = until(
+        "the store to be ready",
+        Duration::from_secs(120),
+        async || match readiness::observe(client, &id, &policy).await.unwrap() {
+            Verdict::Progressing { waiting_for } => {
+                eprintln!("waiting for {waiting_for}");
+                None
+            }
+            other => Some(other),
+        },
+    )
+    .await;
+    assert_eq!(verdict, Verdict::Ready);
+
+    let (outcome, run) = helm.uninstall(&id).await.unwrap();
+    assert_eq!(outcome, Uninstalled::Removed);
+    eprintln!("helm uninstall --wait took {:?}", run.duration);
+    let (outcome, _) = helm.uninstall(&id).await.unwrap();
+    assert_eq!(outcome, Uninstalled::NotFound);
+    assert_eq!(helm.status(&id).await.unwrap(), None);
+    assert_eq!(
+        histogram
+            .with_label_values(&["upgrade_install", "ok"])
+            .get_sample_count(),
+        2
+    );
+    delete_and_wait(client, &id).await;
+}
+
+#[tokio::test]
+async fn real_helm_installs_observes_and_uninstalls_the_fixture_chart() {
+    let Some(cluster) =
+        cluster("real_helm_installs_observes_and_uninstalls_the_fixture_chart").await
+    else {
+        return;
+    };
+    provision_observe_teardown(&cluster, &fixture_chart(), vec![]).await;
+}
+
+#[tokio::test]
+async fn real_helm_installs_the_store_chart() {
+    let Some(cluster) = cluster("real_helm_installs_the_store_chart").await else {
+        return;
+    };
+    let chart = repo_root().join("helm/store");
+    if !chart.join("Chart.yaml").exists() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "real_helm_installs_the_store_chart: skipped: helm/store does not exist yet"
+        );
+        return;
+    }
+    let values = ["values-local.yaml"]
+        .iter()
+        .map(|f| chart.join(f))
+        .filter(|f| f.exists())
+        .collect();
+    provision_observe_teardown(&cluster, &chart, values).await;
+}
+
+#[tokio::test]
+async fn a_release_left_pending_install_by_a_killed_helm_is_recovered() {
+    let Some(cluster) =
+        cluster("a_release_left_pending_install_by_a_killed_helm_is_recovered").await
+    else {
+        return;
+    };
+    let client = &cluster.client;
+    let id = random_id();
+    let store = StoreRelease {
+        id: id.clone(),
+        host: format!("{id}.localhost"),
+    };
+    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    secret::ensure_store_secret(client, &id, "owner@example.com")
+        .await
+        .unwrap();
+
+    // A helm that hangs in its pre-install hook, then dies by SIGKILL (an OOM
+    // kill, a node loss): the release stays pending-install.
+    let mut crashed = tokio::process::Command::new(&cluster.helm_bin)
+        .args(["upgrade", "--install", &id.release()])
+        .arg(fixture_chart())
+        .args([
+            "--namespace",
+            &id.namespace(),
+            "--set",
+            &format!("storeId={id}"),
+        ])
+        .args([
+            "--set",
+            "ingress.host=x.localhost",
+            "--set",
+            "existingSecret=store-credentials",
+        ])
+        .args([
+            "--set",
+            "hangingHook=true",
+            "--timeout",
+            "300s",
+            "--kubeconfig",
+        ])
+        .arg(&cluster.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let helm = helm_for(&cluster, &fixture_chart(), vec![]);
+    until(
+        "the release to be pending-install",
+        Duration::from_secs(60),
+        async || {
+            let history = helm.history(&id).await.unwrap();
+            history
+                .last()
+                .is_some_and(|r| r.status == ReleaseState::PendingInstall)
+                .then_some(())
+        },
+    )
+    .await;
+    crashed.kill().await.unwrap();
+
+    // A young pending release may belong to a helm still running: left alone.
+    let err = helm.upgrade_install(&store).await.unwrap_err();
+    assert!(matches!(err, Error::ReleaseLocked { .. }), "{err}");
+
+    // Once older than `stuck_after`, it is cleared and installed afresh.
+    let mut config = helm.config().clone();
+    config.stuck_after = Duration::ZERO;
+    let helm = Helm::new(config);
+    let run = helm.upgrade_install(&store).await.unwrap();
+    assert_eq!(
+        run.recovered,
+        Some(Recovery::Uninstalled {
+            from: ReleaseState::PendingInstall
+        })
+    );
+    let status = helm.status(&id).await.unwrap().unwrap();
+    assert_eq!(status.info.status, ReleaseState::Deployed);
+
+    helm.uninstall(&id).await.unwrap();
+    delete_and_wait(client, &id).await;
+}
+
+/// Why the runner's bounds leave no pending release behind: helm's own
+/// `--timeout` sits inside the runner's bound, so helm normally gives up first
+/// and records the release `failed`; and when the runner must stop helm, it
+/// sends SIGTERM, on which Helm 4 cancels and also records `failed`.
+#[tokio::test]
+async fn a_helm_that_times_out_or_gets_sigterm_leaves_the_release_failed_not_pending() {
+    let Some(cluster) =
+        cluster("a_helm_that_times_out_or_gets_sigterm_leaves_the_release_failed_not_pending")
+            .await
+    else {
+        return;
+    };
+    let client = &cluster.client;
+
+    // 1. The runner with a short bound: helm's inner --timeout fires first.
+    let id = random_id();
+    let store = StoreRelease {
+        id: id.clone(),
+        host: format!("{id}.localhost"),
+    };
+    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    secret::ensure_store_secret(client, &id, "owner@example.com")
+        .await
+        .unwrap();
+    let values = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(values.path(), "hangingHook: true\n").unwrap();
+    let mut config = helm_for(&cluster, &fixture_chart(), vec![values.path().to_owned()])
+        .config()
+        .clone();
+    config.install_timeout = Duration::from_secs(12);
+    config.stop_grace = Duration::from_secs(6);
+    let helm = Helm::new(config);
+    let err = helm.upgrade_install(&store).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Helm { reason, .. } if reason.contains("failed pre-install")),
+        "{err}"
+    );
+    let last = helm.history(&id).await.unwrap().pop().expect("a revision");
+    assert_eq!(last.status, ReleaseState::Failed, "{}", last.description);
+    helm.uninstall(&id).await.unwrap();
+    delete_and_wait(client, &id).await;
+
+    // 2. helm stopped by SIGTERM mid-install (what the runner sends at its bound).
+    let id = random_id();
+    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    let mut running = tokio::process::Command::new(&cluster.helm_bin)
+        .args(["upgrade", "--install", &id.release()])
+        .arg(fixture_chart())
+        .args([
+            "--namespace",
+            &id.namespace(),
+            "--set",
+            &format!("storeId={id}"),
+        ])
+        .args([
+            "--set",
+            "ingress.host=x.localhost",
+            "--set",
+            "existingSecret=store-credentials",
+        ])
+        .args([
+            "--set",
+            "hangingHook=true",
+            "--timeout",
+            "300s",
+            "--kubeconfig",
+        ])
+        .arg(&cluster.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    until(
+        "the release to be pending-install",
+        Duration::from_secs(60),
+        async || {
+            let history = helm.history(&id).await.unwrap();
+            history
+                .last()
+                .is_some_and(|r| r.status == ReleaseState::PendingInstall)
+                .then_some(())
+        },
+    )
+    .await;
+    let pid = nix::unistd::Pid::from_raw(running.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(30), running.wait())
+        .await
+        .expect("helm ends after SIGTERM")
+        .unwrap();
+    assert!(!exit.success());
+    let last = helm.history(&id).await.unwrap().pop().expect("a revision");
+    eprintln!(
+        "after SIGTERM the release is {:?}: {}",
+        last.status, last.description
+    );
+    assert_eq!(
+        last.status,
+        ReleaseState::Failed,
+        "SIGTERM should leave the release failed, not pending"
+    );
+    helm.uninstall(&id).await.unwrap();
+    delete_and_wait(client, &id).await;
+}
