@@ -97,3 +97,14 @@ capabilities:
     - port: 53
       protocol: TCP
 {{- end }}
+
+{{/* CEL: is NAME (object, oldObject, namespaceObject) a store namespace:
+store-<id>, labelled as Storefleet's with the same id. */}}
+{{- define "platform.isStoreNamespace" -}}
+{{ . }}.metadata.name.matches('^store-[a-z0-9]{8}$') &&
+        has({{ . }}.metadata.labels) &&
+        'app.kubernetes.io/managed-by' in {{ . }}.metadata.labels &&
+        {{ . }}.metadata.labels['app.kubernetes.io/managed-by'] == 'storefleet' &&
+        'storefleet.io/store-id' in {{ . }}.metadata.labels &&
+        {{ . }}.metadata.name == 'store-' + {{ . }}.metadata.labels['storefleet.io/store-id']
+{{- end }}

@@ -129,11 +129,14 @@ class EveryValuesFile(unittest.TestCase):
 
     def test_admission_policy_confines_create_and_delete(self):
         docs = render()
-        create = named(docs, "ValidatingAdmissionPolicy", "storefleet-create-store-scope")
+        create = named(docs, "ValidatingAdmissionPolicy", "storefleet-create-store-namespaces")
         self.assertIn("system:serviceaccount:storefleet:create-store", create["spec"]["matchConditions"][0]["expression"])
         delete = named(docs, "ValidatingAdmissionPolicy", "storefleet-delete-store-scope")
         self.assertIn("'app.kubernetes.io/managed-by'", delete["spec"]["validations"][0]["expression"])
-        for p in ("storefleet-create-store-scope", "storefleet-delete-store-scope"):
+        rb = named(docs, "ValidatingAdmissionPolicy", "storefleet-create-store-rolebindings")
+        self.assertIn("namespaceObject", rb["spec"]["validations"][0]["expression"])
+        for p in ("storefleet-create-store-namespaces", "storefleet-create-store-rolebindings",
+                  "storefleet-delete-store-scope"):
             self.assertEqual(named(docs, "ValidatingAdmissionPolicyBinding", p)["spec"]["validationActions"], ["Deny"])
 
     def test_fixed_names_of_docs_development(self):
