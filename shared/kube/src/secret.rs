@@ -16,7 +16,7 @@ use crate::{Error, Result, StoreId};
 /// Letters and digits without the look-alikes `0 O o 1 l I`, so a password
 /// read off a screen or dictated can be typed back without guessing.
 const UNAMBIGUOUS_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
-/// 32 characters of a 56-character alphabet: about 185 bits.
+/// 32 characters of a 56-character alphabet: about 186 bits.
 pub const PASSWORD_LENGTH: usize = 32;
 /// WordPress' own salt generator makes 64 characters.
 pub const SALT_LENGTH: usize = 64;
