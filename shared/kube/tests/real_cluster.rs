@@ -124,6 +124,68 @@ async fn delete_and_wait(client: &Client, id: &StoreId) {
     );
 }
 
+/// A new store id with its namespace and Secret in place (create-store's
+/// first two steps).
+async fn prepared_store(client: &Client) -> StoreRelease {
+    let id = random_id();
+    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+        .await
+        .unwrap();
+    secret::ensure_store_secret(client, &id, "owner@example.com")
+        .await
+        .unwrap();
+    StoreRelease {
+        host: format!("{id}.localhost"),
+        id,
+    }
+}
+
+/// A helm that hangs in the fixture chart's pre-install hook, and the moment
+/// its release is recorded `pending-install`.
+async fn hanging_helm(cluster: &Cluster, helm: &Helm, id: &StoreId) -> tokio::process::Child {
+    let child = tokio::process::Command::new(&cluster.helm_bin)
+        .args(["upgrade", "--install", &id.release()])
+        .arg(fixture_chart())
+        .args([
+            "--namespace",
+            &id.namespace(),
+            "--set",
+            &format!("storeId={id}"),
+        ])
+        .args([
+            "--set",
+            "ingress.host=x.localhost",
+            "--set",
+            "existingSecret=store-credentials",
+        ])
+        .args([
+            "--set",
+            "hangingHook=true",
+            "--timeout",
+            "300s",
+            "--kubeconfig",
+        ])
+        .arg(&cluster.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    until(
+        "the release to be pending-install",
+        Duration::from_secs(60),
+        async || {
+            let history = helm.history(id).await.unwrap();
+            history
+                .last()
+                .is_some_and(|r| r.status == ReleaseState::PendingInstall)
+                .then_some(())
+        },
+    )
+    .await;
+    child
+}
+
 async fn admin_password(client: &Client, id: &StoreId) -> Vec<u8> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
     let secret = secrets.get(STORE_SECRET_NAME).await.unwrap();
@@ -261,20 +323,10 @@ async fn foreign_namespaces_are_never_deleted() {
 /// way delete-store does.
 async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec<PathBuf>) {
     let client = &cluster.client;
-    let id = random_id();
-    let store = StoreRelease {
-        id: id.clone(),
-        host: format!("{id}.localhost"),
-    };
+    let store = prepared_store(client).await;
+    let id = store.id.clone();
     let histogram = storefleet_kube::helm::duration_histogram().unwrap();
     let helm = helm_for(cluster, chart, values).with_duration_histogram(histogram.clone());
-
-    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
-        .await
-        .unwrap();
-    secret::ensure_store_secret(client, &id, "owner@example.com")
-        .await
-        .unwrap();
     let run = helm.upgrade_install(&store).await.unwrap();
     eprintln!(
         "helm upgrade --install of {} took {:?}",
@@ -302,6 +354,9 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
     )
     .await;
     assert_eq!(verdict, Verdict::Ready);
+    let observed = readiness::list_observed(client, &id).await.unwrap();
+    assert!(!observed.deployments.is_empty() && !observed.stateful_sets.is_empty());
+    assert!(observed.pods.len() >= 2, "{} pods", observed.pods.len());
 
     let (outcome, run) = helm.uninstall(&id).await.unwrap();
     assert_eq!(outcome, Uninstalled::Removed);
@@ -326,6 +381,50 @@ async fn real_helm_installs_observes_and_uninstalls_the_fixture_chart() {
         return;
     };
     provision_observe_teardown(&cluster, &fixture_chart(), vec![]).await;
+}
+
+/// Readiness on pod status written by the cluster (kwok's failure stages),
+/// not by a fixture.
+#[tokio::test]
+async fn observe_reports_a_failing_pod_with_its_reason() {
+    let Some(cluster) = cluster("observe_reports_a_failing_pod_with_its_reason").await else {
+        return;
+    };
+    let client = &cluster.client;
+    for (fail_with, expected) in [
+        (
+            "ImagePullBackOff",
+            "cannot pull its image registry.invalid/web:1 (ImagePullBackOff)",
+        ),
+        ("CrashLoopBackOff", "keeps crashing"),
+    ] {
+        let store = prepared_store(client).await;
+        let id = store.id.clone();
+        let values = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(values.path(), format!("failWith: {fail_with}\n")).unwrap();
+        let helm = helm_for(&cluster, &fixture_chart(), vec![values.path().to_owned()]);
+        helm.upgrade_install(&store).await.unwrap();
+        let policy = ReadinessPolicy::for_engine(Engine::WooCommerce);
+        let verdict =
+            until(
+                "a verdict",
+                Duration::from_secs(120),
+                async || match readiness::observe(client, &id, &policy).await.unwrap() {
+                    Verdict::Progressing { .. } => None,
+                    other => Some(other),
+                },
+            )
+            .await;
+        match verdict {
+            Verdict::Failed { reason } => {
+                eprintln!("{fail_with}: {reason}");
+                assert!(reason.contains(expected), "{reason:?} lacks {expected:?}");
+            }
+            other => panic!("{fail_with}: expected Failed, got {other:?}"),
+        }
+        helm.uninstall(&id).await.unwrap();
+        delete_and_wait(client, &id).await;
+    }
 }
 
 #[tokio::test]
@@ -357,61 +456,13 @@ async fn a_release_left_pending_install_by_a_killed_helm_is_recovered() {
         return;
     };
     let client = &cluster.client;
-    let id = random_id();
-    let store = StoreRelease {
-        id: id.clone(),
-        host: format!("{id}.localhost"),
-    };
-    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
-        .await
-        .unwrap();
-    secret::ensure_store_secret(client, &id, "owner@example.com")
-        .await
-        .unwrap();
+    let store = prepared_store(client).await;
+    let id = store.id.clone();
 
     // A helm that hangs in its pre-install hook, then dies by SIGKILL (an OOM
     // kill, a node loss): the release stays pending-install.
-    let mut crashed = tokio::process::Command::new(&cluster.helm_bin)
-        .args(["upgrade", "--install", &id.release()])
-        .arg(fixture_chart())
-        .args([
-            "--namespace",
-            &id.namespace(),
-            "--set",
-            &format!("storeId={id}"),
-        ])
-        .args([
-            "--set",
-            "ingress.host=x.localhost",
-            "--set",
-            "existingSecret=store-credentials",
-        ])
-        .args([
-            "--set",
-            "hangingHook=true",
-            "--timeout",
-            "300s",
-            "--kubeconfig",
-        ])
-        .arg(&cluster.kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
     let helm = helm_for(&cluster, &fixture_chart(), vec![]);
-    until(
-        "the release to be pending-install",
-        Duration::from_secs(60),
-        async || {
-            let history = helm.history(&id).await.unwrap();
-            history
-                .last()
-                .is_some_and(|r| r.status == ReleaseState::PendingInstall)
-                .then_some(())
-        },
-    )
-    .await;
+    let mut crashed = hanging_helm(&cluster, &helm, &id).await;
     crashed.kill().await.unwrap();
 
     // A young pending release may belong to a helm still running: left alone.
@@ -451,17 +502,8 @@ async fn a_helm_that_times_out_or_gets_sigterm_leaves_the_release_failed_not_pen
     let client = &cluster.client;
 
     // 1. The runner with a short bound: helm's inner --timeout fires first.
-    let id = random_id();
-    let store = StoreRelease {
-        id: id.clone(),
-        host: format!("{id}.localhost"),
-    };
-    namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
-        .await
-        .unwrap();
-    secret::ensure_store_secret(client, &id, "owner@example.com")
-        .await
-        .unwrap();
+    let store = prepared_store(client).await;
+    let id = store.id.clone();
     let values = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(values.path(), "hangingHook: true\n").unwrap();
     let mut config = helm_for(&cluster, &fixture_chart(), vec![values.path().to_owned()])
@@ -485,46 +527,7 @@ async fn a_helm_that_times_out_or_gets_sigterm_leaves_the_release_failed_not_pen
     namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
         .await
         .unwrap();
-    let mut running = tokio::process::Command::new(&cluster.helm_bin)
-        .args(["upgrade", "--install", &id.release()])
-        .arg(fixture_chart())
-        .args([
-            "--namespace",
-            &id.namespace(),
-            "--set",
-            &format!("storeId={id}"),
-        ])
-        .args([
-            "--set",
-            "ingress.host=x.localhost",
-            "--set",
-            "existingSecret=store-credentials",
-        ])
-        .args([
-            "--set",
-            "hangingHook=true",
-            "--timeout",
-            "300s",
-            "--kubeconfig",
-        ])
-        .arg(&cluster.kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    until(
-        "the release to be pending-install",
-        Duration::from_secs(60),
-        async || {
-            let history = helm.history(&id).await.unwrap();
-            history
-                .last()
-                .is_some_and(|r| r.status == ReleaseState::PendingInstall)
-                .then_some(())
-        },
-    )
-    .await;
+    let mut running = hanging_helm(&cluster, &helm, &id).await;
     let pid = nix::unistd::Pid::from_raw(running.id().unwrap() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let exit = tokio::time::timeout(Duration::from_secs(30), running.wait())
