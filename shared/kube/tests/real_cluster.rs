@@ -197,6 +197,15 @@ async fn namespace_secret_and_binding_on_a_real_apiserver() {
     let Some(cluster) = cluster("namespace_secret_and_binding_on_a_real_apiserver").await else {
         return;
     };
+    // Every log line of the test, down to TRACE (kube's HTTP layer included),
+    // is kept to check that no Secret value reaches a log.
+    let logs = CapturedLogs::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(logs.clone())
+            .finish(),
+    );
     let client = &cluster.client;
     let id = random_id();
 
@@ -257,9 +266,58 @@ async fn namespace_secret_and_binding_on_a_real_apiserver() {
         .await
         .unwrap();
 
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
+    let values: Vec<String> = secrets
+        .get(STORE_SECRET_NAME)
+        .await
+        .unwrap()
+        .data
+        .unwrap()
+        .into_iter()
+        .filter(|(key, _)| key.contains("password") || key.contains("key") || key.contains("salt"))
+        .map(|(_, value)| String::from_utf8(value.0).unwrap())
+        .collect();
+    assert_eq!(values.len(), 11);
+
     delete_and_wait(client, &id).await;
     let err = secret::read_credentials(client, &id).await.unwrap_err();
     assert!(matches!(err, Error::CredentialsUnavailable { .. }), "{err}");
+
+    let logs = logs.text();
+    assert!(
+        logs.lines().count() > 10,
+        "the capture caught nothing:\n{logs}"
+    );
+    for value in values {
+        assert!(!logs.contains(&value), "a Secret value reached the logs");
+    }
+}
+
+/// A `tracing_subscriber` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
 
 #[tokio::test]
