@@ -17,7 +17,7 @@ mod workloads;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use kube::{Api, Client};
@@ -38,6 +38,9 @@ pub struct Observed {
     pub deployments: Vec<Deployment>,
     pub stateful_sets: Vec<StatefulSet>,
     pub pods: Vec<Pod>,
+    /// The namespace's events; only `FailedMount` of a pod is used (a pod
+    /// stuck in ContainerCreating says why nowhere else).
+    pub events: Vec<Event>,
 }
 
 /// What "ready" requires of one kind of store, and how patient to be.
@@ -55,6 +58,10 @@ pub struct ReadinessPolicy {
     /// kubelet; after this many restarts it is a failed setup, even before
     /// the kubelet reports CrashLoopBackOff.
     pub init_restart_limit: i32,
+    /// A pod that cannot mount its volumes (a missing Secret or ConfigMap) is
+    /// failed once it has been waiting this long with `FailedMount` events:
+    /// the kubelet retries, and a Secret created a moment later is fine.
+    pub mount_grace: Duration,
 }
 
 impl ReadinessPolicy {
@@ -66,6 +73,7 @@ impl ReadinessPolicy {
                 expected_stateful_sets: 1,
                 unbound_volume_grace: Duration::from_secs(180),
                 init_restart_limit: 3,
+                mount_grace: Duration::from_secs(120),
             },
             // Medusa: the server Deployment and PostgreSQL (not built yet).
             Engine::Medusa => Self {
@@ -73,6 +81,7 @@ impl ReadinessPolicy {
                 expected_stateful_sets: 1,
                 unbound_volume_grace: Duration::from_secs(180),
                 init_restart_limit: 3,
+                mount_grace: Duration::from_secs(120),
             },
         }
     }
@@ -86,7 +95,7 @@ pub fn assess(observed: &Observed, policy: &ReadinessPolicy, now: Timestamp) -> 
     pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let mut pod_waits = Vec::new();
     for pod in pods {
-        match pods::assess_pod(pod, policy, now) {
+        match pods::assess_pod(pod, &observed.events, policy, now) {
             pods::PodState::Failed(reason) => return Verdict::Failed { reason },
             pods::PodState::Waiting(why) => pod_waits.push(why),
             pods::PodState::Fine => {}
@@ -110,22 +119,26 @@ pub fn assess(observed: &Observed, policy: &ReadinessPolicy, now: Timestamp) -> 
     }
 }
 
-/// List the store namespace's Deployments, StatefulSets and Pods.
+/// List the store namespace's Deployments, StatefulSets, Pods and `FailedMount` events.
 pub async fn list_observed(client: &Client, id: &StoreId) -> Result<Observed> {
     let namespace = id.namespace();
     let params = ListParams::default();
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
     let stateful_sets: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let (deployments, stateful_sets, pods) = tokio::try_join!(
+    let events: Api<Event> = Api::namespaced(client.clone(), &namespace);
+    let failed_mounts = ListParams::default().fields("reason=FailedMount");
+    let (deployments, stateful_sets, pods, events) = tokio::try_join!(
         deployments.list(&params),
         stateful_sets.list(&params),
         pods.list(&params),
+        events.list(&failed_mounts),
     )?;
     Ok(Observed {
         deployments: deployments.items,
         stateful_sets: stateful_sets.items,
         pods: pods.items,
+        events: events.items,
     })
 }
 

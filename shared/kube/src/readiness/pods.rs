@@ -1,6 +1,6 @@
 //! What one pod says about the store.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use k8s_openapi::jiff::Timestamp;
 
 use super::{ReadinessPolicy, short};
@@ -15,7 +15,12 @@ pub(super) enum PodState {
 const IMAGE_REASONS: [&str; 3] = ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"];
 const CONFIG_REASONS: [&str; 2] = ["CreateContainerConfigError", "CreateContainerError"];
 
-pub(super) fn assess_pod(pod: &Pod, policy: &ReadinessPolicy, now: Timestamp) -> PodState {
+pub(super) fn assess_pod(
+    pod: &Pod,
+    events: &[Event],
+    policy: &ReadinessPolicy,
+    now: Timestamp,
+) -> PodState {
     // A pod being deleted (an old ReplicaSet's, a rollout's) no longer counts.
     if pod.metadata.deletion_timestamp.is_some() {
         return PodState::Fine;
@@ -71,7 +76,60 @@ pub(super) fn assess_pod(pod: &Pod, policy: &ReadinessPolicy, now: Timestamp) ->
             ));
         }
     }
+    if let Some(state) = failed_mount(pod, name, events, policy, now) {
+        return state;
+    }
     PodState::Fine
+}
+
+/// A pod still creating its containers because a volume cannot be mounted:
+/// the kubelet's `FailedMount` event is the only place that says why.
+fn failed_mount(
+    pod: &Pod,
+    name: &str,
+    events: &[Event],
+    policy: &ReadinessPolicy,
+    now: Timestamp,
+) -> Option<PodState> {
+    let creating = pod
+        .status
+        .as_ref()?
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(
+            pod.status
+                .as_ref()?
+                .init_container_statuses
+                .iter()
+                .flatten(),
+        )
+        .any(|c| {
+            waiting_reason(c) == Some("ContainerCreating")
+                || waiting_reason(c) == Some("PodInitializing")
+        });
+    if !creating {
+        return None;
+    }
+    let latest = events
+        .iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some("FailedMount")
+                && e.involved_object.kind.as_deref() == Some("Pod")
+                && e.involved_object.name.as_deref() == Some(name)
+        })
+        .max_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0))?;
+    let since = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let waited = since.map_or(0, |since| now.as_second() - since.as_second());
+    if waited < policy.mount_grace.as_secs() as i64 {
+        return Some(PodState::Waiting(format!(
+            "pod {name} is waiting to mount its volumes"
+        )));
+    }
+    Some(PodState::Failed(format!(
+        "pod {name} cannot mount its volumes: {}",
+        short(latest.message.as_deref().unwrap_or("FailedMount"))
+    )))
 }
 
 /// Image and configuration problems, for init and regular containers alike.

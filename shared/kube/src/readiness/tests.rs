@@ -28,6 +28,9 @@ fn load(name: &str) -> Observed {
             "Pod" => observed
                 .pods
                 .push(serde_yaml_ng::from_value(value).unwrap()),
+            "Event" => observed
+                .events
+                .push(serde_yaml_ng::from_value(value).unwrap()),
             other => panic!("{path}: unexpected kind {other:?}"),
         }
     }
@@ -243,4 +246,31 @@ fn pods_being_deleted_do_not_count() {
         matches!(verdict, Verdict::Progressing { .. }),
         "{verdict:?}"
     );
+}
+
+#[test]
+fn a_volume_that_cannot_be_mounted_is_failed_after_the_grace_period() {
+    failed_with(
+        "failed-mount.yaml",
+        &[
+            "pod wordpress-6d5f7-x2x9z cannot mount its volumes",
+            "secret \"store-credentials\" not found",
+        ],
+    );
+    let patient = ReadinessPolicy {
+        mount_grace: Duration::from_secs(900),
+        ..policy()
+    };
+    let verdict = assess(&load("failed-mount.yaml"), &patient, now());
+    assert!(
+        matches!(&verdict, Verdict::Progressing { waiting_for } if waiting_for.contains("waiting to mount")),
+        "{verdict:?}"
+    );
+    // Without the event there is nothing to report but "not available yet".
+    let mut observed = load("failed-mount.yaml");
+    observed.events.clear();
+    assert!(matches!(
+        assess(&observed, &policy(), now()),
+        Verdict::Progressing { .. }
+    ));
 }
