@@ -12,3 +12,12 @@ test-kube: ## storefleet-kube against the test cluster and the real helm (namesp
 	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
 	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
 	  cargo test -p storefleet-kube --test real_cluster -- --nocapture
+
+BENCH_TARGETS += bench-kube
+
+.PHONY: bench-kube
+bench-kube: ## durations of the store actions on the test cluster (namespace, Secret, helm, readiness, teardown) as a table
+	scripts/test-cluster up >/dev/null
+	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
+	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
+	  cargo test -p storefleet-kube --test real_cluster -- --ignored --nocapture bench_store_actions
