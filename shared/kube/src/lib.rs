@@ -11,11 +11,13 @@
 //! - [`readiness`]: a pure verdict over the namespace's workloads and pods.
 //! - [`storefront`]: the HTTP check of the storefront through the ingress controller.
 //! - [`client`]: building the kube client from the environment.
+//! - [`actions`]: the provision and teardown sequences, in their safe order.
 //!
 //! Nothing here is global: the caller builds a [`kube::Client`], a
 //! [`helm::Helm`] runner and a [`storefront::StorefrontCheck`] once and passes
 //! them in.
 
+pub mod actions;
 pub mod client;
 mod error;
 pub mod helm;

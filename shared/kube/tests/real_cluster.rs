@@ -17,6 +17,7 @@ use kube::api::{DeleteParams, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 use rand::Rng;
+use storefleet_kube::actions::{StoreActions, TornDown};
 use storefleet_kube::helm::{Helm, HelmConfig, Recovery, ReleaseState, StoreRelease, Uninstalled};
 use storefleet_kube::names::{STORE_SECRET_NAME, StoreId};
 use storefleet_kube::namespace::{self, NamespaceDeletion, NamespaceState};
@@ -356,6 +357,16 @@ async fn foreign_namespaces_are_never_deleted() {
             matches!(err, Error::ForeignNamespace { .. }),
             "{labels:?}: {err}"
         );
+        let actions = StoreActions {
+            client: client.clone(),
+            helm: helm_for(&cluster, &fixture_chart(), vec![]),
+            subjects: vec![],
+        };
+        let err = actions.teardown(&id).await.unwrap_err();
+        assert!(
+            matches!(err, Error::ForeignNamespace { .. }),
+            "{labels:?}: {err}"
+        );
         let still_there = namespaces.get(&id.namespace()).await.unwrap();
         assert!(
             still_there.metadata.deletion_timestamp.is_none(),
@@ -381,21 +392,38 @@ async fn foreign_namespaces_are_never_deleted() {
 /// way delete-store does.
 async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec<PathBuf>) {
     let client = &cluster.client;
-    let store = prepared_store(client).await;
-    let id = store.id.clone();
+    let id = random_id();
+    let store = StoreRelease {
+        id: id.clone(),
+        host: format!("{id}.localhost"),
+    };
     let histogram = storefleet_kube::helm::duration_histogram().unwrap();
-    let helm = helm_for(cluster, chart, values).with_duration_histogram(histogram.clone());
-    let run = helm.upgrade_install(&store).await.unwrap();
+    let actions = StoreActions {
+        client: client.clone(),
+        helm: helm_for(cluster, chart, values).with_duration_histogram(histogram.clone()),
+        subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
+    };
+    let helm = &actions.helm;
+
+    let provisioned = actions
+        .provision(&store, Engine::WooCommerce, "owner@example.com")
+        .await
+        .unwrap();
+    assert_eq!(provisioned.secret, secret::SecretOutcome::Created);
     eprintln!(
         "helm upgrade --install of {} took {:?}",
         chart.display(),
-        run.duration
+        provisioned.helm.duration
     );
     let status = helm.status(&id).await.unwrap().expect("the release exists");
     assert_eq!(status.info.status, ReleaseState::Deployed);
     assert_eq!(status.revision, 1);
-    // A retried event: upgrade --install again is a new revision, not an error.
-    helm.upgrade_install(&store).await.unwrap();
+    // A retried event converges: same Secret, a new helm revision, no error.
+    let again = actions
+        .provision(&store, Engine::WooCommerce, "owner@example.com")
+        .await
+        .unwrap();
+    assert_eq!(again.secret, secret::SecretOutcome::AlreadyExisted);
     assert_eq!(helm.history(&id).await.unwrap().len(), 2);
 
     let policy = ReadinessPolicy::for_engine(Engine::WooCommerce);
@@ -416,11 +444,12 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
     assert!(!observed.deployments.is_empty() && !observed.stateful_sets.is_empty());
     assert!(observed.pods.len() >= 2, "{} pods", observed.pods.len());
 
-    let (outcome, run) = helm.uninstall(&id).await.unwrap();
-    assert_eq!(outcome, Uninstalled::Removed);
-    eprintln!("helm uninstall --wait took {:?}", run.duration);
-    let (outcome, _) = helm.uninstall(&id).await.unwrap();
-    assert_eq!(outcome, Uninstalled::NotFound);
+    let torn = actions.teardown(&id).await.unwrap();
+    assert_eq!(torn.release, Uninstalled::Removed);
+    assert!(matches!(
+        torn.namespace,
+        NamespaceDeletion::Deleting | NamespaceDeletion::Gone
+    ));
     assert_eq!(helm.status(&id).await.unwrap(), None);
     assert_eq!(
         histogram
@@ -429,6 +458,15 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
         2
     );
     delete_and_wait(client, &id).await;
+    // A repeated delete-requested event: nothing left, nothing fails.
+    let torn = actions.teardown(&id).await.unwrap();
+    assert_eq!(
+        torn,
+        TornDown {
+            release: Uninstalled::NotFound,
+            namespace: NamespaceDeletion::Gone
+        }
+    );
 }
 
 #[tokio::test]
