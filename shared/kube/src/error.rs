@@ -95,3 +95,45 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16) -> Error {
+        Error::Kube(kube::Error::Api(Box::new(
+            kube::core::Status::failure("x", "Reason").with_code(code),
+        )))
+    }
+
+    #[test]
+    fn retry_later_only_for_conditions_that_pass_by_themselves() {
+        assert!(Error::Busy { limit: 4 }.is_retryable());
+        assert!(
+            Error::ReleaseLocked {
+                release: "store-x".into()
+            }
+            .is_retryable()
+        );
+        assert!(api(429).is_retryable());
+        assert!(api(503).is_retryable());
+        assert!(api(409).is_retryable());
+        assert!(!api(403).is_retryable(), "RBAC needs a person");
+        assert!(!api(422).is_retryable(), "an invalid object stays invalid");
+        assert!(
+            !Error::ForeignNamespace {
+                namespace: "n".into(),
+                store_id: "s".into()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::Helm {
+                operation: "upgrade --install",
+                release: "store-x".into(),
+                reason: "bad chart".into()
+            }
+            .is_retryable()
+        );
+    }
+}
