@@ -1,1 +1,27 @@
-//! Code shared by every Storefleet function. (Filled in by the core issue.)
+//! Code shared by every Storefleet function.
+//!
+//! Each module does one job:
+//! - [`config`]: the environment, read once at start, with errors that name the variable.
+//! - [`error`]: the one [`Error`] type and its `application/problem+json` answer.
+//! - [`db`]: the PostgreSQL pool and the migrations.
+//! - [`auth`]: bearer tokens, users, the [`auth::Caller`] extractor.
+//! - [`ids`]: random store ids and validation of ids from paths.
+//! - [`stores`]: the store model, its JSON view and its repository functions.
+//! - [`events`]: emitting CloudEvents to `K_SINK` from HTTP routes.
+//! - [`chain`]: receiving CloudEvents (owned by the event-chain work).
+//! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
+//! - [`json`]: the JSON body extractor whose rejections are problems.
+
+pub mod auth;
+pub mod chain;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod json;
+pub mod server;
+pub mod stores;
+
+pub use config::Config;
+pub use error::{Error, Result};

@@ -1,0 +1,244 @@
+//! The functions' configuration, read from the environment once at start
+//! (names and defaults: `docs/development.md`). A missing or malformed
+//! variable stops the process with a message naming it.
+
+use std::env;
+use std::str::FromStr;
+
+use crate::{Error, Result};
+
+/// The store types Storefleet knows, and whether this installation creates them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Woocommerce,
+    Medusa,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 2] = [Engine::Woocommerce, Engine::Medusa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Woocommerce => "woocommerce",
+            Engine::Medusa => "medusa",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Engine::Woocommerce => "WordPress with WooCommerce and MySQL",
+            Engine::Medusa => "Medusa (declared; provisioning is not built yet)",
+        }
+    }
+}
+
+impl FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "woocommerce" => Ok(Engine::Woocommerce),
+            "medusa" => Ok(Engine::Medusa),
+            other => Err(format!(
+                "unknown store type {other:?} (known: woocommerce, medusa)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Where CloudEvents go; required by the functions that emit (see [`Config::require_sink`]).
+    pub k_sink: Option<String>,
+    /// The first admin's token, from `STOREFLEET_BOOTSTRAP_ADMIN_TOKEN` or `..._FILE`.
+    pub bootstrap_admin_token: Option<String>,
+    pub engines: Vec<Engine>,
+    pub store_host_pattern: String,
+    pub store_url_scheme: String,
+    pub default_max_stores: i32,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Read from any lookup (tests pass a map instead of the process environment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let parsed = |name: &str, default: &str| -> Result<String> {
+            Ok(get(name).unwrap_or_else(|| default.to_owned()))
+        };
+        let number = |name: &str, default: u32, min: u32, max: u32| -> Result<u32> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "{name}={raw:?} is not a whole number in {min}..={max}"
+                        ))
+                    }),
+            }
+        };
+
+        let database_url = get("DATABASE_URL").ok_or_else(|| {
+            Error::Config("DATABASE_URL is not set (e.g. postgres://storefleet:storefleet@127.0.0.1:5432/storefleet)".into())
+        })?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(Error::Config(
+                "DATABASE_URL must start with postgres:// or postgresql://".into(),
+            ));
+        }
+
+        let bootstrap_admin_token = match (
+            get("STOREFLEET_BOOTSTRAP_ADMIN_TOKEN"),
+            get("STOREFLEET_BOOTSTRAP_ADMIN_TOKEN_FILE"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "set STOREFLEET_BOOTSTRAP_ADMIN_TOKEN or STOREFLEET_BOOTSTRAP_ADMIN_TOKEN_FILE, not both".into(),
+                ));
+            }
+            (Some(token), None) => Some(token.trim().to_owned()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|err| {
+                        Error::Config(format!(
+                            "STOREFLEET_BOOTSTRAP_ADMIN_TOKEN_FILE={path:?} cannot be read: {err}"
+                        ))
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        if let Some(token) = &bootstrap_admin_token
+            && token.len() < 16
+        {
+            return Err(Error::Config(
+                "the bootstrap admin token must be at least 16 characters".into(),
+            ));
+        }
+
+        let engines = parsed("STOREFLEET_ENGINES", "woocommerce")?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<Engine>()
+                    .map_err(|err| Error::Config(format!("STOREFLEET_ENGINES: {err}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let store_host_pattern = parsed("STOREFLEET_STORE_HOST_PATTERN", "{id}.localhost")?;
+        if !store_host_pattern.contains("{id}") {
+            return Err(Error::Config(format!(
+                "STOREFLEET_STORE_HOST_PATTERN={store_host_pattern:?} must contain {{id}}"
+            )));
+        }
+        let store_url_scheme = parsed("STOREFLEET_STORE_URL_SCHEME", "http")?;
+        if store_url_scheme != "http" && store_url_scheme != "https" {
+            return Err(Error::Config(format!(
+                "STOREFLEET_STORE_URL_SCHEME={store_url_scheme:?} must be http or https"
+            )));
+        }
+        let k_sink = get("K_SINK");
+        if let Some(sink) = &k_sink
+            && !(sink.starts_with("http://") || sink.starts_with("https://"))
+        {
+            return Err(Error::Config(format!(
+                "K_SINK={sink:?} must be an http(s) URL"
+            )));
+        }
+
+        Ok(Config {
+            port: number("PORT", 8080, 1, 65535)? as u16,
+            database_url,
+            database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,
+            k_sink,
+            bootstrap_admin_token,
+            engines,
+            store_host_pattern,
+            store_url_scheme,
+            default_max_stores: number("STOREFLEET_DEFAULT_MAX_STORES", 5, 0, 10_000)? as i32,
+        })
+    }
+
+    /// The functions that emit CloudEvents refuse to start without `K_SINK`.
+    pub fn require_sink(&self) -> Result<&str> {
+        self.k_sink
+            .as_deref()
+            .ok_or_else(|| Error::Config("K_SINK is not set (the Broker's URL; the local broker's is http://127.0.0.1:8080/broker/default)".into()))
+    }
+
+    pub fn engine_enabled(&self, engine: Engine) -> bool {
+        self.engines.contains(&engine)
+    }
+
+    /// `<scheme>://<host>` of a store.
+    pub fn store_base_url(&self, id: &str) -> String {
+        format!(
+            "{}://{}",
+            self.store_url_scheme,
+            self.store_host_pattern.replace("{id}", id)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[("DATABASE_URL", "postgres://x@y/z")]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.engines, vec![Engine::Woocommerce]);
+        assert_eq!(c.store_base_url("k7m2q9xd"), "http://k7m2q9xd.localhost");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err = config(&[]).unwrap_err().to_string();
+        assert!(err.contains("DATABASE_URL"), "{err}");
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("PORT", "eighty")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PORT"), "{err}");
+        let err = config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("STOREFLEET_ENGINES", "shopify"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("STOREFLEET_ENGINES") && err.contains("shopify"),
+            "{err}"
+        );
+        let err = config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("STOREFLEET_STORE_HOST_PATTERN", "x.com"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("{id}"), "{err}");
+    }
+}

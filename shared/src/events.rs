@@ -1,0 +1,94 @@
+//! Emitting CloudEvents (binary mode) to `K_SINK` from the HTTP routes
+//! (DESIGN.md §4: type `io.storefleet.*`, source `/storefleet/<function>`,
+//! subject = store id, data = JSON with `store_id`).
+//!
+//! Decision: the route commits the store first and emits afterwards. If the
+//! emit fails, the store is not lost: the failure is logged and written to
+//! the activity log, the `202` stands, and the readiness-checker's sweep
+//! re-drives stores left in `provisioning`/`deleting`. Functions that emit
+//! refuse to start without `K_SINK` ([`crate::Config::require_sink`]); only
+//! tests build an [`Emitter`] without a sink.
+
+use std::time::Duration;
+
+use cloudevents::binding::reqwest::RequestBuilderExt;
+use cloudevents::{EventBuilder, EventBuilderV10};
+use serde_json::json;
+
+use crate::{Error, Result};
+
+pub const STORE_REQUESTED: &str = "io.storefleet.store.requested";
+pub const STORE_DELETE_REQUESTED: &str = "io.storefleet.store.delete-requested";
+
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    client: reqwest::Client,
+    sink: Option<String>,
+    source: String,
+}
+
+impl Emitter {
+    /// `function` names the source: `/storefleet/<function>`.
+    pub fn new(sink: &str, function: &str) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|err| Error::Internal(format!("http client: {err}")))?;
+        Ok(Self {
+            client,
+            sink: Some(sink.to_owned()),
+            source: format!("/storefleet/{function}"),
+        })
+    }
+
+    /// An emitter that sends nothing (route tests without a broker); each
+    /// would-be event is logged.
+    pub fn without_sink(function: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            sink: None,
+            source: format!("/storefleet/{function}"),
+        }
+    }
+
+    /// Send one event about a store; `extra` fields are merged into the data.
+    pub async fn emit(
+        &self,
+        event_type: &str,
+        store_id: &str,
+        extra: serde_json::Value,
+    ) -> Result<()> {
+        let mut data = json!({ "store_id": store_id });
+        if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+            data.extend(extra);
+        }
+        let Some(sink) = &self.sink else {
+            tracing::info!(event_type, store_id, "no K_SINK: event not sent");
+            return Ok(());
+        };
+        let event = EventBuilderV10::new()
+            .id(uuid::Uuid::new_v4().to_string())
+            .ty(event_type)
+            .source(self.source.as_str())
+            .subject(store_id)
+            .time(chrono::Utc::now())
+            .data("application/json", data)
+            .build()
+            .map_err(|err| Error::Internal(format!("building the CloudEvent: {err}")))?;
+        let response = self
+            .client
+            .post(sink)
+            .event(event)
+            .map_err(|err| Error::Unavailable(format!("encoding the CloudEvent: {err}")))?
+            .send()
+            .await
+            .map_err(|err| Error::Unavailable(format!("sending {event_type} to K_SINK: {err}")))?;
+        if !response.status().is_success() {
+            return Err(Error::Unavailable(format!(
+                "K_SINK answered {} to {event_type}",
+                response.status()
+            )));
+        }
+        Ok(())
+    }
+}

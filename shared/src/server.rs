@@ -1,0 +1,70 @@
+//! The common runner of every function: `/healthz`, the body limit, request
+//! logs, JSON tracing, and serving on `$PORT` (graceful shutdown on SIGTERM
+//! and SIGINT) or through `lambda_http` when `AWS_LAMBDA_RUNTIME_API` is set.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+use tracing_subscriber::EnvFilter;
+
+use crate::{Error, Result};
+
+/// Largest request body any route accepts (16 KiB): a store request is a few
+/// dozen bytes; anything larger is refused with 413 before it is parsed.
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+
+/// JSON logs (or `STOREFLEET_LOG_FORMAT=pretty`), filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = if std::env::var("STOREFLEET_LOG_FORMAT").as_deref() == Ok("pretty") {
+        builder.try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+    // already initialized (tests): keep the first subscriber
+    let _ = result;
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/healthz`, the body limit and request logs around a function's router.
+pub fn with_common_layers(router: Router) -> Router {
+    router
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serve until SIGTERM/SIGINT, or run under Lambda.
+pub async fn serve(router: Router, port: u16) -> Result<()> {
+    let router = with_common_layers(router);
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return lambda_http::run(router)
+            .await
+            .map_err(|err| Error::Internal(format!("lambda runtime: {err}")));
+    }
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+        .await
+        .map_err(|err| Error::Config(format!("cannot listen on port {port} (PORT): {err}")))?;
+    tracing::info!(port, "listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|err| Error::Internal(format!("server: {err}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
