@@ -2,6 +2,7 @@
 //!
 //! Each module does one job:
 //! - [`config`]: the environment, read once at start, with errors that name the variable.
+//! - [`context`]: the state every router shares, and the start of every `main`.
 //! - [`error`]: the one [`Error`] type and its `application/problem+json` answer.
 //! - [`db`]: the PostgreSQL pool and the migrations.
 //! - [`auth`]: bearer tokens, users, the [`auth::Caller`] extractor.
@@ -15,6 +16,7 @@
 pub mod auth;
 pub mod chain;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -1,1 +1,19 @@
-fn main() {}
+//! The delete-store function: see the crate docs of `delete_store`.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("delete-store: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> storefleet_shared::Result<()> {
+    let ctx = storefleet_shared::context::start("delete-store", delete_store::NEEDS_SINK).await?;
+    let port = ctx.config.port;
+    let app = delete_store::app_from_env(ctx).await?;
+    storefleet_shared::server::serve(app, port).await
+}

@@ -1,0 +1,22 @@
+//! delete-store: `DELETE /api/stores/{id}` (mark `deleting`, emit
+//! `io.storefleet.store.delete-requested`) and, in [`handlers`], the teardown
+//! driven by that event.
+
+pub mod handlers;
+pub mod routes;
+
+use axum::Router;
+use storefleet_shared::context::Context;
+
+/// This function emits CloudEvents, so it refuses to start without `K_SINK`.
+pub const NEEDS_SINK: bool = true;
+
+pub fn app(ctx: Context) -> Router {
+    Router::new()
+        .merge(routes::router(ctx.clone()))
+        .merge(handlers::router(ctx))
+}
+
+pub async fn app_from_env(ctx: Context) -> storefleet_shared::Result<Router> {
+    Ok(app(ctx))
+}

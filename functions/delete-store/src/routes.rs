@@ -1,0 +1,57 @@
+//! `DELETE /api/stores/{id}`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::delete;
+use axum::{Json, Router};
+use serde_json::json;
+use storefleet_shared::auth::Caller;
+use storefleet_shared::context::Context;
+use storefleet_shared::events::STORE_DELETE_REQUESTED;
+use storefleet_shared::stores::{self, StoreView};
+use storefleet_shared::{Result, ids};
+
+pub fn router(ctx: Context) -> Router {
+    Router::new()
+        .route("/api/stores/{id}", delete(delete_store))
+        .with_state(ctx)
+}
+
+/// Ask for a store's deletion: `202` with the store in `deleting`. Repeating it is harmless.
+#[utoipa::path(
+    delete, path = "/api/stores/{id}", tag = "stores",
+    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]")),
+    responses(
+        (status = 202, description = "deletion started (or already under way)", body = StoreView),
+        (status = 401, description = "missing or wrong token", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such store of yours", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_store(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<StoreView>)> {
+    let id = ids::parse_store_id(&id)?;
+    let (store, _moved) = stores::request_delete(&ctx.pool, caller.id, id).await?;
+    // Emitted on every request while deleting (handlers are idempotent), so a
+    // repeat also re-drives a teardown whose first event was lost.
+    if let Err(err) = ctx
+        .emitter
+        .emit(STORE_DELETE_REQUESTED, &store.id, json!({}))
+        .await
+    {
+        tracing::error!(store_id = %store.id, error = %err, "store.delete-requested not sent; the sweep will re-drive it");
+        let mut conn = ctx.pool.acquire().await?;
+        stores::append_event(
+            &mut conn,
+            &store.id,
+            "emit-failed",
+            "the deletion event could not be sent; it will be retried",
+            None,
+        )
+        .await?;
+    }
+    Ok((StatusCode::ACCEPTED, Json(store.view())))
+}

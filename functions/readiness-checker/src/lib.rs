@@ -1,0 +1,18 @@
+//! readiness-checker: no public API routes; its CloudEvent handlers
+//! (readiness, the sweep, dead letters) live in [`handlers`].
+
+pub mod handlers;
+
+use axum::Router;
+use storefleet_shared::context::Context;
+
+/// This function emits CloudEvents (`store.ready`/`.failed`), so it needs `K_SINK`.
+pub const NEEDS_SINK: bool = true;
+
+pub fn app(ctx: Context) -> Router {
+    Router::new().merge(handlers::router(ctx))
+}
+
+pub async fn app_from_env(ctx: Context) -> storefleet_shared::Result<Router> {
+    Ok(app(ctx))
+}

@@ -1,0 +1,44 @@
+//! The state every function's router shares (controller-rs' `Context`):
+//! the pool, the configuration and the CloudEvent emitter.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+
+use crate::Config;
+use crate::events::Emitter;
+
+#[derive(Clone)]
+pub struct Context {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub emitter: Emitter,
+}
+
+impl FromRef<Context> for PgPool {
+    fn from_ref(ctx: &Context) -> PgPool {
+        ctx.pool.clone()
+    }
+}
+
+/// Read the configuration, build the pool and apply migrations: the start of every `main`.
+pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
+    crate::server::init_tracing();
+    let config = Config::from_env()?;
+    let emitter = if needs_sink {
+        Emitter::new(config.require_sink()?, function)?
+    } else {
+        Emitter::without_sink(function)
+    };
+    let pool = crate::db::pool(&config)?;
+    crate::db::migrate(&pool).await?;
+    if let Some(token) = &config.bootstrap_admin_token {
+        crate::auth::ensure_bootstrap_admin(&pool, token, config.default_max_stores).await?;
+    }
+    Ok(Context {
+        pool,
+        config: Arc::new(config),
+        emitter,
+    })
+}
