@@ -1,0 +1,52 @@
+//! The OpenAPI document of the whole API, derived from the route code of
+//! every function (utoipa). Checked in at `docs/openapi.json`; the test
+//! `openapi_is_checked_in` fails when the two drift.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{account, stores};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Storefleet API", description = "Provision isolated WooCommerce stores on Kubernetes. Errors are application/problem+json (RFC 9457).", version = "0.1.0"),
+    paths(
+        create_store::routes::create,
+        stores::list, stores::get_one, stores::events, stores::credentials,
+        delete_store::routes::delete_store,
+        account::me, account::engines, account::create_user,
+    ),
+    components(schemas(storefleet_shared::error::Problem)),
+    modifiers(&BearerAuth),
+    tags((name = "stores", description = "the caller's stores"), (name = "account", description = "the caller, users and engines"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as served and checked in (pretty JSON, trailing newline).
+pub fn document() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
+    json.push('\n');
+    json
+}
+
+/// `GET /api/openapi.json` (no token needed: it describes, it reveals nothing).
+pub async fn serve() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document(),
+    )
+}
