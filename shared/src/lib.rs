@@ -12,6 +12,7 @@
 //! - [`chain`]: receiving CloudEvents (owned by the event-chain work).
 //! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
 //! - [`json`]: the JSON body extractor whose rejections are problems.
+//! - [`testing`]: helpers for the functions' integration tests.
 
 pub mod auth;
 pub mod chain;
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod json;
 pub mod server;
 pub mod stores;
+pub mod testing;
 
 pub use config::Config;
 pub use error::{Error, Result};

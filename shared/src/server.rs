@@ -31,7 +31,8 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `/healthz`, the body limit and request logs around a function's router.
+/// `/healthz`, the body limit and request logs around a function's router
+/// (each `app(…)` applies it, so route tests see the same limits as production).
 pub fn with_common_layers(router: Router) -> Router {
     router
         .route("/healthz", get(healthz))
@@ -39,9 +40,9 @@ pub fn with_common_layers(router: Router) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Serve until SIGTERM/SIGINT, or run under Lambda.
+/// Serve until SIGTERM/SIGINT, or run under Lambda. `router` is a
+/// function's `app(…)`, which already carries [`with_common_layers`].
 pub async fn serve(router: Router, port: u16) -> Result<()> {
-    let router = with_common_layers(router);
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return lambda_http::run(router)
             .await

@@ -13,9 +13,11 @@ pub const NEEDS_SINK: bool = true;
 
 /// The whole router (pure: tests call it with their own context).
 pub fn app(ctx: Context) -> Router {
-    Router::new()
-        .merge(routes::router(ctx.clone()))
-        .merge(handlers::router(ctx))
+    storefleet_shared::server::with_common_layers(
+        Router::new()
+            .merge(routes::router(ctx.clone()))
+            .merge(handlers::router(ctx)),
+    )
 }
 
 pub async fn app_from_env(ctx: Context) -> storefleet_shared::Result<Router> {

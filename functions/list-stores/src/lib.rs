@@ -32,7 +32,7 @@ impl FromRef<State> for PgPool {
 }
 
 pub fn app(state: State) -> Router {
-    routes::router(state)
+    storefleet_shared::server::with_common_layers(routes::router(state))
 }
 
 /// Credentials from the cluster of `KUBECONFIG` / the in-cluster ServiceAccount

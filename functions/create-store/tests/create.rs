@@ -1,0 +1,342 @@
+//! POST /api/stores against a real PostgreSQL (`#[sqlx::test]`: one fresh
+//! database per test, migrations applied).
+
+use create_store::app;
+use futures::future::join_all;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use storefleet_shared::testing::{
+    assert_problem, config, context, read_json, request, table_counts, user,
+};
+use tower::ServiceExt;
+
+const BODY: &str = r#"{"type":"woocommerce","name":"Demo shop"}"#;
+
+fn post(token: Option<&str>, body: &str) -> http::Request<axum::body::Body> {
+    request("POST", "/api/stores", token, Some(body))
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn creates_a_store(pool: PgPool) {
+    let (alice, token) = user(&pool, "alice", 5, false).await;
+    let app = app(context(pool.clone(), config(&[])));
+    let (status, headers, body) = read_json(
+        app.oneshot(post(
+            Some(&token),
+            r#"{"type":"woocommerce","name":"  Demo shop  "}"#,
+        ))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap();
+    assert!(storefleet_shared::ids::is_store_id(id));
+    assert_eq!(headers["location"], format!("/api/stores/{id}"));
+    assert_eq!(body["name"], "Demo shop", "the name is trimmed");
+    assert_eq!(body["status"], "provisioning");
+    assert_eq!(body["namespace"], format!("store-{id}"));
+    assert_eq!(body["urls"]["storefront"], format!("http://{id}.localhost"));
+    assert_eq!(
+        body["urls"]["admin"],
+        format!("http://{id}.localhost/wp-admin/")
+    );
+    let owner: uuid::Uuid = sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(owner, alice.id);
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM store_events WHERE store_id = $1")
+            .bind(id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kinds, ["requested"]);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn url_follows_the_configured_pattern(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 5, false).await;
+    let cfg = config(&[
+        ("STOREFLEET_STORE_HOST_PATTERN", "{id}.shops.example.com"),
+        ("STOREFLEET_STORE_URL_SCHEME", "https"),
+    ]);
+    let (_, _, body) = read_json(
+        app(context(pool, cfg))
+            .oneshot(post(Some(&token), BODY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        body["urls"]["storefront"],
+        format!("https://{}.shops.example.com", body["id"].as_str().unwrap())
+    );
+}
+
+/// 20 concurrent creates against a quota of 3, over a pool of separate
+/// connections: exactly 3 stores, 17 quota problems.
+#[sqlx::test(migrations = "../../migrations")]
+async fn quota_holds_under_concurrency(pool: PgPool) {
+    let (alice, token) = user(&pool, "alice", 3, false).await;
+    let wide = PgPoolOptions::new()
+        .max_connections(20)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let app = app(context(wide, config(&[])));
+    let answers = join_all((0..20).map(|i| {
+        let app = app.clone();
+        let body = format!(r#"{{"type":"woocommerce","name":"shop {i}"}}"#);
+        let token = token.clone();
+        async move { read_json(app.oneshot(post(Some(&token), &body)).await.unwrap()).await }
+    }))
+    .await;
+    let created = answers.iter().filter(|(s, _, _)| *s == 202).count();
+    assert_eq!(created, 3);
+    for (status, headers, body) in answers.iter().filter(|(s, _, _)| *s != 202) {
+        assert_problem(*status, headers, body, 403, "quota-exceeded");
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM stores WHERE owner_id = $1")
+        .bind(alice.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn deleted_stores_do_not_count_against_the_quota(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 1, false).await;
+    let app = app(context(pool.clone(), config(&[])));
+    let (status, _, first) =
+        read_json(app.clone().oneshot(post(Some(&token), BODY)).await.unwrap()).await;
+    assert_eq!(status, 202);
+    let (status, headers, body) =
+        read_json(app.clone().oneshot(post(Some(&token), BODY)).await.unwrap()).await;
+    assert_problem(status, &headers, &body, 403, "quota-exceeded");
+    sqlx::query("UPDATE stores SET status = 'deleted', deleted_at = now() WHERE id = $1")
+        .bind(first["id"].as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, _, _) = read_json(app.oneshot(post(Some(&token), BODY)).await.unwrap()).await;
+    assert_eq!(status, 202);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn idempotency_key(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 5, false).await;
+    let (_, bob_token) = user(&pool, "bob", 5, false).await;
+    let app = app(context(pool.clone(), config(&[])));
+    let keyed = |token: &str, key: &str, body: &str| {
+        let mut req = post(Some(token), body);
+        req.headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        req
+    };
+    let (s1, _, first) = read_json(
+        app.clone()
+            .oneshot(keyed(&token, "k-1", BODY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (s2, _, again) = read_json(
+        app.clone()
+            .oneshot(keyed(&token, "k-1", BODY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s1.as_u16(), s2.as_u16()), (202, 202));
+    assert_eq!(
+        first["id"], again["id"],
+        "same key, same body: the same store"
+    );
+    assert_eq!(table_counts(&pool).await.0, 1);
+
+    let before = table_counts(&pool).await;
+    let (status, headers, body) = read_json(
+        app.clone()
+            .oneshot(keyed(
+                &token,
+                "k-1",
+                r#"{"type":"woocommerce","name":"Other"}"#,
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &headers, &body, 422, "idempotency-key-reused");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("different request")
+    );
+    assert_eq!(table_counts(&pool).await, before);
+
+    // keys are per owner
+    let (status, _, bobs) = read_json(
+        app.clone()
+            .oneshot(keyed(&bob_token, "k-1", BODY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_ne!(bobs["id"], first["id"]);
+
+    // a deleted store frees its key
+    sqlx::query("UPDATE stores SET status = 'deleted', deleted_at = now() WHERE id = $1")
+        .bind(first["id"].as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, _, reborn) = read_json(
+        app.clone()
+            .oneshot(keyed(&token, "k-1", BODY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_ne!(reborn["id"], first["id"]);
+
+    let (status, headers, body) =
+        read_json(app.oneshot(keyed(&token, " ", BODY)).await.unwrap()).await;
+    assert_problem(status, &headers, &body, 422, "validation");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn medusa_is_refused_until_enabled(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 5, false).await;
+    let medusa = r#"{"type":"medusa","name":"M"}"#;
+    let (status, headers, body) = read_json(
+        app(context(pool.clone(), config(&[])))
+            .oneshot(post(Some(&token), medusa))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &headers, &body, 422, "engine-disabled");
+    assert!(
+        body["detail"].as_str().unwrap().contains("medusa"),
+        "{body}"
+    );
+    assert_eq!(table_counts(&pool).await.0, 0);
+    let enabled = config(&[("STOREFLEET_ENGINES", "woocommerce,medusa")]);
+    let (status, _, body) = read_json(
+        app(context(pool, enabled))
+            .oneshot(post(Some(&token), medusa))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["type"], "medusa");
+}
+
+/// Every bad input answers a problem that says what to fix and changes nothing.
+#[sqlx::test(migrations = "../../migrations")]
+async fn bad_input_changes_nothing(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 5, false).await;
+    let app = app(context(pool.clone(), config(&[])));
+    let long_name = format!(r#"{{"type":"woocommerce","name":"{}"}}"#, "x".repeat(65));
+    let huge = format!(
+        r#"{{"type":"woocommerce","name":"{}"}}"#,
+        "x".repeat(20_000)
+    );
+    let cases: Vec<(&str, String, u16, &str, &str)> = vec![
+        (
+            "malformed JSON",
+            r#"{"type":"woocommerce","#.into(),
+            400,
+            "bad-request",
+            "not valid JSON",
+        ),
+        (
+            "unknown field",
+            r#"{"type":"woocommerce","name":"a","plan":"gold"}"#.into(),
+            422,
+            "validation",
+            "plan",
+        ),
+        (
+            "wrong type",
+            r#"{"type":"woocommerce","name":42}"#.into(),
+            422,
+            "validation",
+            "name",
+        ),
+        (
+            "missing field",
+            r#"{"type":"woocommerce"}"#.into(),
+            422,
+            "validation",
+            "name",
+        ),
+        (
+            "unknown store type",
+            r#"{"type":"shopify","name":"a"}"#.into(),
+            422,
+            "validation",
+            "shopify",
+        ),
+        ("name too long", long_name, 422, "validation", "64"),
+        (
+            "empty name",
+            r#"{"type":"woocommerce","name":"   "}"#.into(),
+            422,
+            "validation",
+            "empty",
+        ),
+        (
+            "control characters",
+            r#"{"type":"woocommerce","name":"a\u0007b"}"#.into(),
+            422,
+            "validation",
+            "control",
+        ),
+        ("oversized body", huge, 413, "payload-too-large", "bytes"),
+        ("not an object", "[]".into(), 422, "validation", "JSON"),
+    ];
+    let before = table_counts(&pool).await;
+    for (what, body, expected, slug, mentions) in cases {
+        let (status, headers, problem) = read_json(
+            app.clone()
+                .oneshot(post(Some(&token), &body))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_problem(status, &headers, &problem, expected, slug);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(mentions),
+            "{what}: {problem}"
+        );
+    }
+    // no content type
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/api/stores")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::from(BODY))
+        .unwrap();
+    let (status, headers, problem) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+    assert_problem(status, &headers, &problem, 415, "unsupported-media-type");
+    // no token, wrong token, wrong scheme
+    for auth in [None, Some("Bearer nope"), Some("Basic YWxpY2U6eA==")] {
+        let mut req = post(None, BODY);
+        if let Some(auth) = auth {
+            req.headers_mut()
+                .insert("authorization", auth.parse().unwrap());
+        }
+        let (status, headers, problem) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+        assert_problem(status, &headers, &problem, 401, "unauthorized");
+    }
+    assert_eq!(table_counts(&pool).await, before);
+}

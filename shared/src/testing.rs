@@ -1,0 +1,127 @@
+//! Helpers for the functions' integration tests (real PostgreSQL through
+//! `#[sqlx::test]`; nothing here is a mock of the database).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use sqlx::PgPool;
+
+use crate::Config;
+use crate::auth::{self, Caller};
+use crate::context::Context;
+use crate::events::Emitter;
+
+/// The configuration tests run with (defaults of docs/development.md).
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    let mut all: Vec<(String, String)> = vec![("DATABASE_URL".into(), "postgres://unused/".into())];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_lookup(|name| {
+        all.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("test configuration")
+}
+
+/// A context on `pool` with no event sink.
+pub fn context(pool: PgPool, config: Config) -> Context {
+    Context {
+        pool,
+        config: Arc::new(config),
+        emitter: Emitter::without_sink("test"),
+    }
+}
+
+/// A user and their bearer token.
+pub async fn user(pool: &PgPool, name: &str, max_stores: i32, is_admin: bool) -> (Caller, String) {
+    auth::create_user(pool, name, max_stores, is_admin)
+        .await
+        .expect("create test user")
+}
+
+/// Split a response into status, headers and JSON body.
+pub async fn read_json(
+    response: Response<Body>,
+) -> (
+    axum::http::StatusCode,
+    axum::http::HeaderMap,
+    serde_json::Value,
+) {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        })
+    };
+    (status, headers, json)
+}
+
+/// A request with an optional bearer token and JSON body.
+pub fn request(method: &str, uri: &str, token: Option<&str>, body: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned())),
+        None => builder.body(Body::empty()),
+    }
+    .expect("request")
+}
+
+/// Assert the RFC 9457 shape and return the body.
+pub fn assert_problem(
+    status: axum::http::StatusCode,
+    headers: &axum::http::HeaderMap,
+    body: &serde_json::Value,
+    expected: u16,
+    slug: &str,
+) {
+    assert_eq!(status.as_u16(), expected, "{body}");
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{body}"
+    );
+    assert_eq!(
+        body["type"],
+        format!("{}{slug}", crate::error::PROBLEM_BASE),
+        "{body}"
+    );
+    assert_eq!(body["status"], expected, "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+}
+
+/// Rows of each table, to assert that a refused request changed nothing.
+pub async fn table_counts(pool: &PgPool) -> (i64, i64, i64) {
+    let count = |table: &'static str| async move {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await
+                .expect("count");
+        n
+    };
+    (
+        count("stores").await,
+        count("store_events").await,
+        count("users").await,
+    )
+}
