@@ -1,0 +1,398 @@
+//! list-stores' routes against a real PostgreSQL; credentials come from a
+//! fixed [`CredentialsSource`] (the kube path is tested in storefleet-kube).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use list_stores::{CredentialsSource, State, app};
+use sqlx::PgPool;
+use storefleet_kube::StoreId;
+use storefleet_kube::secret::{AdminCredentials, SecretValue};
+use storefleet_shared::testing::{
+    assert_problem, config, context, read_json, request, table_counts, user,
+};
+use tower::ServiceExt;
+
+struct FixedCredentials;
+
+#[async_trait]
+impl CredentialsSource for FixedCredentials {
+    async fn admin_credentials(&self, id: &StoreId) -> storefleet_shared::Result<AdminCredentials> {
+        Ok(AdminCredentials {
+            admin_user: format!("admin-{id}"),
+            admin_password: SecretValue::new("s3cret"),
+        })
+    }
+}
+
+fn test_app(pool: &PgPool) -> axum::Router {
+    app(State {
+        ctx: context(pool.clone(), config(&[])),
+        credentials: Arc::new(FixedCredentials),
+    })
+}
+
+/// A store row `id` of `owner`, created `minutes_ago`.
+async fn store_of(pool: &PgPool, owner: uuid::Uuid, id: &str, minutes_ago: i32) {
+    sqlx::query("INSERT INTO stores (id, owner_id, name, type, namespace, url, created_at) VALUES ($1, $2, 'shop ' || $1, 'woocommerce', 'store-' || $1, 'http://' || $1 || '.localhost', now() - make_interval(mins => $3))")
+        .bind(id)
+        .bind(owner)
+        .bind(minutes_ago)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn get_one_events_and_credentials(pool: PgPool) {
+    let (alice, token) = user(&pool, "alice", 5, false).await;
+    store_of(&pool, alice.id, "abcd1234", 0).await;
+    let mut conn = pool.acquire().await.unwrap();
+    storefleet_shared::stores::append_event(
+        &mut conn,
+        "abcd1234",
+        "requested",
+        "store requested",
+        None,
+    )
+    .await
+    .unwrap();
+    storefleet_shared::stores::append_event(
+        &mut conn,
+        "abcd1234",
+        "installed",
+        "helm release installed",
+        Some(serde_json::json!({"seconds": 3})),
+    )
+    .await
+    .unwrap();
+    let app = test_app(&pool);
+
+    let (status, _, body) = read_json(
+        app.clone()
+            .oneshot(request("GET", "/api/stores/abcd1234", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], "abcd1234");
+    assert_eq!(body["type"], "woocommerce");
+    assert!(body.get("owner_id").is_none() && body.get("idempotency_key").is_none());
+
+    let (status, _, body) = read_json(
+        app.clone()
+            .oneshot(request(
+                "GET",
+                "/api/stores/abcd1234/events",
+                Some(&token),
+                None,
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["requested", "installed"], "oldest first");
+    assert_eq!(body["events"][1]["detail"]["seconds"], 3);
+
+    let (status, headers, body) = read_json(
+        app.oneshot(request(
+            "GET",
+            "/api/stores/abcd1234/credentials",
+            Some(&token),
+            None,
+        ))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(body["admin_user"], "admin-abcd1234");
+    assert_eq!(body["admin_password"], "s3cret");
+    assert_eq!(body["admin_url"], "http://abcd1234.localhost/wp-admin/");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn other_users_stores_are_404(pool: PgPool) {
+    let (alice, _) = user(&pool, "alice", 5, false).await;
+    let (_, mallory) = user(&pool, "mallory", 5, true).await;
+    store_of(&pool, alice.id, "abcd1234", 0).await;
+    let app = test_app(&pool);
+    for path in [
+        "/api/stores/abcd1234",
+        "/api/stores/abcd1234/events",
+        "/api/stores/abcd1234/credentials",
+        "/api/stores/..%2Fetc",
+        "/api/stores/1'%20OR%201=1",
+        "/api/stores/%E2%98%83%E2%98%83",
+    ] {
+        let (status, headers, body) = read_json(
+            app.clone()
+                .oneshot(request("GET", path, Some(&mallory), None))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_problem(status, &headers, &body, 404, "not-found");
+    }
+    let (_, _, body) = read_json(
+        app.oneshot(request("GET", "/api/stores", Some(&mallory), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["stores"].as_array().unwrap().len(), 0);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn pagination_newest_first_without_deleted(pool: PgPool) {
+    let (alice, token) = user(&pool, "alice", 50, false).await;
+    let (bob, _) = user(&pool, "bob", 50, false).await;
+    for i in 0..7 {
+        store_of(&pool, alice.id, &format!("alice00{i}"), 10 - i).await;
+    }
+    store_of(&pool, bob.id, "bobbbbb0", 0).await;
+    store_of(&pool, alice.id, "deleted0", 0).await;
+    sqlx::query("UPDATE stores SET status = 'deleted', deleted_at = now() WHERE id = 'deleted0'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let app = test_app(&pool);
+
+    let mut seen = Vec::new();
+    let mut uri = "/api/stores?limit=3".to_owned();
+    let mut pages = 0;
+    loop {
+        let (status, _, body) = read_json(
+            app.clone()
+                .oneshot(request("GET", &uri, Some(&token), None))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        pages += 1;
+        seen.extend(
+            body["stores"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/api/stores?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = (0..7).rev().map(|i| format!("alice00{i}")).collect();
+    assert_eq!(
+        seen, expected,
+        "newest first, no repeats, no other user's or deleted stores"
+    );
+
+    let (_, _, body) = read_json(
+        app.clone()
+            .oneshot(request("GET", "/api/stores", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        body["stores"].as_array().unwrap().len(),
+        7,
+        "default limit 50"
+    );
+
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "limit=ten",
+        "cursor=notacursor",
+        "cursor=%27%3B--",
+        "sort=name",
+    ] {
+        let (status, headers, body) = read_json(
+            app.clone()
+                .oneshot(request(
+                    "GET",
+                    &format!("/api/stores?{bad}"),
+                    Some(&token),
+                    None,
+                ))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_problem(status, &headers, &body, 422, "validation");
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn me_and_engines(pool: PgPool) {
+    let (alice, token) = user(&pool, "alice", 4, false).await;
+    store_of(&pool, alice.id, "abcd1234", 0).await;
+    store_of(&pool, alice.id, "abcd5678", 0).await;
+    sqlx::query("UPDATE stores SET status = 'deleted', deleted_at = now() WHERE id = 'abcd5678'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let app = test_app(&pool);
+    let (status, _, body) = read_json(
+        app.clone()
+            .oneshot(request("GET", "/api/me", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        serde_json::json!({"name": "alice", "max_stores": 4, "active_stores": 1, "is_admin": false})
+    );
+    let (status, _, body) = read_json(
+        app.oneshot(request("GET", "/api/engines", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["engines"][0]["type"], "woocommerce");
+    assert_eq!(body["engines"][0]["enabled"], true);
+    assert_eq!(body["engines"][1]["type"], "medusa");
+    assert_eq!(body["engines"][1]["enabled"], false);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn admins_create_users_and_the_token_works(pool: PgPool) {
+    storefleet_shared::auth::ensure_bootstrap_admin(&pool, "bootstrap-token-0123456789", 5)
+        .await
+        .unwrap();
+    let (_, plain) = user(&pool, "plain", 5, false).await;
+    let app = test_app(&pool);
+
+    let (status, _, body) = read_json(
+        app.clone()
+            .oneshot(request(
+                "POST",
+                "/api/users",
+                Some("bootstrap-token-0123456789"),
+                Some(r#"{"name":"carol","max_stores":2}"#),
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM users WHERE name = 'carol'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+    assert_eq!(stored, storefleet_shared::auth::hash_token(&token));
+    let (status, _, me) = read_json(
+        app.clone()
+            .oneshot(request("GET", "/api/me", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["max_stores"], 2);
+
+    let before = table_counts(&pool).await;
+    let cases: [(Option<&str>, &str, u16, &str); 6] = [
+        (Some(plain.as_str()), r#"{"name":"dave"}"#, 403, "forbidden"),
+        (None, r#"{"name":"dave"}"#, 401, "unauthorized"),
+        (
+            Some("bootstrap-token-0123456789"),
+            r#"{"name":"carol"}"#,
+            409,
+            "conflict",
+        ),
+        (
+            Some("bootstrap-token-0123456789"),
+            r#"{"name":"dave","max_stores":-1}"#,
+            422,
+            "validation",
+        ),
+        (
+            Some("bootstrap-token-0123456789"),
+            r#"{"name":"dave","admin":true}"#,
+            422,
+            "validation",
+        ),
+        (
+            Some("bootstrap-token-0123456789"),
+            r#"{"name":""}"#,
+            422,
+            "validation",
+        ),
+    ];
+    for (token, body, expected, slug) in cases {
+        let (status, headers, problem) = read_json(
+            app.clone()
+                .oneshot(request("POST", "/api/users", token, Some(body)))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_problem(status, &headers, &problem, expected, slug);
+    }
+    assert_eq!(table_counts(&pool).await, before);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_api_route_needs_a_valid_token(pool: PgPool) {
+    let app = test_app(&pool);
+    for path in [
+        "/api/stores",
+        "/api/stores/abcd1234",
+        "/api/stores/abcd1234/events",
+        "/api/stores/abcd1234/credentials",
+        "/api/me",
+        "/api/engines",
+    ] {
+        for token in [None, Some("wrong-token")] {
+            let (status, headers, body) = read_json(
+                app.clone()
+                    .oneshot(request("GET", path, token, None))
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_problem(status, &headers, &body, 401, "unauthorized");
+        }
+    }
+    let (status, _, body) = read_json(
+        app.oneshot(request("GET", "/healthz", None, None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status.as_u16(), body), (200, serde_json::json!("ok")));
+}
+
+/// The checked-in docs/openapi.json is what the code generates.
+#[test]
+fn openapi_is_checked_in() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let generated = list_stores::openapi::document();
+    if std::env::var_os("STOREFLEET_WRITE_OPENAPI").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "docs/openapi.json differs from the code; regenerate it with:\n  STOREFLEET_WRITE_OPENAPI=1 cargo test -p list-stores --test api openapi_is_checked_in"
+    );
+}
