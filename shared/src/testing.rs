@@ -125,3 +125,65 @@ pub async fn table_counts(pool: &PgPool) -> (i64, i64, i64) {
         count("users").await,
     )
 }
+
+/// Start a function's built binary on a free loopback port, wait for
+/// `/healthz`, send SIGTERM and return its exit status (the caller asserts 0).
+/// Needs `DATABASE_URL` (the test database server) in the environment.
+pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(binary)
+        .env("PORT", port.to_string())
+        // nothing listens there: starting must not need the broker
+        .env("K_SINK", "http://127.0.0.1:9/")
+        .env("RUST_LOG", "warn")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .spawn()
+        .expect("start the binary");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            break answer;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{binary} exited before answering: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{binary} did not answer /healthz within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        answer.starts_with("HTTP/1.0 200") && answer.ends_with("ok"),
+        "{answer}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("{binary} did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
