@@ -340,3 +340,30 @@ async fn bad_input_changes_nothing(pool: PgPool) {
     }
     assert_eq!(table_counts(&pool).await, before);
 }
+
+/// Concurrent retries with one Idempotency-Key create one store.
+#[sqlx::test(migrations = "../../migrations")]
+async fn concurrent_retries_with_one_key_create_one_store(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 50, false).await;
+    let wide = PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let app = app(context(wide, config(&[])));
+    let answers = join_all((0..10).map(|_| {
+        let app = app.clone();
+        let mut req = post(Some(&token), BODY);
+        req.headers_mut()
+            .insert("idempotency-key", "same".parse().unwrap());
+        async move { read_json(app.oneshot(req).await.unwrap()).await }
+    }))
+    .await;
+    assert!(answers.iter().all(|(s, _, _)| *s == 202));
+    assert!(
+        answers
+            .iter()
+            .all(|(_, _, b)| b["id"] == answers[0].2["id"])
+    );
+    assert_eq!(table_counts(&pool).await.0, 1);
+}
