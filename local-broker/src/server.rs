@@ -1,0 +1,186 @@
+//! Putting it together: one listener for the broker ingress and the gateway,
+//! the sources, and the supervised functions.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::routing::{any, get, post};
+use reqwest::Url;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::broker::{self, Bus, Endpoints, Target};
+use crate::manifest::Manifests;
+use crate::{Error, Result, apiserver, gateway, ping, supervise};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub manifests: Manifests,
+    pub listen: SocketAddr,
+    /// Functions already running elsewhere: Service name -> base URL.
+    pub functions: BTreeMap<String, Url>,
+    /// Functions the broker starts: Service name -> binary.
+    pub run: BTreeMap<String, PathBuf>,
+    pub dashboard_dir: PathBuf,
+    /// Emulate the ApiServerSources (needs a kubeconfig).
+    pub apiserver_source: bool,
+    /// Fire the PingSources.
+    pub ping_source: bool,
+}
+
+/// A started broker; dropping it does not stop it, [`Running::shutdown`] does.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub bus: Bus,
+    /// Whether each ApiServerSource emulation started (name -> started).
+    pub apiserver_sources: BTreeMap<String, bool>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> Url {
+        Url::parse(&format!("http://{}/", self.addr)).expect("a socket address forms a URL")
+    }
+
+    /// Stops the sources, the functions and the listener. Events still in
+    /// the queue are dropped (as an InMemoryChannel's would be).
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            t.abort();
+        }
+        let _ = self.server.await;
+    }
+}
+
+pub fn app(bus: Bus, dashboard_dir: PathBuf) -> Router {
+    Router::new()
+        .route("/broker/{name}", post(broker::ingress))
+        .route(
+            "/broker/{namespace}/{name}",
+            post(broker::ingress_namespaced),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api", any(gateway::api))
+        .route("/api/{*rest}", any(gateway::api))
+        .fallback(move |request: Request| gateway::dashboard(dashboard_dir.clone(), request))
+        .with_state(bus)
+}
+
+pub async fn start(options: Options) -> Result<Running> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| Error::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen {
+        addr: options.listen,
+        source,
+    })?;
+    let base = Url::parse(&format!("http://{addr}/")).expect("a socket address forms a URL");
+
+    // Ports for the functions the broker starts; their URLs join the table.
+    let mut functions = options.functions.clone();
+    let mut processes = Vec::new();
+    for (name, path) in &options.run {
+        if options.manifests.services.iter().all(|s| &s.name != name) {
+            return Err(Error::Config(format!(
+                "--run {name}: no Knative Service {name:?} in the manifests"
+            )));
+        }
+        let port = match functions.get(name) {
+            Some(url) => url
+                .port_or_known_default()
+                .ok_or_else(|| Error::Config(format!("--function {name}: {url} has no port")))?,
+            None => supervise::free_port().map_err(|source| Error::Listen { addr, source })?,
+        };
+        functions.insert(
+            name.clone(),
+            Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL"),
+        );
+        processes.push((name.clone(), path.clone(), port));
+    }
+    for name in functions.keys() {
+        if options.manifests.services.iter().all(|s| &s.name != name) {
+            return Err(Error::Config(format!(
+                "--function {name}: no Knative Service {name:?} in the manifests"
+            )));
+        }
+    }
+    let endpoints = Endpoints { base, functions };
+    let bus = Bus::start(&options.manifests, endpoints.clone());
+
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for (name, path, port) in processes {
+        let mut env = BTreeMap::new();
+        if let Some(binding) = options
+            .manifests
+            .sink_bindings
+            .iter()
+            .find(|b| b.subject_service == name)
+        {
+            let sink = match endpoints.resolve(&binding.namespace, &binding.sink) {
+                Ok(Target::Broker { name, .. }) => endpoints.broker_url(&name),
+                Ok(Target::Url(u)) => u,
+                Err(e) => return Err(Error::Config(format!("SinkBinding {}: {e}", binding.name))),
+            };
+            env.insert("K_SINK".to_string(), sink.to_string());
+        }
+        let process = supervise::Process {
+            name: name.clone(),
+            path,
+            port,
+            env,
+        };
+        let rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = supervise::supervise(process, rx).await {
+                tracing::error!("{e}");
+            }
+        }));
+    }
+
+    if options.ping_source {
+        for source in options.manifests.ping_sources.clone() {
+            tasks.push(tokio::spawn(ping::run(bus.clone(), source)));
+        }
+    }
+    let mut apiserver_sources = BTreeMap::new();
+    if options.apiserver_source {
+        for source in options.manifests.api_server_sources.clone() {
+            let name = source.name.clone();
+            let started = apiserver::start(bus.clone(), source).await;
+            apiserver_sources.insert(name, started.is_some());
+            tasks.extend(started.unwrap_or_default());
+        }
+    }
+
+    let app = app(bus.clone(), options.dashboard_dir.clone());
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!("server error: {e}");
+        }
+    });
+    Ok(Running {
+        addr,
+        bus,
+        apiserver_sources,
+        stop,
+        tasks,
+        server,
+    })
+}
