@@ -16,6 +16,9 @@ export default tseslint.config(
       globals: { ...globals.browser, ...globals.node },
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    rules: {
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+    },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
   {
@@ -27,7 +30,6 @@ export default tseslint.config(
     plugins: { "react-hooks": reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
     },
   },
 );

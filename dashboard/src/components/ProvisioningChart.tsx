@@ -65,7 +65,9 @@ export function ProvisioningChart({ stores }: { stores: Store[] }) {
           );
         })}
       </svg>
-      <table className="sr-only">
+      {/* A table ignores width: 1px, so the wrapper is what gets hidden. */}
+      <div className="sr-only">
+      <table>
         <caption>Provisioning time per store</caption>
         <thead>
           <tr>
@@ -82,6 +84,7 @@ export function ProvisioningChart({ stores }: { stores: Store[] }) {
           ))}
         </tbody>
       </table>
+      </div>
     </figure>
   );
 }

@@ -5,17 +5,21 @@ import { ExternalIcon, TrashIcon } from "./icons";
 import { RelativeTime } from "./RelativeTime";
 import { StatusBadge } from "./StatusBadge";
 
-export function ExternalLink({ href, children, label }: { href: string; children: string; label: string }) {
+/**
+ * A link that opens in a new tab. The accessible name starts with the visible
+ * text (WCAG 2.5.3) and adds `context` and the new-tab warning for screen readers.
+ */
+export function ExternalLink({ href, children, context = "" }: { href: string; children: string; context?: string }) {
   return (
     <a
       href={href}
       target="_blank"
       rel="noopener noreferrer"
-      aria-label={`${label} (opens in a new tab)`}
-      className="inline-flex items-center gap-1 text-indigo-700 underline underline-offset-2 hover:text-indigo-900"
+      className="inline-flex items-center gap-1 break-all text-indigo-700 underline underline-offset-2 hover:text-indigo-900"
     >
-      {children}
-      <ExternalIcon className="h-3.5 w-3.5" />
+      {children}{" "}
+      <span className="sr-only">{context === "" ? "(opens in a new tab)" : `${context} (opens in a new tab)`}</span>
+      <ExternalIcon className="h-3.5 w-3.5 shrink-0" />
     </a>
   );
 }
@@ -57,30 +61,31 @@ function StoreRow({ store, onDelete }: { store: Store; onDelete: (store: Store) 
       <div className="mt-3 flex flex-wrap items-center justify-between gap-3">
         <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm">
           {store.urls?.storefront != null && (
-            <ExternalLink href={store.urls.storefront} label={`Storefront of ${store.name}`}>
+            <ExternalLink href={store.urls.storefront} context={`of ${store.name}`}>
               Storefront
             </ExternalLink>
           )}
           {store.urls?.admin != null && (
-            <ExternalLink href={store.urls.admin} label={`Admin of ${store.name}`}>
+            <ExternalLink href={store.urls.admin} context={`of ${store.name}`}>
               Admin
             </ExternalLink>
           )}
-          <Link to={`/stores/${store.id}`} className="text-indigo-700 underline underline-offset-2 hover:text-indigo-900" aria-label={`Details and activity of ${store.name}`}>
-            Details
+          <Link to={`/stores/${store.id}`} className="text-indigo-700 underline underline-offset-2 hover:text-indigo-900">
+            Details{" "}
+            <span className="sr-only">and activity of {store.name}</span>
           </Link>
         </div>
         <button
           type="button"
           className="btn-danger-outline"
           disabled={deleting}
-          aria-label={`Delete store ${store.name}`}
           onClick={() => {
             onDelete(store);
           }}
         >
           <TrashIcon />
-          {deleting ? "Deleting…" : "Delete"}
+          {deleting ? "Deleting…" : "Delete"}{" "}
+          <span className="sr-only">store {store.name}</span>
         </button>
       </div>
     </li>

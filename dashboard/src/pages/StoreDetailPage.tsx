@@ -104,7 +104,7 @@ export function StoreDetailPage() {
             <>
               <dt className="font-medium text-slate-700">Storefront</dt>
               <dd className="break-all">
-                <ExternalLink href={s.urls.storefront} label={`Storefront of ${s.name}`}>
+                <ExternalLink href={s.urls.storefront} context={`(storefront of ${s.name})`}>
                   {s.urls.storefront}
                 </ExternalLink>
               </dd>
@@ -114,7 +114,7 @@ export function StoreDetailPage() {
             <>
               <dt className="font-medium text-slate-700">Admin</dt>
               <dd className="break-all">
-                <ExternalLink href={s.urls.admin} label={`Admin of ${s.name}`}>
+                <ExternalLink href={s.urls.admin} context={`(admin of ${s.name})`}>
                   {s.urls.admin}
                 </ExternalLink>
               </dd>

@@ -203,7 +203,7 @@ describe("delete store", () => {
       expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     });
     expect(within(row("Demo shop")).getByText("Deleting")).toBeInTheDocument();
-    expect(within(row("Demo shop")).getByRole("button", { name: "Delete store Demo shop" })).toBeDisabled();
+    expect(within(row("Demo shop")).getByRole("button", { name: "Deleting… store Demo shop" })).toBeDisabled();
     expect(state.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/api/stores/k7m2q9xd"]);
   });
 
