@@ -13,33 +13,10 @@ import base64
 import json
 import os
 import secrets
-import subprocess
 import time
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CHART = os.path.join(ROOT, "helm", "platform")
-HELM = os.environ["HELM"]
-KUBECTL = os.environ["KUBECTL"]
-ADMIN = os.environ["KUBECONFIG_ADMIN"]
-NS = "storefleet"
-
-
-def run(args, kubeconfig=ADMIN, stdin=None, check=True):
-    r = subprocess.run(args + ["--kubeconfig", kubeconfig], input=stdin, capture_output=True, text=True)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
-    return r
-
-
-def kubectl(*args, kubeconfig=ADMIN, stdin=None, check=True):
-    return run([KUBECTL, *args], kubeconfig=kubeconfig, stdin=stdin, check=check)
-
-
-def sa_kubeconfig(name):
-    out = subprocess.run([os.path.join(ROOT, "scripts", "test-cluster"), "sa-kubeconfig", NS, name],
-                         check=True, capture_output=True, text=True).stdout.strip()
-    return out
+from cluster import CHART, HELM, NS, kubectl, run, sa_kubeconfig
 
 
 def store_namespace(store_id, labelled=True):
@@ -158,8 +135,8 @@ class PlatformOnARealApiServer(unittest.TestCase):
             self.assertFalse(can_i(kc, "create", "deployments.apps", "-n", self.decoy), f"{who} outside stores")
             self.assertFalse(can_i(kc, "escalate", "clusterroles"), f"{who} escalate")
             self.assertFalse(can_i(kc, "create", "clusterrolebindings"), f"{who} clusterrolebindings")
-        self.assertTrue(can_i(self.ready, "list", "pods", "--all-namespaces"))
-        self.assertTrue(can_i(self.ready, "watch", "statefulsets.apps", "--all-namespaces"))
+        self.assertTrue(can_i(self.ready, "list", "pods", "-n", ns))
+        self.assertTrue(can_i(self.ready, "list", "statefulsets.apps", "-n", ns))
         self.assertFalse(can_i(self.ready, "delete", "pods", "-n", ns))
         self.assertFalse(can_i(self.list, "list", "namespaces"))
 

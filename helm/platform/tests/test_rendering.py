@@ -115,12 +115,12 @@ class EveryValuesFile(unittest.TestCase):
         create = {(g, r): set(rule["verbs"]) for rule in rules("storefleet-create-store")
                   for g in rule["apiGroups"] for r in rule["resources"]}
         self.assertEqual(create[("", "namespaces")], {"get", "create", "patch"})
-        self.assertEqual(create[("rbac.authorization.k8s.io", "rolebindings")], {"get", "create", "patch"})
+        self.assertEqual(create[("rbac.authorization.k8s.io", "rolebindings")], {"create", "patch"})
         self.assertEqual(create[("rbac.authorization.k8s.io", "clusterroles")], {"bind"})
         self.assertEqual(len(create), 3)
         delete = rules("storefleet-delete-store")
         self.assertEqual(delete, [{"apiGroups": [""], "resources": ["namespaces"],
-                                   "verbs": ["get", "list", "watch", "delete"]}])
+                                   "verbs": ["get", "delete"]}])
         for rule in rules("storefleet-readiness-checker"):
             self.assertLessEqual(set(rule["verbs"]), {"get", "list", "watch"})
         reader = rules("storefleet-store-reader")

@@ -1,0 +1,437 @@
+"""Each function holds exactly the permissions its code uses: none missing,
+none spare. Judged by the real kube-apiserver of scripts/test-cluster with
+real ServiceAccount tokens.
+
+Run by scripts/test-deploy after test_cluster (which installs the platform
+chart as release `storefleet` in namespace `storefleet`).
+
+What each function does to the Kubernetes API is listed once, below, with the
+place in shared/kube/src that does it. The tests then prove three things:
+
+1. the chart grants exactly that list (a spare or a missing verb fails);
+2. every call succeeds with the function's own token (the list is enough);
+3. every granted verb is needed: a copy of the role without it, bound to a
+   throwaway ServiceAccount, makes the calls fail with "forbidden" (the list
+   holds nothing the API server does not ask for). The copies and the
+   throwaway ServiceAccounts live in a scratch namespace deleted at the end;
+   the chart's own roles are never touched, so tests running at the same
+   time are not disturbed.
+
+The per-store role storefleet-store-manager is what `helm upgrade --install`,
+`history`, `status`, `rollback` and `uninstall --wait --cascade foreground`
+of the store chart need (shared/kube/src/helm): it is checked against the
+kinds helm/store renders and by running the real helm with the functions'
+tokens.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import time
+import unittest
+
+import yaml
+
+from cluster import ADMIN, CHART, HELM, NS, ROOT, kubectl, run, sa_kubeconfig
+
+# STOREFLEET_STORE_CHART_UNDER_TEST: another chart to check the role against (trying a chart).
+STORE_CHART = os.environ.get("STOREFLEET_STORE_CHART_UNDER_TEST") or os.path.join(ROOT, "helm", "store")
+RBAC = "rbac.authorization.k8s.io"
+
+# What each function does outside a store namespace's RoleBinding, as
+# (verb, apiGroup, resource, resourceName or None, where in the code).
+CLUSTER_CALLS = {
+    "create-store": [
+        ("get", "", "namespaces", None, "namespace.rs apply_store_namespace: get_opt (refuse a foreign namespace)"),
+        ("patch", "", "namespaces", None, "namespace.rs apply_store_namespace: server-side apply"),
+        ("create", "", "namespaces", None, "server-side apply of a new object: the API server also asks for create"),
+        ("patch", RBAC, "rolebindings", None, "rbac.rs apply_store_role_binding: server-side apply"),
+        ("create", RBAC, "rolebindings", None, "server-side apply of a new RoleBinding"),
+        ("bind", RBAC, "clusterroles", "storefleet-store-manager",
+         "a RoleBinding to a role whose permissions create-store does not hold itself"),
+    ],
+    "delete-store": [
+        ("get", "", "namespaces", None, "namespace.rs delete_store_namespace / actions.rs teardown: get_opt"),
+        ("delete", "", "namespaces", None, "namespace.rs delete_store_namespace: foreground, UID precondition"),
+    ],
+    "readiness-checker": [
+        ("get", "", "namespaces", None, "namespace.rs store_namespace_state: get_opt"),
+        ("list", "apps", "deployments", None, "readiness/mod.rs list_observed"),
+        ("list", "apps", "statefulsets", None, "readiness/mod.rs list_observed"),
+        ("list", "", "pods", None, "readiness/mod.rs list_observed"),
+        ("list", "", "events", None, "readiness/mod.rs list_observed (reason=FailedMount)"),
+    ],
+    # list-stores reads PostgreSQL; the store's Secret comes through the
+    # per-store RoleBinding.
+    "list-stores": [],
+}
+
+# Verbs helm needs on every kind the store chart renders: get (does it
+# exist?), create + patch (server-side apply), delete (uninstall), watch
+# (uninstall --wait); list too, because client-go falls back to LIST + WATCH
+# where the API server does not stream the initial list (WatchList).
+HELM_VERBS = {"get", "list", "watch", "create", "patch", "delete"}
+# Helm's release records are Secrets, rewritten in place (update) when a
+# release is superseded; they are also the store chart's own kind.
+HELM_SECRET_VERBS = HELM_VERBS | {"update"}
+
+
+def rendered(kind, name):
+    out = subprocess.run([HELM, "template", "storefleet", CHART, "--namespace", NS,
+                          "-f", os.path.join(CHART, "values-local.yaml")],
+                         check=True, capture_output=True, text=True).stdout
+    for d in yaml.safe_load_all(out):
+        if d and d["kind"] == kind and d["metadata"]["name"] == name:
+            return d
+    raise AssertionError(f"the platform chart renders no {kind} {name}")
+
+
+def triples(rules):
+    """Expand RBAC rules into (verb, group, resource, resourceName or None)."""
+    out = set()
+    for rule in rules:
+        for g in rule.get("apiGroups", []):
+            for r in rule.get("resources", []):
+                for v in rule["verbs"]:
+                    for n in rule.get("resourceNames") or [None]:
+                        out.add((v, g, r, n))
+    return out
+
+
+def without(rules, drop):
+    """The rules minus the triples in `drop`, one rule per (group, resource, name)."""
+    kept = {}
+    for v, g, r, n in triples(rules) - set(drop):
+        kept.setdefault((g, r, n), []).append(v)
+    out = []
+    for (g, r, n), verbs in sorted(kept.items(), key=str):
+        rule = {"apiGroups": [g], "resources": [r], "verbs": sorted(verbs)}
+        if n:
+            rule["resourceNames"] = [n]
+        out.append(rule)
+    return out
+
+
+def store_namespace(store_id):
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": f"store-{store_id}",
+                         "labels": {"app.kubernetes.io/managed-by": "storefleet",
+                                    "storefleet.io/store-id": store_id}}}
+
+
+def role_binding(namespace, subjects, role="storefleet-store-manager", name="storefleet-store-manager"):
+    return {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": namespace},
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": n, "namespace": ns} for ns, n in subjects]}
+
+
+def apply(obj, kubeconfig=ADMIN, check=True):
+    return kubectl("apply", "--server-side", "--field-manager=storefleet", "--force-conflicts", "-f", "-",
+                   kubeconfig=kubeconfig, stdin=json.dumps(obj), check=check)
+
+
+def forbidden(r):
+    return r.returncode != 0 and "forbidden" in r.stderr
+
+
+def wait_until(predicate, what, tries=100):
+    for _ in range(tries):
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def can_i(kubeconfig, verb, group, resource, name=None, namespace=None):
+    res = f"{resource}.{group}" if group else resource
+    if name:
+        res += f"/{name}"
+    args = ["auth", "can-i", verb, res] + (["-n", namespace] if namespace else [])
+    return kubectl(*args, kubeconfig=kubeconfig, check=False).stdout.strip() == "yes"
+
+
+class Scratch:
+    """A namespace for throwaway ServiceAccounts bound to copies of the roles."""
+
+    def __init__(self):
+        self.suffix = secrets.token_hex(3)
+        self.ns = f"rbac-probe-{self.suffix}"
+        self.cluster_objects = []
+        kubectl("create", "namespace", self.ns)
+
+    def principal(self, name, cluster_rules=None):
+        """A ServiceAccount holding `cluster_rules` cluster-wide; returns its kubeconfig."""
+        kubectl("-n", self.ns, "create", "serviceaccount", name)
+        if cluster_rules is not None:
+            self.grant(name, cluster_rules)
+        return sa_kubeconfig(name, self.ns)
+
+    def role(self, name, rules):
+        """A copy of a role under a throwaway name (bound by the caller)."""
+        role = f"{self.ns}-{name}"
+        apply({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": {"name": role}, "rules": rules})
+        self.cluster_objects.append(("clusterrole", role))
+        return role
+
+    def grant(self, name, rules):
+        role = self.role(name, rules)
+        apply({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
+               "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
+               "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": self.ns}]})
+        self.cluster_objects.append(("clusterrolebinding", role))
+        return role
+
+    def cleanup(self):
+        for kind, name in self.cluster_objects:
+            kubectl("delete", kind, name, "--ignore-not-found", check=False)
+        kubectl("delete", "namespace", self.ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+def new_store_id(prefix):
+    return prefix + secrets.token_hex(4)[: 8 - len(prefix)]
+
+
+class CallsOfEachFunction:
+    """The calls of CLUSTER_CALLS, performed as a given principal, in code order."""
+
+    @staticmethod
+    def create_store(kubeconfig, store_id, subjects):
+        ns = f"store-{store_id}"
+        yield "get namespace", kubectl("get", "namespace", ns, "--ignore-not-found", kubeconfig=kubeconfig,
+                                       check=False)
+        yield "apply namespace (create)", apply(store_namespace(store_id), kubeconfig, check=False)
+        yield "apply namespace (patch)", apply(store_namespace(store_id), kubeconfig, check=False)
+        yield "apply rolebinding", apply(role_binding(ns, subjects), kubeconfig, check=False)
+
+    @staticmethod
+    def delete_store(kubeconfig, store_id):
+        ns = f"store-{store_id}"
+        yield "get namespace", kubectl("get", "namespace", ns, kubeconfig=kubeconfig, check=False)
+        yield "delete namespace", kubectl("delete", "namespace", ns, "--wait=false", kubeconfig=kubeconfig,
+                                          check=False)
+
+    @staticmethod
+    def readiness_checker(kubeconfig, store_id):
+        ns = f"store-{store_id}"
+        yield "get namespace", kubectl("get", "namespace", ns, kubeconfig=kubeconfig, check=False)
+        for res in ("deployments.apps", "statefulsets.apps", "pods"):
+            yield f"list {res}", kubectl("-n", ns, "get", res, kubeconfig=kubeconfig, check=False)
+        yield "list events", kubectl("-n", ns, "get", "events", "--field-selector", "reason=FailedMount",
+                                     kubeconfig=kubeconfig, check=False)
+
+
+class FunctionRoles(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = Scratch()
+        cls.real = {f: sa_kubeconfig(f) for f in CLUSTER_CALLS}
+        cls.roles = {f: rendered("ClusterRole", f"storefleet-{f}")["rules"]
+                     for f in CLUSTER_CALLS if f != "list-stores"}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def calls(self, function, kubeconfig, store_id, subjects):
+        if function == "create-store":
+            return CallsOfEachFunction.create_store(kubeconfig, store_id, subjects)
+        if function == "delete-store":
+            return CallsOfEachFunction.delete_store(kubeconfig, store_id)
+        return CallsOfEachFunction.readiness_checker(kubeconfig, store_id)
+
+    def test_1_the_chart_grants_exactly_what_the_code_calls(self):
+        for function, calls in CLUSTER_CALLS.items():
+            with self.subTest(function=function):
+                used = {(v, g, r, n) for v, g, r, n, _ in calls}
+                if function == "list-stores":
+                    crbs = kubectl("get", "clusterrolebindings", "-o", "json").stdout
+                    bound = [b["metadata"]["name"] for b in json.loads(crbs)["items"]
+                             if any(s.get("name") == "list-stores" and s.get("namespace") == NS
+                                    for s in b.get("subjects") or [])]
+                    self.assertEqual(bound, [], "list-stores needs no cluster-wide permission")
+                    continue
+                granted = triples(self.roles[function])
+                self.assertEqual(sorted(granted - used, key=str), [], f"{function}: granted but never used")
+                self.assertEqual(sorted(used - granted, key=str), [], f"{function}: used but not granted")
+
+    def test_2_every_call_succeeds_with_the_functions_own_token(self):
+        store_id = new_store_id("r")
+        subjects = [(NS, "create-store"), (NS, "delete-store")]
+        try:
+            for fn in ("create-store", "readiness-checker", "delete-store"):
+                for what, r in self.calls(fn, self.real[fn], store_id, subjects):
+                    self.assertEqual(r.returncode, 0, f"{fn}: {what}: {r.stderr}")
+        finally:
+            kubectl("delete", "namespace", f"store-{store_id}", "--ignore-not-found", "--wait=false", check=False)
+
+    def test_3_every_granted_verb_is_needed(self):
+        for function, rules in self.roles.items():
+            for triple in sorted(triples(rules), key=str):
+                with self.subTest(function=function, permission=triple):
+                    self.assert_needed(function, rules, triple)
+
+    def assert_needed(self, function, rules, triple):
+        verb, group, resource, name = triple
+        who = f"{function[:6]}-{verb}-{resource[:8]}-{secrets.token_hex(2)}"
+        kc = self.scratch.principal(who, without(rules, [triple]))
+        wait_until(lambda: not can_i(kc, verb, group, resource, name), f"{who} lost {triple}")
+        store_id = new_store_id("p")
+        ns = f"store-{store_id}"
+        # delete-store and readiness-checker act on a namespace that exists.
+        if function != "create-store":
+            apply(store_namespace(store_id))
+        try:
+            subjects = [(NS, "create-store")]
+            refused = [what for what, r in self.calls(function, kc, store_id, subjects) if forbidden(r)]
+            self.assertTrue(refused, f"{function} works without {triple}: the permission is spare")
+        finally:
+            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+    def test_4_create_store_needs_the_binding_before_writing_the_secret(self):
+        # create-store holds no Secret permission of its own: it may write the
+        # store's Secret only once the namespace's RoleBinding exists, so the
+        # provision sequence must apply the binding before ensure_store_secret.
+        store_id = new_store_id("o")
+        ns = f"store-{store_id}"
+        kc = self.real["create-store"]
+        try:
+            self.assertEqual(apply(store_namespace(store_id), kc, check=False).returncode, 0)
+            self.assertFalse(can_i(kc, "create", "", "secrets", namespace=ns),
+                             "create-store can write Secrets without the per-store binding")
+            r = apply(role_binding(ns, [(NS, "create-store")]), kc, check=False)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_until(lambda: can_i(kc, "create", "", "secrets", namespace=ns), "the binding takes effect")
+        finally:
+            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+def store_chart_kinds():
+    kinds = set()
+    for values in ("values-local.yaml", "values-prod.yaml"):
+        out = subprocess.run([HELM, "template", "store-abcd1234", STORE_CHART, "--namespace", "store-abcd1234",
+                              "-f", os.path.join(STORE_CHART, values), "--set", "storeId=abcd1234",
+                              "--set-string", "ingress.host=abcd1234.example.com",
+                              "--set", "existingSecret=store-credentials"],
+                             check=True, capture_output=True, text=True).stdout
+        for d in yaml.safe_load_all(out):
+            if d:
+                group = d["apiVersion"].rpartition("/")[0]
+                kinds.add((group, d["kind"]))
+    return kinds
+
+
+# kind -> resource, for the kinds a store chart may render.
+RESOURCES = {
+    "Secret": "secrets", "ConfigMap": "configmaps", "Service": "services",
+    "PersistentVolumeClaim": "persistentvolumeclaims", "ServiceAccount": "serviceaccounts",
+    "ResourceQuota": "resourcequotas", "LimitRange": "limitranges", "Deployment": "deployments",
+    "StatefulSet": "statefulsets", "Job": "jobs", "CronJob": "cronjobs", "Ingress": "ingresses",
+    "NetworkPolicy": "networkpolicies", "PodDisruptionBudget": "poddisruptionbudgets",
+    "Role": "roles", "RoleBinding": "rolebindings", "Namespace": "namespaces",
+}
+
+
+@unittest.skipUnless(os.path.isfile(os.path.join(STORE_CHART, "Chart.yaml")),
+                     "helm/store is not in the tree: the per-store role cannot be checked against it")
+class StoreManagerRole(unittest.TestCase):
+    """storefleet-store-manager against the store chart and the real helm."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rules = rendered("ClusterRole", "storefleet-store-manager")["rules"]
+        cls.scratch = Scratch()
+        cls.create = sa_kubeconfig("create-store")
+        cls.delete = sa_kubeconfig("delete-store")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def test_1_it_grants_helm_exactly_the_kinds_the_store_chart_renders(self):
+        kinds = store_chart_kinds()
+        self.assertNotIn(("", "Namespace"), kinds, "the namespace is create-store's, never helm's")
+        unknown = {k for _, k in kinds} - set(RESOURCES)
+        self.assertFalse(unknown, f"add these kinds to RESOURCES and to the role: {unknown}")
+        wanted = {(g, RESOURCES[k]) for g, k in kinds} | {("", "secrets")}
+        expected = {(v, g, r, None) for g, r in wanted
+                    for v in (HELM_SECRET_VERBS if r == "secrets" else HELM_VERBS)}
+        granted = triples(self.rules)
+        self.assertEqual(sorted(granted - expected, key=str), [], "granted but helm/store never needs it")
+        self.assertEqual(sorted(expected - granted, key=str), [], "helm needs it for helm/store")
+
+    def helm_sequence(self, create_kc, delete_kc, store_id, debug=False):
+        """The helm runs of shared/kube/src/helm, in order. Returns the first
+        step that failed (None if all passed) and everything helm printed:
+        a refusal may surface one step late (an install whose last write was
+        refused leaves the release pending, and the upgrade after it says so)."""
+        ns, release = f"store-{store_id}", f"store-{store_id}"
+        values = ["-f", os.path.join(STORE_CHART, "values-local.yaml"), "--set", f"storeId={store_id}",
+                  "--set-string", f"ingress.host={store_id}.localhost", "--set", "existingSecret=store-credentials"]
+        steps = [
+            ("history", create_kc, ["history", release, "--max", "1", "-o", "json"], "not found"),
+            ("upgrade --install", create_kc, ["upgrade", "--install", release, STORE_CHART, *values,
+                                              "--timeout", "2m"], None),
+            ("upgrade", create_kc, ["upgrade", "--install", release, STORE_CHART, *values,
+                                    "--set-string", "probe=again", "--timeout", "2m"], None),
+            ("status", create_kc, ["status", release, "-o", "json"], None),
+            ("rollback", create_kc, ["rollback", release, "--timeout", "2m"], None),
+            ("uninstall", delete_kc, ["uninstall", release, "--wait", "--cascade", "foreground",
+                                      "--timeout", "2m"], None),
+        ]
+        printed = ""
+        for step, kc, args, tolerated in steps:
+            r = run([HELM, *args, "--namespace", ns] + (["--debug"] if debug else []), kubeconfig=kc, check=False)
+            printed += f"--- helm {step}\n{r.stdout}{r.stderr}"
+            if r.returncode != 0 and not (tolerated and tolerated in r.stderr):
+                return step, printed
+        return None, printed
+
+    def prepare_store(self, store_id, subjects, role="storefleet-store-manager"):
+        ns = f"store-{store_id}"
+        apply(store_namespace(store_id))
+        apply(role_binding(ns, subjects, role=role))
+        kubectl("-n", ns, "create", "secret", "generic", "store-credentials",
+                "--from-literal=placeholder=only-for-rbac-checks")
+        return ns
+
+    def test_2_helm_works_with_the_functions_own_tokens(self):
+        store_id = new_store_id("h")
+        ns = self.prepare_store(store_id, [(NS, "create-store"), (NS, "delete-store")])
+        try:
+            wait_until(lambda: can_i(self.create, "create", "apps", "deployments", namespace=ns),
+                       "the binding takes effect")
+            step, printed = self.helm_sequence(self.create, self.delete, store_id)
+            self.assertIsNone(step, f"helm {step} failed with the functions' tokens:\n{printed}")
+        finally:
+            run([HELM, "uninstall", f"store-{store_id}", "--namespace", ns, "--wait"], check=False)
+            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+    def test_3_every_verb_is_needed_by_helm(self):
+        verbs = {v for v, _, _, _ in triples(self.rules)}
+        for verb in sorted(verbs):
+            with self.subTest(verb=verb):
+                drop = [t for t in triples(self.rules) if t[0] == verb]
+                who = f"helm-no-{verb}-{secrets.token_hex(2)}"
+                kept = without(self.rules, drop)
+                kc = self.scratch.principal(who)
+                # The copy is bound in the store namespace only, as the real role is.
+                role = self.scratch.role(who, kept)
+                store_id = new_store_id("v")
+                ns = self.prepare_store(store_id, [(self.scratch.ns, who)], role=role)
+                probe = sorted(triples(kept), key=str)[0]
+                try:
+                    wait_until(lambda: can_i(kc, probe[0], probe[1], probe[2], namespace=ns),
+                               "the copy's binding takes effect")
+                    step, printed = self.helm_sequence(kc, kc, store_id, debug=True)
+                    self.assertIsNotNone(step, f"helm works without '{verb}': the verb is spare")
+                    self.assertRegex(printed, rf"forbidden: .* cannot {verb} resource",
+                                     f"helm {step} failed, but not because '{verb}' was refused:\n{printed}")
+                finally:
+                    run([HELM, "uninstall", f"store-{store_id}", "--namespace", ns, "--wait"], check=False)
+                    kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+if __name__ == "__main__":
+    unittest.main()
