@@ -2,7 +2,7 @@
 # See docs/dashboard.md.
 
 LINT_TARGETS += lint-dashboard
-TEST_TARGETS += test-dashboard
+TEST_TARGETS += test-dashboard visual-dashboard
 
 DASHBOARD := dashboard
 DASHBOARD_STAMP := $(DASHBOARD)/node_modules/.storefleet-installed
@@ -36,14 +36,17 @@ dev-dashboard: $(DASHBOARD_STAMP) ## Vite dev server on 127.0.0.1:5173 with hot 
 	cd $(DASHBOARD) && npx --no-install vite
 
 # A real Chromium against the built dashboard with the API answered by
-# Playwright's page.route (src/test/fakeApi.ts): a rendering and accessibility
-# check at desktop and phone width, NOT the proof that the stack works.
-visual-dashboard: $(DASHBOARD)/dist/index.html ## screenshots + axe-core of every screen with a stubbed API (artifacts/screenshots/visual)
+# Playwright's page.route (src/test/fakeApi.ts): the accessibility check
+# (axe-core, no serious or critical violation) and the rendering check at
+# desktop and phone width of every screen and state — NOT the proof that the
+# stack works (that is e2e-dashboard).
+visual-dashboard: $(DASHBOARD)/dist/index.html ## axe-core + screenshots of every screen at 1280 and 375 px with a stubbed API (artifacts/screenshots/visual)
 	scripts/ensure-chromium
 	cd $(DASHBOARD) && npx --no-install vitest run --config vitest.visual.config.ts
 
-# The end-to-end suite against a running stack (make dev): set
-# STOREFLEET_E2E_URL (default http://127.0.0.1:8080) and STOREFLEET_E2E_TOKEN.
-e2e-dashboard: $(DASHBOARD_STAMP) ## end-to-end in Chromium against the real stack (STOREFLEET_E2E_URL, STOREFLEET_E2E_TOKEN)
-	scripts/ensure-chromium
-	cd $(DASHBOARD) && npx --no-install vitest run --config vitest.e2e.config.ts
+# The end-to-end suite: Chromium against the real stack of make dev
+# (PostgreSQL, the functions, the local broker) with helm installing into the
+# kwok test cluster. The suite starts and stops the stack (scripts/dev
+# --background), so ports 8080-8084 must be free. See docs/dashboard.md.
+e2e-dashboard: $(DASHBOARD_STAMP) ## end-to-end in Chromium against the real stack and the test cluster (artifacts/screenshots/e2e)
+	scripts/e2e-dashboard

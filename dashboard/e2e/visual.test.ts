@@ -145,9 +145,6 @@ describe.each([1280, 375])("every screen at %d px", (width) => {
     await dialog.waitFor({ state: "detached" });
 
     await page.getByRole("button", { name: "Delete store Demo shop" }).click();
-    await page.waitForTimeout(1000);
-    await screenshot(page, "visual", "debug-delete");
-    console.log(await page.evaluate(() => document.querySelector("[role=dialog]")?.outerHTML.slice(0, 600)));
     await page.getByRole("dialog", { name: "Delete “Demo shop”?" }).waitFor();
     await check(page, "delete-dialog", width);
     await page.close();

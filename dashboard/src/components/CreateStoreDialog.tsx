@@ -87,6 +87,7 @@ function CreateStoreForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
           type="text"
           required
           autoComplete="off"
+          data-autofocus
           aria-describedby={nameHelpId}
           value={name}
           onChange={(e) => {

@@ -60,12 +60,12 @@ function StoreRow({ store, onDelete }: { store: Store; onDelete: (store: Store) 
 
       <div className="mt-3 flex flex-wrap items-center justify-between gap-3">
         <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm">
-          {store.urls?.storefront != null && (
+          {!deleting && store.urls?.storefront != null && (
             <ExternalLink href={store.urls.storefront} context={`of ${store.name}`}>
               Storefront
             </ExternalLink>
           )}
-          {store.urls?.admin != null && (
+          {!deleting && store.urls?.admin != null && (
             <ExternalLink href={store.urls.admin} context={`of ${store.name}`}>
               Admin
             </ExternalLink>
