@@ -1,0 +1,43 @@
+//! The store lifecycle on the real test cluster (docs/lifecycle-tests.md).
+//!
+//! A harness, not a product crate: it starts what production runs — the four
+//! function binaries and the local broker standing in for Knative — against
+//! a real kube-apiserver (scripts/test-cluster), real PostgreSQL and the real
+//! helm, each function authenticated by a real ServiceAccount token of the
+//! platform chart's RBAC, so a missing or excess permission shows up.
+//!
+//! - [`cluster`]: the cluster, the platform chart's RBAC, tokens and kubeconfigs.
+//! - [`database`]: a fresh PostgreSQL database per test.
+//! - [`platform`]: the function processes, the local broker, the HTTP API.
+//! - [`duplicator`]: a proxy that delivers every event twice (a fault test).
+//! - [`wait`]: polling with a bound.
+//!
+//! Gated on `STOREFLEET_LIFECYCLE_KUBECONFIG` (set by `make test-lifecycle`):
+//! without it every test says it skipped, so `cargo test --workspace` runs on
+//! a machine without a cluster.
+
+pub mod cluster;
+pub mod database;
+pub mod duplicator;
+pub mod platform;
+pub mod wait;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (this crate is `tests/lifecycle`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
+
+/// A random store-id-shaped suffix: 8 characters of `[a-z0-9]`.
+pub fn random_suffix() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
+}

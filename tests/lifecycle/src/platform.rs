@@ -1,0 +1,606 @@
+//! The running platform of one test: the four function binaries, each
+//! authenticated as its own ServiceAccount, behind the local broker (the
+//! Knative stand-in, which also emulates the ApiServerSource with the
+//! source's own ServiceAccount), on a fresh database. Processes can be
+//! killed and restarted to inject faults; every process's output goes to
+//! `target/lifecycle/<test>/logs/`, and the tails are printed when a test fails.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+use crate::cluster::{APISERVER_SOURCE_SA, Cluster, FUNCTIONS};
+use crate::database::Database;
+use crate::duplicator::Duplicator;
+use crate::wait::until;
+
+/// How a test wants the platform.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `STOREFLEET_STORE_CHART` and `STOREFLEET_STORE_VALUES`.
+    pub chart: StoreChart,
+    /// The PingSource schedule the local broker runs (production: every
+    /// minute; tests run the same sweep more often so they finish sooner).
+    pub ping_schedule: String,
+    /// Put a proxy between the broker and every function that delivers each
+    /// event twice, at the same time.
+    pub duplicate_deliveries: bool,
+    /// Extra environment for the functions (after everything else).
+    pub env: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn new(chart: StoreChart) -> Self {
+        Options {
+            chart,
+            ping_schedule: "@every 2s".into(),
+            duplicate_deliveries: false,
+            env: vec![
+                // A lost event is redriven by the sweep after this long.
+                ("STOREFLEET_REDRIVE_AFTER_SECONDS".into(), "5".into()),
+            ],
+        }
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// The store chart the tests install.
+#[derive(Debug, Clone)]
+pub struct StoreChart {
+    pub path: PathBuf,
+    pub values: Vec<PathBuf>,
+    /// The value that makes the store's web pods never become ready
+    /// (`--set` form), for the failure-path tests.
+    pub never_ready: String,
+    /// Whether it is `helm/store` (true) or the lifecycle fixture chart.
+    pub is_store_chart: bool,
+}
+
+impl StoreChart {
+    /// `STOREFLEET_LIFECYCLE_STORE_CHART=store|fixture` (default: `store`
+    /// when helm/store exists, else the fixture).
+    pub fn selected() -> StoreChart {
+        let root = crate::repo_root();
+        let store = root.join("helm/store");
+        let want = std::env::var("STOREFLEET_LIFECYCLE_STORE_CHART").unwrap_or_default();
+        let use_store = match want.as_str() {
+            "store" => true,
+            "fixture" => false,
+            _ => store.join("Chart.yaml").exists(),
+        };
+        if use_store {
+            let local = store.join("values-local.yaml");
+            StoreChart {
+                values: if local.exists() { vec![local] } else { vec![] },
+                path: store,
+                never_ready: "wordpress.image.tag=image-pull-backoff".into(),
+                is_store_chart: true,
+            }
+        } else {
+            StoreChart {
+                path: Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-chart"),
+                values: vec![],
+                never_ready: "failWith=ImagePullBackOff".into(),
+                is_store_chart: false,
+            }
+        }
+    }
+}
+
+struct Process {
+    name: String,
+    child: Child,
+}
+
+impl Process {
+    fn spawn(name: &str, mut cmd: Command, log: &Path) -> anyhow::Result<Process> {
+        let out = OpenOptions::new().create(true).append(true).open(log)?;
+        let err = out.try_clone()?;
+        // Its own process group: killing it kills its helm children too, as
+        // a container's end does.
+        cmd.process_group(0)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("start {name} ({:?})", cmd.get_program()))?;
+        Ok(Process {
+            name: name.into(),
+            child,
+        })
+    }
+
+    fn signal(&mut self, signal: Signal) {
+        let _ = killpg(Pid::from_raw(self.child.id() as i32), signal);
+    }
+
+    /// SIGKILL (no chance to finish anything), and reap.
+    fn kill(mut self) {
+        self.signal(Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then SIGKILL after a grace period.
+    fn stop(mut self) {
+        self.signal(Signal::SIGTERM);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                // the group may still hold a helm child
+                self.signal(Signal::SIGKILL);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("{} did not stop on SIGTERM within 5s; killed", self.name);
+        self.kill();
+    }
+}
+
+struct Function {
+    port: u16,
+    env: Vec<(String, String)>,
+    process: Option<Process>,
+}
+
+pub struct Platform {
+    pub dir: PathBuf,
+    pub admin_token: String,
+    pub broker_url: String,
+    pub chart: StoreChart,
+    bin_dir: PathBuf,
+    functions: BTreeMap<&'static str, Function>,
+    broker_port: u16,
+    broker_args: Vec<String>,
+    broker_env: Vec<(String, String)>,
+    broker: Option<Process>,
+    _duplicators: Vec<Duplicator>,
+    http: reqwest::Client,
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Where the function binaries and local-broker are (`make test-lifecycle`
+/// builds them): `STOREFLEET_LIFECYCLE_BIN_DIR`, else the workspace's
+/// `target/debug`.
+pub fn bin_dir() -> PathBuf {
+    std::env::var_os("STOREFLEET_LIFECYCLE_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| crate::repo_root().join("target"))
+                .join("debug")
+        })
+}
+
+/// A copy of `knative/` for the local broker, identical but for the
+/// PingSource schedule (tests run the same sweep more often).
+fn knative_copy(into: &Path, ping_schedule: &str) -> anyhow::Result<PathBuf> {
+    let dir = into.join("knative");
+    std::fs::create_dir_all(&dir)?;
+    let mut replaced = 0;
+    for entry in std::fs::read_dir(crate::repo_root().join("knative"))? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let text = if text.contains("kind: PingSource") {
+            text.lines()
+                .map(|line| {
+                    let trimmed = line.trim_start();
+                    if trimmed.starts_with("schedule:") {
+                        replaced += 1;
+                        let indent = &line[..line.len() - trimmed.len()];
+                        format!("{indent}schedule: \"{ping_schedule}\"")
+                    } else {
+                        line.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        } else {
+            text
+        };
+        std::fs::write(dir.join(path.file_name().expect("a file")), text)?;
+    }
+    if replaced == 0 {
+        bail!("knative/ has no PingSource schedule to run faster");
+    }
+    Ok(dir)
+}
+
+impl Platform {
+    /// Start everything for test `test` on `db`, and wait until every
+    /// process answers `/healthz`.
+    pub async fn start(
+        cluster: &Cluster,
+        db: &Database,
+        test: &str,
+        options: Options,
+    ) -> anyhow::Result<Platform> {
+        let dir = crate::repo_root()
+            .join("target/lifecycle")
+            .join(format!("{test}-{}", crate::random_suffix()));
+        std::fs::create_dir_all(dir.join("logs"))?;
+        let credentials = dir.join("kubeconfigs");
+        let admin_token = format!("lifecycle-admin-{}", crate::random_suffix().repeat(3));
+        let broker_port = free_port()?;
+        let sink = format!("http://127.0.0.1:{broker_port}/broker/default");
+        let bin_dir = bin_dir();
+        for name in FUNCTIONS
+            .iter()
+            .map(|f| f.to_string())
+            .chain(["local-broker".into()])
+        {
+            let bin = bin_dir.join(&name);
+            if !bin.exists() {
+                bail!(
+                    "{} is missing: build it first (make test-lifecycle does: cargo build -p {name})",
+                    bin.display()
+                );
+            }
+        }
+
+        let mut functions = BTreeMap::new();
+        let mut broker_args = vec![
+            "--manifests".to_owned(),
+            knative_copy(&dir, &options.ping_schedule)?
+                .display()
+                .to_string(),
+            "--listen".to_owned(),
+            format!("127.0.0.1:{broker_port}"),
+        ];
+        let mut duplicators = Vec::new();
+        for function in FUNCTIONS {
+            let port = free_port()?;
+            let kubeconfig = cluster
+                .service_account_kubeconfig(function, &credentials)
+                .await?;
+            let mut env: Vec<(String, String)> = cluster
+                .platform_config
+                .iter()
+                .filter(|(k, _)| k.as_str() != "STOREFLEET_STOREFRONT_CHECK_URL")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            env.extend([
+                ("PORT".into(), port.to_string()),
+                ("K_SERVICE".into(), function.into()),
+                ("K_SINK".into(), sink.clone()),
+                ("DATABASE_URL".into(), db.url.clone()),
+                ("KUBECONFIG".into(), kubeconfig.display().to_string()),
+                (
+                    "STOREFLEET_HELM_BIN".into(),
+                    cluster.helm.display().to_string(),
+                ),
+                (
+                    "STOREFLEET_STORE_CHART".into(),
+                    options.chart.path.display().to_string(),
+                ),
+                (
+                    "STOREFLEET_STORE_VALUES".into(),
+                    options
+                        .chart
+                        .values
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                ("STOREFLEET_LOG_FORMAT".into(), "pretty".into()),
+                (
+                    "RUST_LOG".into(),
+                    std::env::var("STOREFLEET_LIFECYCLE_RUST_LOG")
+                        .unwrap_or_else(|_| "info".into()),
+                ),
+            ]);
+            if function == "list-stores" {
+                env.push((
+                    "STOREFLEET_BOOTSTRAP_ADMIN_TOKEN".into(),
+                    admin_token.clone(),
+                ));
+            }
+            env.extend(options.env.iter().cloned());
+            let target = format!("http://127.0.0.1:{port}");
+            let address = if options.duplicate_deliveries {
+                let duplicator = Duplicator::start(&target).await?;
+                let url = duplicator.url.clone();
+                duplicators.push(duplicator);
+                url
+            } else {
+                target
+            };
+            broker_args.extend(["--function".to_owned(), format!("{function}={address}")]);
+            functions.insert(
+                function,
+                Function {
+                    port,
+                    env,
+                    process: None,
+                },
+            );
+        }
+        let source_kubeconfig = cluster
+            .service_account_kubeconfig(APISERVER_SOURCE_SA, &credentials)
+            .await?;
+        let broker_env = vec![
+            ("KUBECONFIG".into(), source_kubeconfig.display().to_string()),
+            (
+                "RUST_LOG".into(),
+                std::env::var("STOREFLEET_LIFECYCLE_BROKER_LOG")
+                    .unwrap_or_else(|_| "info,local_broker=debug".into()),
+            ),
+        ];
+
+        let mut platform = Platform {
+            dir,
+            admin_token,
+            broker_url: format!("http://127.0.0.1:{broker_port}"),
+            chart: options.chart.clone(),
+            bin_dir,
+            functions,
+            broker_port,
+            broker_args,
+            broker_env,
+            broker: None,
+            _duplicators: duplicators,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+        };
+        for function in FUNCTIONS {
+            platform.start_function(function).await?;
+        }
+        platform.start_broker().await?;
+        Ok(platform)
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{name}.log"))
+    }
+
+    /// Start (or restart) one function and wait for its `/healthz`.
+    pub async fn start_function(&mut self, name: &str) -> anyhow::Result<()> {
+        let log = self.log(name);
+        let bin = self.bin_dir.join(name);
+        let function = self
+            .functions
+            .get_mut(name)
+            .with_context(|| format!("no function {name}"))?;
+        if function.process.is_some() {
+            bail!("{name} is already running");
+        }
+        let mut cmd = Command::new(bin);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .envs(function.env.iter().map(|(k, v)| (k, v)));
+        function.process = Some(Process::spawn(name, cmd, &log)?);
+        let url = format!("http://127.0.0.1:{}/healthz", function.port);
+        self.healthy(name, &url).await
+    }
+
+    /// SIGKILL a function (and its helm): what an OOM kill or a node loss does.
+    pub fn kill_function(&mut self, name: &str) {
+        if let Some(process) = self
+            .functions
+            .get_mut(name)
+            .and_then(|function| function.process.take())
+        {
+            process.kill();
+        }
+    }
+
+    pub async fn start_broker(&mut self) -> anyhow::Result<()> {
+        if self.broker.is_some() {
+            bail!("the local broker is already running");
+        }
+        let mut cmd = Command::new(self.bin_dir.join("local-broker"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .envs(self.broker_env.iter().map(|(k, v)| (k, v)))
+            .args(&self.broker_args);
+        self.broker = Some(Process::spawn(
+            "local-broker",
+            cmd,
+            &self.log("local-broker"),
+        )?);
+        let url = format!("http://127.0.0.1:{}/healthz", self.broker_port);
+        self.healthy("local-broker", &url).await
+    }
+
+    /// SIGKILL the local broker: its in-flight events are lost, as an
+    /// InMemoryChannel dispatcher's are when it restarts.
+    pub fn kill_broker(&mut self) {
+        if let Some(process) = self.broker.take() {
+            process.kill();
+        }
+    }
+
+    async fn healthy(&mut self, name: &str, url: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Ok(answer) = self.http.get(url).send().await
+                && answer.status().is_success()
+            {
+                return Ok(());
+            }
+            let exited = match name {
+                "local-broker" => self.broker.as_mut(),
+                _ => self
+                    .functions
+                    .get_mut(name)
+                    .and_then(|f| f.process.as_mut()),
+            }
+            .and_then(|p| p.child.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                bail!(
+                    "{name} exited ({status}) before answering {url}:\n{}",
+                    tail(&self.log(name), 30)
+                );
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("{name} did not answer {url} within 60s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // --- the HTTP API, through the local broker's gateway, as the dashboard calls it
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.broker_url))
+            .bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await?;
+        let status = answer.status();
+        let text = answer.text().await?;
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, json))
+    }
+
+    /// `POST /api/stores` for a WooCommerce store; the store (202).
+    pub async fn create_store(&self, name: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/stores",
+                Some(json!({"type": "woocommerce", "name": name})),
+            )
+            .await?;
+        if status != reqwest::StatusCode::ACCEPTED {
+            bail!("POST /api/stores answered {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// `GET /api/stores/{id}`.
+    pub async fn store(&self, id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .call(reqwest::Method::GET, &format!("/api/stores/{id}"), None)
+            .await?;
+        if !status.is_success() {
+            bail!("GET /api/stores/{id} answered {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// `GET /api/stores/{id}/events`: the activity log's event types... as
+    /// the API returns them (objects), oldest first.
+    pub async fn events(&self, id: &str) -> anyhow::Result<Vec<Value>> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/stores/{id}/events"),
+                None,
+            )
+            .await?;
+        if !status.is_success() {
+            bail!("GET /api/stores/{id}/events answered {status}: {body}");
+        }
+        Ok(body["events"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// `DELETE /api/stores/{id}` (202).
+    pub async fn delete_store(&self, id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .call(reqwest::Method::DELETE, &format!("/api/stores/{id}"), None)
+            .await?;
+        if status != reqwest::StatusCode::ACCEPTED {
+            bail!("DELETE /api/stores/{id} answered {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// Wait until the store has `status`; fail at once if it reaches another
+    /// final status (`ready`, `failed`, `deleted`) instead.
+    pub async fn wait_for_status(
+        &self,
+        id: &str,
+        status: &str,
+        limit: Duration,
+    ) -> anyhow::Result<Value> {
+        let mut last = Value::Null;
+        let result = until(
+            &format!("store {id} to be {status}"),
+            limit,
+            Duration::from_millis(100),
+            async || {
+                let store = self.store(id).await.ok()?;
+                last = store.clone();
+                (store["status"] == status).then_some(store)
+            },
+        )
+        .await;
+        let final_states = ["ready", "failed", "deleted"];
+        match result {
+            Ok(store) => Ok(store),
+            Err(err) => {
+                let now = last["status"].as_str().unwrap_or("?");
+                if final_states.contains(&now) {
+                    bail!("store {id} is {now}, expected {status}: {last}");
+                }
+                Err(err.context(format!("last seen: {last}")))
+            }
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let failed = std::thread::panicking();
+        for function in self.functions.values_mut() {
+            if let Some(process) = function.process.take() {
+                process.stop();
+            }
+        }
+        if let Some(process) = self.broker.take() {
+            process.stop();
+        }
+        if failed {
+            for name in FUNCTIONS.iter().copied().chain(["local-broker"]) {
+                eprintln!(
+                    "----- {name}: last lines of {}\n{}",
+                    self.log(name).display(),
+                    tail(&self.log(name), 40)
+                );
+            }
+        }
+    }
+}
+
+/// The last `lines` lines of a file.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
