@@ -72,9 +72,15 @@ export function useStore(id: string) {
   });
 }
 
-export function useStoreEvents(id: string, storeIsBusy: boolean) {
+export function useStoreEvents(id: string) {
   const api = useApi();
-  const refetchInterval = useBackoffInterval<StoreEvent[]>(() => storeIsBusy);
+  const queryClient = useQueryClient();
+  // Busy while the store (as last fetched by useStore) is provisioning or
+  // deleting. Read from the cache at each decision, not captured once.
+  const refetchInterval = useBackoffInterval<StoreEvent[]>(() => {
+    const store = queryClient.getQueryData<Store>(keys.store(id));
+    return store !== undefined && isTransitional(store.status);
+  });
   return useQuery({
     queryKey: keys.events(id),
     queryFn: async ({ signal }) => {

@@ -59,6 +59,30 @@ describe("store detail", () => {
     });
   });
 
+  it("follows a provisioning store to Ready by itself, with the new step in the log", async () => {
+    const provisioning = makeStore({ id: "p1p1p1p1", name: "New shop" }, "provisioning");
+    // The real API's event shape: `at`, `kind`, `message`, `detail`, no id.
+    const state = fakeState({
+      stores: [provisioning],
+      events: { p1p1p1p1: [{ at: "2026-11-22T10:00:00Z", kind: "requested", message: "Store requested", detail: null }] },
+    });
+    renderApp(state, "/stores/p1p1p1p1");
+    expect(await screen.findByText("Provisioning")).toBeInTheDocument();
+    expect(await screen.findByText("Store requested")).toBeInTheDocument();
+
+    // The functions finish: the API now answers ready, with a new log entry.
+    const store = state.stores[0];
+    if (store === undefined) throw new Error("no store");
+    Object.assign(store, { status: "ready", ready_at: "2026-11-22T10:01:30Z", provisioning_seconds: 90 });
+    state.events.p1p1p1p1?.push({ at: "2026-11-22T10:01:30Z", kind: "ready", message: "Every workload is available", detail: null });
+
+    // The busy poll's first interval is 2 s; nothing is clicked or reloaded.
+    expect(await screen.findByText("Ready", {}, { timeout: 5_000 })).toBeInTheDocument();
+    expect(await screen.findByText("Every workload is available", {}, { timeout: 5_000 })).toBeInTheDocument();
+    expect(screen.getByTestId("provisioning-time")).toHaveTextContent("1 min 30 s");
+    expect(screen.getByText(/\+1 min 30 s after the first step/)).toBeInTheDocument();
+  }, 10_000);
+
   it("shows the failure reason of a failed store", async () => {
     const failed = makeStore({ id: "f0f0f0f0", name: "Broken", failure_reason: "CrashLoopBackOff: wordpress exited 1" }, "failed");
     renderApp(fakeState({ stores: [failed] }), "/stores/f0f0f0f0");

@@ -1,8 +1,9 @@
-import { useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/client";
-import { useStore, useStoreEvents } from "../api/queries";
-import { isTransitional, type Store } from "../api/types";
+import { keys, useStore, useStoreEvents } from "../api/queries";
+import type { Store } from "../api/types";
 import { ActivityLog } from "../components/ActivityLog";
 import { engineName } from "../components/CreateStoreDialog";
 import { CredentialsPanel } from "../components/CredentialsPanel";
@@ -36,8 +37,13 @@ function BackLink() {
 export function StoreDetailPage() {
   const { id = "" } = useParams();
   const store = useStore(id);
-  const busy = store.data !== undefined && isTransitional(store.data.status);
-  const events = useStoreEvents(id, busy);
+  const events = useStoreEvents(id);
+  const queryClient = useQueryClient();
+  const status = store.data?.status;
+  // A new status means a new step in the log: fetch it now, not at the next poll.
+  useEffect(() => {
+    if (status !== undefined) void queryClient.invalidateQueries({ queryKey: keys.events(id) });
+  }, [status, id, queryClient]);
   const [confirming, setConfirming] = useState(false);
 
   if (store.isPending) {
