@@ -1,0 +1,146 @@
+#!/bin/sh
+# The WooCommerce setup: makes a fresh WordPress a store that can sell, in the
+# order that matters. Runs in init container woocommerce-setup (wordpress:cli,
+# uid 33, HOME=/tmp) of the WordPress pod, so the pod — and the store — is not
+# Ready before every step has succeeded. Every step is idempotent: a pod
+# restart or a helm upgrade runs it again harmlessly.
+#
+# Inputs (environment, from the pod spec; no value is templated into this file):
+#   WORDPRESS_DB_*          database (password as a file), same as WordPress
+#   STORE_URL STORE_TITLE STORE_COUNTRY STORE_CURRENCY STORE_ADDRESS STORE_CITY STORE_POSTCODE
+#   WOOCOMMERCE_VERSION     pinned version ("" = latest)
+#   WOOCOMMERCE_SOURCE      zip URL or path instead of wordpress.org ("" = wordpress.org)
+#   DATABASE_WAIT_SECONDS   how long to wait for MySQL
+#   SECRETS_DIR             directory of the wordpress-admin-user/-password/-email files
+#   PRODUCTS_FILE           sample products, one "name|price|description" a line
+set -eu
+
+current_step="start"
+on_exit() {
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    # The termination message is what the readiness-checker shows the user.
+    echo "setup failed at step: $current_step (exit $status)" | tee /dev/termination-log >&2
+  fi
+}
+trap on_exit EXIT
+
+step() {
+  current_step="$*"
+  echo "==> $*"
+}
+
+admin_user="$(cat "$SECRETS_DIR/wordpress-admin-user")"
+admin_email="$(cat "$SECRETS_DIR/wordpress-admin-email")"
+
+# wp with the store's administrator as the acting user (wp wc needs one).
+woo() { wp wc "$@" --user="$admin_user"; }
+
+# set_option NAME VALUE [--format=json]: an unchanged value is not an error.
+set_option() {
+  if ! out="$(wp option update "$@" 2>&1)"; then
+    case "$out" in
+      *unchanged*) ;;
+      *) echo "$out" >&2; return 1 ;;
+    esac
+  fi
+}
+
+step "1/11 wait for MySQL to accept the WordPress user"
+# PHP's mysqli, not the CLI image's mysql client (which cannot authenticate
+# to MySQL 8's caching_sha2_password) and not a bare TCP check.
+waited=0
+# shellcheck disable=SC2016 # PHP code: $ is PHP's, not the shell's
+until php -r '
+  mysqli_report(MYSQLI_REPORT_OFF);
+  $password = rtrim(file_get_contents(getenv("WORDPRESS_DB_PASSWORD_FILE")), "\r\n");
+  $db = @mysqli_connect(getenv("WORDPRESS_DB_HOST"), getenv("WORDPRESS_DB_USER"), $password, getenv("WORDPRESS_DB_NAME"));
+  exit($db ? 0 : 1);
+'; do
+  if [ "$waited" -ge "$DATABASE_WAIT_SECONDS" ]; then
+    echo "MySQL did not accept the WordPress user within ${DATABASE_WAIT_SECONDS}s" >&2
+    exit 1
+  fi
+  sleep 5
+  waited=$((waited + 5))
+done
+
+step "2/11 install WordPress core"
+if ! wp core is-installed; then
+  # The password comes from its Secret file on stdin, never on a command line.
+  wp core install --url="$STORE_URL" --title="$STORE_TITLE" --admin_user="$admin_user" \
+    --admin_email="$admin_email" --skip-email --prompt=admin_password \
+    <"$SECRETS_DIR/wordpress-admin-password"
+fi
+set_option home "$STORE_URL"
+set_option siteurl "$STORE_URL"
+set_option blogname "$STORE_TITLE"
+
+step "3/11 pretty permalinks"
+wp rewrite structure '/%postname%/'
+
+step "4/11 turn off WooCommerce's coming-soon mode (before activation: WooCommerce 9.3+ turns it on for new stores)"
+set_option woocommerce_coming_soon no
+set_option woocommerce_store_pages_only no
+
+step "5/11 install WooCommerce ${WOOCOMMERCE_VERSION:-latest} from ${WOOCOMMERCE_SOURCE:-wordpress.org}"
+installed_version="$(wp plugin get woocommerce --field=version 2>/dev/null || true)"
+if [ -z "$installed_version" ] ||
+  { [ -n "$WOOCOMMERCE_VERSION" ] && [ "$installed_version" != "$WOOCOMMERCE_VERSION" ]; }; then
+  if [ -n "$WOOCOMMERCE_SOURCE" ]; then
+    wp plugin install "$WOOCOMMERCE_SOURCE" --force
+  elif [ -n "$WOOCOMMERCE_VERSION" ]; then
+    wp plugin install woocommerce --version="$WOOCOMMERCE_VERSION" --force
+  else
+    wp plugin install woocommerce
+  fi
+fi
+
+step "6/11 activate WooCommerce (creates the shop, cart and checkout pages)"
+wp plugin is-active woocommerce || wp plugin activate woocommerce
+# Activation may have added coming-soon mode after all: make sure it is off.
+set_option woocommerce_coming_soon no
+set_option woocommerce_store_pages_only no
+
+step "7/11 skip the onboarding wizard"
+wp transient delete _wc_activation_redirect || true
+set_option woocommerce_onboarding_profile '{"skipped":true}' --format=json
+set_option woocommerce_task_list_hidden_lists '["setup","extended"]' --format=json
+woo tool run install_pages
+
+step "8/11 store address, currency and guest checkout"
+set_option woocommerce_default_country "$STORE_COUNTRY"
+set_option woocommerce_currency "$STORE_CURRENCY"
+set_option woocommerce_store_address "$STORE_ADDRESS"
+set_option woocommerce_store_city "$STORE_CITY"
+set_option woocommerce_store_postcode "$STORE_POSTCODE"
+set_option woocommerce_enable_guest_checkout yes
+
+step "9/11 enable the payment methods Cash on delivery and Check payments"
+set_option woocommerce_cod_settings --format=json \
+  '{"enabled":"yes","title":"Cash on delivery","description":"Pay with cash upon delivery.","instructions":"","enable_for_methods":[],"enable_for_virtual":"yes"}'
+set_option woocommerce_cheque_settings --format=json \
+  '{"enabled":"yes","title":"Check payments","description":"Pay by check.","instructions":""}'
+
+step "10/11 a shipping method (physical products cannot be checked out without one)"
+if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then
+  woo shipping_zone_method create 0 --method_id=free_shipping --enabled=true
+fi
+
+step "11/11 sample products (only in a store without products)"
+if [ "$(woo product list --format=count)" -eq 0 ]; then
+  while IFS='|' read -r name price description; do
+    [ -n "$name" ] || continue
+    woo product create --name="$name" --type=simple --regular_price="$price" \
+      --description="$description" --status=publish --porcelain
+  done <"$PRODUCTS_FILE"
+fi
+
+step "check: the store can sell"
+test "$(wp option get woocommerce_coming_soon)" = no
+wp plugin is-active woocommerce
+test "$(wp option pluck woocommerce_cod_settings enabled)" = yes
+test "$(woo shipping_zone_method list 0 --format=count)" -gt 0
+test "$(woo product list --status=publish --format=count)" -gt 0
+current_step="done"
+echo "==> the store is ready to sell at $STORE_URL"

@@ -1,0 +1,158 @@
+{{/*
+Names. One store per namespace, so objects have fixed, self-explaining names
+(Deployment wordpress, StatefulSet mysql, ...) that the readiness-checker's
+messages, scripts/smoke-order and the docs use as they are.
+*/}}
+
+{{- define "store.chart" -}}
+{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The store id as a string. create-store passes it with --set, which turns an
+all-digit id (12345678) into a number; toString prints it back as it was typed.
+*/}}
+{{- define "store.id" -}}
+{{- $id := toString .Values.storeId -}}
+{{- if not (regexMatch "^[a-z0-9]{8}$" $id) -}}
+{{- fail (printf "storeId must be 8 characters of [a-z0-9] (create-store passes --set storeId=<id>); got %q" $id) -}}
+{{- end -}}
+{{ $id }}
+{{- end }}
+
+{{/* The store's namespace: namespace.name, else the release namespace. */}}
+{{- define "store.namespace" -}}
+{{ .Values.namespace.name | default .Release.Namespace }}
+{{- end }}
+
+{{/* The Secret holding the credentials: existingSecret, else the chart's own. */}}
+{{- define "store.secretName" -}}
+{{ .Values.existingSecret | default "store-credentials" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "store.labels" -}}
+helm.sh/chart: {{ include "store.chart" . }}
+app.kubernetes.io/name: woocommerce
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: storefleet
+storefleet.io/store-id: {{ include "store.id" . | quote }}
+storefleet.io/engine: woocommerce
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of one component: include with (dict "ctx" $ "component" "wordpress"). */}}
+{{- define "store.componentLabels" -}}
+{{ include "store.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Selector labels of one component (immutable: never add to them). */}}
+{{- define "store.selectorLabels" -}}
+app.kubernetes.io/name: woocommerce
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* metadata.namespace + labels of a namespaced object of one component. */}}
+{{- define "store.metadata" -}}
+namespace: {{ include "store.namespace" .ctx }}
+labels:
+  {{- include "store.componentLabels" . | nindent 2 }}
+{{- end }}
+
+{{/* The storefront's URL, from the ingress host. */}}
+{{- define "store.url" -}}
+{{- if not .Values.ingress.host -}}
+{{- fail "ingress.host is required: the storefront's host name (create-store passes --set-string ingress.host=<host>)" -}}
+{{- end -}}
+{{ ternary "https" "http" .Values.ingress.tls.enabled }}://{{ .Values.ingress.host }}
+{{- end }}
+
+{{- define "store.image" -}}
+{{ printf "%s:%s" .repository .tag }}
+{{- end }}
+
+{{/*
+Container security context: no privilege escalation, no capabilities, a
+read-only root file system (writable paths are emptyDir volumes).
+*/}}
+{{- define "store.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end }}
+
+{{/* The MySQL host WordPress connects to (the headless Service of the StatefulSet). */}}
+{{- define "store.mysqlHost" -}}
+mysql.{{ include "store.namespace" . }}.svc
+{{- end }}
+
+{{- define "store.secretsDir" -}}
+/run/secrets/store
+{{- end }}
+
+{{/* The eight WordPress keys and salts, as in the Secret (docs/development.md). */}}
+{{- define "store.saltKeys" -}}
+auth-key secure-auth-key logged-in-key nonce-key auth-salt secure-auth-salt logged-in-salt nonce-salt
+{{- end }}
+
+{{/*
+Environment shared by WordPress and the WP-CLI setup: the official image's
+wp-config-docker.php reads it on every request, so both must see the same.
+Passwords and salts are files (the *_FILE variants), never values in env.
+*/}}
+{{- define "store.wordpressEnv" -}}
+- name: WORDPRESS_DB_HOST
+  value: {{ include "store.mysqlHost" . | quote }}
+- name: WORDPRESS_DB_NAME
+  value: {{ .Values.mysql.database | quote }}
+- name: WORDPRESS_DB_USER
+  value: {{ .Values.mysql.user | quote }}
+- name: WORDPRESS_DB_PASSWORD_FILE
+  value: {{ include "store.secretsDir" . }}/mysql-password
+{{- range splitList " " (include "store.saltKeys" .) }}
+- name: WORDPRESS_{{ . | upper | replace "-" "_" }}_FILE
+  value: {{ include "store.secretsDir" $ }}/wordpress-{{ . }}
+{{- end }}
+- name: WORDPRESS_CONFIG_EXTRA
+  value: |
+    define('WP_HOME', '{{ include "store.url" . }}');
+    define('WP_SITEURL', '{{ include "store.url" . }}');
+    define('FS_METHOD', 'direct');
+    define('WP_MEMORY_LIMIT', '{{ .Values.wordpress.phpMemoryLimit }}');
+    // Versions are pinned by the chart (image tag, woocommerce.version): no
+    // unattended updates writing into the volume behind its back.
+    define('AUTOMATIC_UPDATER_DISABLED', true);
+    define('WP_AUTO_UPDATE_CORE', false);
+{{- end }}
+
+{{/*
+A projected volume with only the Secret keys one container reads, so each
+container sees exactly what it needs: include with
+(dict "ctx" $ "name" "x" "keys" (list "mysql-password")).
+*/}}
+{{- define "store.secretVolume" -}}
+- name: {{ .name }}
+  secret:
+    secretName: {{ include "store.secretName" .ctx }}
+    defaultMode: 0440
+    items:
+      {{- range .keys }}
+      - key: {{ . }}
+        path: {{ . }}
+      {{- end }}
+{{- end }}
+
+{{- define "store.wordpressSecretKeys" -}}
+{{- $keys := list "mysql-password" -}}
+{{- range splitList " " (include "store.saltKeys" .) -}}
+{{- $keys = append $keys (printf "wordpress-%s" .) -}}
+{{- end -}}
+{{ join " " $keys }}
+{{- end }}
