@@ -1,0 +1,425 @@
+"""Assertions on the store chart's rendering (helm template), per values file.
+
+Run by `make test-chart`:  HELM=/path/to/helm python3 -m unittest -v test_rendering
+Each test checks a property the issue asks for, on the real helm's output, in
+a way that fails when the property breaks.
+"""
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import yaml
+
+from chart import (CHART, SECRET_KEYS, STORE_ID, VALUES_FILES, by_kind, containers, helm_template, named,
+                   pod_share, pods_at_worst, quantity, render, workloads)
+
+SETUP_SCRIPT = os.path.join(CHART, "files", "setup-woocommerce.sh")
+
+
+def each_values_file(test):
+    for f in VALUES_FILES:
+        with test.subTest(values=f):
+            yield f, render(f)
+
+
+def setup_script(docs):
+    return named(docs, "ConfigMap", "woocommerce-setup")["data"]["setup-woocommerce.sh"]
+
+
+class Resources(unittest.TestCase):
+    def test_every_container_has_requests_and_limits(self):
+        for _, docs in each_values_file(self):
+            for w in workloads(docs):
+                for is_init, c in containers(w["spec"]["template"]["spec"]):
+                    where = f"{w['metadata']['name']}/{c['name']}{' (init)' if is_init else ''}"
+                    for kind in ("requests", "limits"):
+                        for r in ("cpu", "memory", "ephemeral-storage"):
+                            self.assertIn(r, c.get("resources", {}).get(kind, {}), f"{where}: {kind}.{r}")
+                    for r in ("cpu", "memory", "ephemeral-storage"):
+                        self.assertLessEqual(quantity(c["resources"]["requests"][r]),
+                                             quantity(c["resources"]["limits"][r]), f"{where}: {r}")
+
+    def test_the_quota_admits_a_rolling_update_with_the_setup_running(self):
+        """Worst moment: every Deployment at replicas + surge (the new pod still
+        in its init containers) and the StatefulSet's pod, all at once."""
+        for _, docs in each_values_file(self):
+            hard = named(docs, "ResourceQuota", "store-quota")["spec"]["hard"]
+            peak_pods = 0
+            for kind in ("requests", "limits"):
+                for r in ("cpu", "memory", "ephemeral-storage"):
+                    total = sum(pods_at_worst(w) * pod_share(w["spec"]["template"]["spec"], kind, r)
+                                for w in workloads(docs))
+                    self.assertLessEqual(total, quantity(hard[f"{kind}.{r}"]), f"{kind}.{r}: {total} needed")
+            peak_pods = sum(pods_at_worst(w) for w in workloads(docs))
+            self.assertGreaterEqual(peak_pods, 3, "a rolling update of WordPress overlaps two pods")
+            self.assertLessEqual(peak_pods, int(hard["pods"]))
+            pvcs = by_kind(docs, "PersistentVolumeClaim")
+            self.assertLessEqual(len(pvcs), int(hard["persistentvolumeclaims"]))
+            self.assertLessEqual(sum(quantity(p["spec"]["resources"]["requests"]["storage"]) for p in pvcs),
+                                 quantity(hard["requests.storage"]))
+            self.assertLessEqual(len(by_kind(docs, "Service")), int(hard["services"]))
+            self.assertEqual(hard["services.nodeports"], "0", "a store is reached only through the ingress")
+            self.assertEqual(hard["services.loadbalancers"], "0")
+
+    def test_the_quota_arithmetic_counts_the_largest_init_container(self):
+        """The helper itself, on a pod whose init container outweighs its containers."""
+        spec = {"initContainers": [{"resources": {"requests": {"memory": "1Gi"}}}],
+                "containers": [{"resources": {"requests": {"memory": "256Mi"}}},
+                               {"resources": {"requests": {"memory": "256Mi"}}}]}
+        self.assertEqual(pod_share(spec, "requests", "memory"), 2**30)
+        spec["initContainers"][0]["resources"]["requests"]["memory"] = "100Mi"
+        self.assertEqual(pod_share(spec, "requests", "memory"), 512 * 2**20)
+
+    def test_a_quota_too_small_for_the_rolling_update_is_caught(self):
+        docs = render("values.yaml", "--set-string", "resourceQuota.hard.requests\\.memory=768Mi")
+        hard = named(docs, "ResourceQuota", "store-quota")["spec"]["hard"]
+        total = sum(pods_at_worst(w) * pod_share(w["spec"]["template"]["spec"], "requests", "memory")
+                    for w in workloads(docs))
+        self.assertGreater(total, quantity(hard["requests.memory"]), "the check above would fail on this")
+
+    def test_every_container_and_volume_fits_the_limit_range(self):
+        for _, docs in each_values_file(self):
+            lr = named(docs, "LimitRange", "store-limits")["spec"]["limits"]
+            container_max = next(item["max"] for item in lr if item["type"] == "Container")
+            pvc_max = next(item["max"]["storage"] for item in lr if item["type"] == "PersistentVolumeClaim")
+            for w in workloads(docs):
+                for _, c in containers(w["spec"]["template"]["spec"]):
+                    for r, limit in container_max.items():
+                        self.assertLessEqual(quantity(c["resources"]["limits"][r]), quantity(limit), c["name"])
+            for p in by_kind(docs, "PersistentVolumeClaim"):
+                self.assertLessEqual(quantity(p["spec"]["resources"]["requests"]["storage"]), quantity(pvc_max))
+
+
+class Security(unittest.TestCase):
+    def test_pods_are_hardened_and_carry_no_api_token(self):
+        for _, docs in each_values_file(self):
+            sa = named(docs, "ServiceAccount", "store")
+            self.assertFalse(sa["automountServiceAccountToken"])
+            for w in workloads(docs):
+                spec = w["spec"]["template"]["spec"]
+                name = w["metadata"]["name"]
+                self.assertEqual(spec["serviceAccountName"], "store", name)
+                self.assertFalse(spec["automountServiceAccountToken"], name)
+                self.assertTrue(spec["securityContext"]["runAsNonRoot"], name)
+                self.assertGreater(spec["securityContext"]["runAsUser"], 0, name)
+                self.assertEqual(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault", name)
+                self.assertNotIn("hostNetwork", spec)
+                for _, c in containers(spec):
+                    sc = c["securityContext"]
+                    self.assertFalse(sc["allowPrivilegeEscalation"], c["name"])
+                    self.assertTrue(sc["readOnlyRootFilesystem"], c["name"])
+                    self.assertEqual(sc["capabilities"], {"drop": ["ALL"]}, c["name"])
+                    self.assertNotIn("privileged", sc)
+                    self.assertRegex(c["image"], r"^[a-z0-9./-]+:[A-Za-z0-9._-]+$", f"{c['name']}: pinned tag")
+                    self.assertNotRegex(c["image"], r":latest$")
+
+    def test_secrets_are_mounted_only_into_the_containers_that_read_them(self):
+        salts = {k for k in SECRET_KEYS if k.endswith(("-key", "-salt"))}
+        expected = {
+            ("wordpress", "wordpress-files"): set(),
+            ("wordpress", "woocommerce-setup"): {"mysql-password", "wordpress-admin-user",
+                                                 "wordpress-admin-password", "wordpress-admin-email"} | salts,
+            ("wordpress", "wordpress"): {"mysql-password"} | salts,
+            ("mysql", "mysql"): {"mysql-root-password", "mysql-password"},
+        }
+        for _, docs in each_values_file(self):
+            seen = {}
+            for w in workloads(docs):
+                spec = w["spec"]["template"]["spec"]
+                volumes = {v["name"]: v for v in spec["volumes"]}
+                for _, c in containers(spec):
+                    keys = set()
+                    for m in c.get("volumeMounts", []):
+                        secret = volumes[m["name"]].get("secret")
+                        if secret:
+                            self.assertEqual(secret["secretName"], "store-credentials")
+                            keys |= {i["key"] for i in secret["items"]}
+                    for e in c.get("env", []):
+                        self.assertNotIn("valueFrom", e, f"{c['name']}: secrets come as files, not env")
+                    seen[(w["metadata"]["name"], c["name"])] = keys
+            self.assertEqual(seen, expected)
+
+    def test_no_secret_value_in_values_files_or_rendered_configmaps(self):
+        for f in VALUES_FILES:
+            with open(os.path.join(CHART, f)) as fh:
+                values = yaml.safe_load(fh) or {}
+
+            def walk(node, path):
+                if isinstance(node, dict):
+                    for k, v in node.items():
+                        walk(v, f"{path}.{k}")
+                        if re.search(r"password|secret|salt|token|key$", str(k), re.I) and not isinstance(v, dict):
+                            self.assertIn(v, ("", None), f"{f}: {path}.{k} holds a secret value")
+                elif isinstance(node, list):
+                    for i, v in enumerate(node):
+                        walk(v, f"{path}[{i}]")
+            walk(values, "")
+        # Without existingSecret the chart generates the values: none of them
+        # may appear anywhere but in the Secret.
+        docs = render("values-local.yaml", existing_secret=None)
+        secret = named(docs, "Secret", "store-credentials")
+        self.assertEqual(sorted(secret["data"]), sorted(SECRET_KEYS))
+        generated = [base64.b64decode(v).decode() for k, v in secret["data"].items()
+                     if k not in ("wordpress-admin-user", "wordpress-admin-email")]
+        self.assertTrue(all(len(v) >= 32 for v in generated))
+        for d in docs:
+            if d["kind"] == "Secret":
+                continue
+            text = yaml.safe_dump(d)
+            for v in generated:
+                self.assertNotIn(v, text, f"{d['kind']} {d['metadata']['name']} carries a secret value")
+
+    def test_the_given_secret_is_used_and_none_is_rendered(self):
+        for _, docs in each_values_file(self):
+            self.assertEqual(by_kind(docs, "Secret"), [], "create-store's Secret is used; the chart makes none")
+
+
+class Probes(unittest.TestCase):
+    def test_every_main_container_has_startup_readiness_and_liveness(self):
+        for _, docs in each_values_file(self):
+            for w in workloads(docs):
+                for c in w["spec"]["template"]["spec"]["containers"]:
+                    for p in ("startupProbe", "readinessProbe", "livenessProbe"):
+                        self.assertIn(p, c, f"{c['name']}: {p}")
+                    self.assertNotEqual(c["readinessProbe"], c["livenessProbe"], c["name"])
+                    for p in ("startupProbe", "readinessProbe", "livenessProbe"):
+                        command = " ".join(c[p].get("exec", {}).get("command", []))
+                        self.assertNotRegex(command, r"(^|\s)-p\S|--password", f"{c['name']}: password on a command line")
+
+    def test_wordpress_liveness_is_tcp_and_setup_precedes_readiness(self):
+        docs = render()
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        wp = spec["containers"][0]
+        self.assertIn("tcpSocket", wp["livenessProbe"], "no HTTP liveness that could restart a busy store")
+        self.assertEqual(wp["readinessProbe"]["httpGet"]["path"], "/wp-login.php")
+        self.assertEqual([c["name"] for c in spec["initContainers"]], ["wordpress-files", "woocommerce-setup"])
+
+
+class Labels(unittest.TestCase):
+    REQUIRED = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart"]
+
+    def test_every_object_and_pod_carries_the_store_labels(self):
+        for _, docs in each_values_file(self):
+            for d in docs:
+                for labels in [d["metadata"]["labels"]] + (
+                        [d["spec"]["template"]["metadata"]["labels"]] if d["kind"] in ("Deployment", "StatefulSet") else []):
+                    where = f"{d['kind']} {d['metadata']['name']}"
+                    self.assertEqual(labels.get("storefleet.io/store-id"), STORE_ID, where)
+                    for key in self.REQUIRED:
+                        self.assertIn(key, labels, where)
+                if d["kind"] != "Namespace":
+                    self.assertEqual(d["metadata"]["namespace"], f"store-{STORE_ID}", d["metadata"]["name"])
+
+    def test_an_all_digit_id_from_set_is_printed_back_as_it_was(self):
+        docs = render(store_id="12345678")
+        self.assertEqual(named(docs, "Deployment", "wordpress")["metadata"]["labels"]["storefleet.io/store-id"],
+                         "12345678")
+
+    def test_bad_interface_values_fail_with_a_message_that_says_what_to_fix(self):
+        cases = [
+            (["--set", "storeId=Bad_Id"], "storeId"),
+            (["--set-string", "ingress.host=http://shop.example.com"], "ingress/host"),
+            (["--set", "ingress.tls.enabled=true", "--set", "ingress.tls.clusterIssuer="], "clusterIssuer"),
+            (["--set", "wordpress.image.tag=latest"], "tag"),
+            (["--set", "wordpress.resources.limits.memory=null"], "memory"),
+        ]
+        for extra, mentions in cases:
+            with self.subTest(extra=extra):
+                r = helm_template("values.yaml", *extra)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(mentions, r.stderr)
+
+
+class Setup(unittest.TestCase):
+    def test_the_configmap_carries_the_script_file_unchanged(self):
+        with open(SETUP_SCRIPT) as fh:
+            self.assertEqual(setup_script(render()), fh.read())
+
+    def test_the_rendered_script_passes_shellcheck(self):
+        shellcheck = shutil.which("shellcheck")
+        if not shellcheck:
+            self.fail("shellcheck is missing (apt-get install shellcheck; `make lint-chart` installs it)")
+        with tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
+            f.write(setup_script(render()))
+            f.flush()
+            r = subprocess.run([shellcheck, "-s", "sh", f.name], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout)
+
+    def steps(self):
+        """The script's commands, in order, without comments."""
+        lines = []
+        for line in setup_script(render()).splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+        return lines
+
+    def first(self, lines, pattern):
+        for i, line in enumerate(lines):
+            if re.search(pattern, line):
+                return i
+        self.fail(f"the setup script never runs {pattern!r}")
+
+    def test_the_steps_run_in_the_order_that_makes_a_store_sellable(self):
+        lines = self.steps()
+        order = [
+            r"mysqli_connect",                                   # a real database connection
+            r"wp core install",
+            r"set_option woocommerce_coming_soon no",            # before activation (WooCommerce 9.3+)
+            r"wp plugin install",
+            r"wp plugin activate woocommerce",
+            r"woocommerce_onboarding_profile",
+            r"set_option woocommerce_cod_settings",
+            r"shipping_zone_method create 0 --method_id=free_shipping",
+            r"product create",
+        ]
+        positions = [self.first(lines, p) for p in order]
+        self.assertEqual(positions, sorted(positions), list(zip(order, positions)))
+        self.assertLess(self.first(lines, r"set_option woocommerce_store_pages_only no"),
+                        self.first(lines, r"wp plugin activate woocommerce"))
+
+    def test_payment_and_shipping_are_enabled_and_checked(self):
+        script = setup_script(render())
+        self.assertRegex(script, r"woocommerce_cod_settings --format=json \\\n\s+'\{\"enabled\":\"yes\"")
+        self.assertRegex(script, r"woocommerce_cheque_settings --format=json \\\n\s+'\{\"enabled\":\"yes\"")
+        self.assertIn('test "$(wp option get woocommerce_coming_soon)" = no', script)
+        self.assertIn('test "$(wp option pluck woocommerce_cod_settings enabled)" = yes', script)
+        self.assertIn('test "$(woo shipping_zone_method list 0 --format=count)" -gt 0', script)
+
+    def test_every_step_is_guarded_for_a_rerun(self):
+        lines = self.steps()
+        self.assertIn("if ! wp core is-installed; then", lines)
+        self.assertIn("wp plugin is-active woocommerce || wp plugin activate woocommerce", lines)
+        self.assertIn('if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then', lines)
+        self.assertIn('if [ "$(woo product list --format=count)" -eq 0 ]; then', lines)
+        self.assertEqual(lines[0], "set -eu", "any failing step stops the setup (and the pod stays unready)")
+
+    def test_no_password_reaches_a_command_line(self):
+        script = setup_script(render())
+        self.assertIn('--prompt=admin_password \\\n    <"$SECRETS_DIR/wordpress-admin-password"', script)
+        self.assertNotRegex(script, r"--admin_password=")
+
+    def test_settings_reach_the_setup_as_environment(self):
+        docs = render("values.yaml", "--set-string", "store.currency=EUR", "--set-string", "woocommerce.version=9.9.9",
+                      "--set-string", "woocommerce.source=https://mirror.example/woocommerce.zip")
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        setup = next(c for c in spec["initContainers"] if c["name"] == "woocommerce-setup")
+        env = {e["name"]: e.get("value") for e in setup["env"]}
+        self.assertEqual(env["STORE_CURRENCY"], "EUR")
+        self.assertEqual(env["WOOCOMMERCE_VERSION"], "9.9.9")
+        self.assertEqual(env["WOOCOMMERCE_SOURCE"], "https://mirror.example/woocommerce.zip")
+        self.assertEqual(env["STORE_URL"], f"http://{STORE_ID}.localhost")
+        self.assertIn(f"define('WP_HOME', 'http://{STORE_ID}.localhost');", env["WORDPRESS_CONFIG_EXTRA"])
+        products = named(docs, "ConfigMap", "woocommerce-setup")["data"]["products.txt"]
+        self.assertEqual(len([line for line in products.splitlines() if line.count("|") == 2]), 3)
+
+    def test_a_changed_setting_rolls_the_pod_so_the_setup_runs_again(self):
+        def checksum(*extra):
+            docs = render("values.yaml", *extra)
+            return named(docs, "Deployment", "wordpress")["spec"]["template"]["metadata"]["annotations"]
+        self.assertNotEqual(checksum(), checksum("--set-string", "store.title=Other"))
+        self.assertEqual(checksum(), checksum())
+
+
+class Storage(unittest.TestCase):
+    def test_no_volume_outlives_the_release(self):
+        for _, docs in each_values_file(self):
+            sts = named(docs, "StatefulSet", "mysql")
+            self.assertNotIn("volumeClaimTemplates", sts["spec"], "helm never deletes template PVCs")
+            self.assertEqual(sts["spec"]["persistentVolumeClaimRetentionPolicy"],
+                             {"whenDeleted": "Delete", "whenScaled": "Delete"})
+            pvcs = {p["metadata"]["name"]: p for p in by_kind(docs, "PersistentVolumeClaim")}
+            self.assertEqual(set(pvcs), {"wordpress-content", "mysql-data"})
+            for p in pvcs.values():
+                self.assertNotIn("helm.sh/resource-policy", p["metadata"].get("annotations", {}))
+            claims = {v["persistentVolumeClaim"]["claimName"] for w in workloads(docs)
+                      for v in w["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v}
+            self.assertEqual(claims, set(pvcs))
+
+
+class Network(unittest.TestCase):
+    def policies(self, docs):
+        return {p["metadata"]["name"]: p["spec"] for p in by_kind(docs, "NetworkPolicy")}
+
+    def test_default_deny_and_the_configured_ingress_namespace(self):
+        expected = {"values.yaml": "ingress-nginx", "values-local.yaml": "ingress-nginx",
+                    "values-prod.yaml": "kube-system"}
+        for f, docs in each_values_file(self):
+            nps = self.policies(docs)
+            self.assertEqual(nps["default-deny"], {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+            sources = nps["wordpress"]["ingress"][0]["from"]
+            self.assertEqual(len(sources), 1)
+            self.assertEqual(sources[0]["namespaceSelector"]["matchLabels"],
+                             {"kubernetes.io/metadata.name": expected[f]})
+            self.assertEqual(nps["wordpress"]["ingress"][0]["ports"], [{"protocol": "TCP", "port": "http"}])
+        docs = render("values-local.yaml", "--set", "networkPolicy.ingressController.namespace=traefik-system")
+        sel = self.policies(docs)["wordpress"]["ingress"][0]["from"][0]["namespaceSelector"]
+        self.assertEqual(sel["matchLabels"], {"kubernetes.io/metadata.name": "traefik-system"})
+
+    def test_mysql_admits_only_wordpress_and_wordpress_reaches_no_private_range(self):
+        for _, docs in each_values_file(self):
+            nps = self.policies(docs)
+            mysql = nps["mysql"]["ingress"]
+            self.assertEqual(len(mysql), 1)
+            self.assertEqual(mysql[0]["from"], [{"podSelector": {"matchLabels": {
+                "app.kubernetes.io/name": "woocommerce", "app.kubernetes.io/instance": f"store-{STORE_ID}",
+                "app.kubernetes.io/component": "wordpress"}}}])
+            internet = [r for r in nps["wordpress"]["egress"] if "ipBlock" in r["to"][0]]
+            self.assertEqual(len(internet), 1)
+            self.assertIn("10.0.0.0/8", internet[0]["to"][0]["ipBlock"]["except"])
+            self.assertEqual({p["port"] for p in internet[0]["ports"]}, {80, 443})
+
+
+class Ingress(unittest.TestCase):
+    def test_local_is_plain_http_on_the_given_host(self):
+        ing = named(render("values-local.yaml"), "Ingress", "storefront")
+        self.assertEqual(ing["spec"]["ingressClassName"], "nginx")
+        self.assertEqual(ing["spec"]["rules"][0]["host"], f"{STORE_ID}.localhost")
+        self.assertNotIn("tls", ing["spec"])
+
+    def test_prod_has_tls_from_cert_manager_and_https_urls(self):
+        docs = render("values-prod.yaml", "--set-string", f"ingress.host={STORE_ID}.shops.example.com")
+        ing = named(docs, "Ingress", "storefront")
+        self.assertEqual(ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], "letsencrypt-prod")
+        self.assertEqual(ing["spec"]["tls"], [{"hosts": [f"{STORE_ID}.shops.example.com"],
+                                               "secretName": "storefront-tls"}])
+        env = {e["name"]: e.get("value") for e in
+               named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]["containers"][0]["env"]}
+        self.assertIn(f"'https://{STORE_ID}.shops.example.com'", env["WORDPRESS_CONFIG_EXTRA"])
+
+    def test_local_and_prod_differ_only_in_values(self):
+        kinds = lambda f: sorted((d["kind"], d["metadata"]["name"]) for d in render(f))  # noqa: E731
+        self.assertEqual(kinds("values-local.yaml"), kinds("values-prod.yaml"))
+
+
+class Namespace(unittest.TestCase):
+    def test_rendered_only_when_asked(self):
+        for _, docs in each_values_file(self):
+            self.assertEqual(by_kind(docs, "Namespace"), [])
+        docs = render("values.yaml", "--set", "namespace.create=true", "--set", "namespace.name=store-manual1")
+        ns = named(docs, "Namespace", "store-manual1")
+        self.assertEqual(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "baseline")
+        self.assertTrue(all(d["metadata"].get("namespace") == "store-manual1" for d in docs if d["kind"] != "Namespace"))
+
+
+class Kinds(unittest.TestCase):
+    def test_the_kinds_helm_manages_for_a_store(self):
+        """What the per-store role storefleet-store-manager (helm/platform) must grant."""
+        kinds = set()
+        for _, docs in each_values_file(self):
+            kinds |= {(d["apiVersion"], d["kind"]) for d in docs}
+        self.assertEqual(kinds, {
+            ("v1", "ConfigMap"), ("v1", "PersistentVolumeClaim"), ("v1", "Service"), ("v1", "ServiceAccount"),
+            ("v1", "ResourceQuota"), ("v1", "LimitRange"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
+            ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy"),
+        })
+
+
+if __name__ == "__main__":
+    unittest.main()
