@@ -61,6 +61,30 @@ pub struct Config {
     pub store_host_pattern: String,
     pub store_url_scheme: String,
     pub default_max_stores: i32,
+    /// The event chain's settings (create-store, delete-store, readiness-checker).
+    pub chain: ChainConfig,
+}
+
+/// What the event handlers need besides the database (docs/development.md).
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// `STOREFLEET_MAX_HELM_IN_FLIGHT`: helm operations at once per process; above it, 429.
+    pub max_helm_in_flight: usize,
+    /// `STOREFLEET_PROVISIONING_TIMEOUT_SECONDS`: a store still provisioning after this is failed.
+    pub provisioning_timeout: std::time::Duration,
+    /// `STOREFLEET_REDRIVE_AFTER_SECONDS`: the sweep re-sends the event of a
+    /// store that has not moved for this long (its event was probably lost).
+    pub redrive_after: std::time::Duration,
+    /// `STOREFLEET_HELM_BIN`
+    pub helm_bin: String,
+    /// `STOREFLEET_STORE_CHART`
+    pub store_chart: String,
+    /// `STOREFLEET_STORE_VALUES` (comma list)
+    pub store_values: String,
+    /// `STOREFLEET_STOREFRONT_CHECK_URL`; unset: the storefront check is skipped (and logged).
+    pub storefront_check_url: Option<String>,
+    /// `STOREFLEET_STORE_MANAGER_SUBJECTS`
+    pub store_manager_subjects: String,
 }
 
 impl Config {
@@ -160,7 +184,40 @@ impl Config {
             )));
         }
 
+        let storefront_check_url = get("STOREFLEET_STOREFRONT_CHECK_URL");
+        if let Some(url) = &storefront_check_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(Error::Config(format!(
+                "STOREFLEET_STOREFRONT_CHECK_URL={url:?} must be an http(s) URL (the ingress controller's Service)"
+            )));
+        }
+        let chain = ChainConfig {
+            max_helm_in_flight: number("STOREFLEET_MAX_HELM_IN_FLIGHT", 4, 1, 1000)? as usize,
+            provisioning_timeout: std::time::Duration::from_secs(u64::from(number(
+                "STOREFLEET_PROVISIONING_TIMEOUT_SECONDS",
+                900,
+                1,
+                86_400,
+            )?)),
+            redrive_after: std::time::Duration::from_secs(u64::from(number(
+                "STOREFLEET_REDRIVE_AFTER_SECONDS",
+                120,
+                1,
+                86_400,
+            )?)),
+            helm_bin: parsed("STOREFLEET_HELM_BIN", "helm")?,
+            store_chart: parsed("STOREFLEET_STORE_CHART", "helm/store")?,
+            store_values: parsed("STOREFLEET_STORE_VALUES", "helm/store/values-local.yaml")?,
+            storefront_check_url,
+            store_manager_subjects: parsed(
+                "STOREFLEET_STORE_MANAGER_SUBJECTS",
+                "storefleet/create-store,storefleet/delete-store,storefleet/readiness-checker,storefleet/list-stores",
+            )?,
+        };
+
         Ok(Config {
+            chain,
             port: number("PORT", 8080, 1, 65535)? as u16,
             database_url,
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,
@@ -182,6 +239,11 @@ impl Config {
 
     pub fn engine_enabled(&self, engine: Engine) -> bool {
         self.engines.contains(&engine)
+    }
+
+    /// The storefront host of a store (`STOREFLEET_STORE_HOST_PATTERN`).
+    pub fn store_host(&self, id: &str) -> String {
+        self.store_host_pattern.replace("{id}", id)
     }
 
     /// `<scheme>://<host>` of a store.

@@ -1,5 +1,6 @@
 //! The state every function's router shares (controller-rs' `Context`):
-//! the pool, the configuration and the CloudEvent emitter.
+//! the pool, the configuration, the CloudEvent emitter, the metrics and
+//! the Kubernetes side of the event handlers.
 
 use std::sync::Arc;
 
@@ -7,13 +8,18 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::Config;
+use crate::chain::Cluster;
 use crate::events::Emitter;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct Context {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub emitter: Emitter,
+    pub metrics: Metrics,
+    /// The Kubernetes side of the event handlers (built lazily).
+    pub cluster: Cluster,
 }
 
 impl FromRef<Context> for PgPool {
@@ -31,6 +37,8 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
     } else {
         Emitter::without_sink(function)
     };
+    let metrics = Metrics::new()?;
+    let cluster = Cluster::new(&config, &metrics)?;
     let pool = crate::db::pool(&config)?;
     crate::db::migrate(&pool).await?;
     if let Some(token) = &config.bootstrap_admin_token {
@@ -40,5 +48,7 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
         pool,
         config: Arc::new(config),
         emitter,
+        metrics,
+        cluster,
     })
 }

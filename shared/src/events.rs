@@ -19,6 +19,27 @@ use crate::{Error, Result};
 
 pub const STORE_REQUESTED: &str = "io.storefleet.store.requested";
 pub const STORE_DELETE_REQUESTED: &str = "io.storefleet.store.delete-requested";
+pub const STORE_INSTALLED: &str = "io.storefleet.store.installed";
+pub const STORE_READY: &str = "io.storefleet.store.ready";
+pub const STORE_FAILED: &str = "io.storefleet.store.failed";
+pub const STORE_DELETED: &str = "io.storefleet.store.deleted";
+
+/// Every `io.storefleet.*` type the functions emit (`knative/triggers.yaml`
+/// routes them; local-broker/tests/trigger_coverage.rs checks the routing).
+pub const STOREFLEET_TYPES: [&str; 6] = [
+    STORE_REQUESTED,
+    STORE_INSTALLED,
+    STORE_READY,
+    STORE_FAILED,
+    STORE_DELETE_REQUESTED,
+    STORE_DELETED,
+];
+
+/// The ApiServerSource's types (`mode: Resource`) and the PingSource's.
+pub const APISERVER_ADD: &str = "dev.knative.apiserver.resource.add";
+pub const APISERVER_UPDATE: &str = "dev.knative.apiserver.resource.update";
+pub const APISERVER_DELETE: &str = "dev.knative.apiserver.resource.delete";
+pub const PING: &str = "dev.knative.sources.ping";
 
 #[derive(Debug, Clone)]
 pub struct Emitter {

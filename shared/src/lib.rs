@@ -9,7 +9,8 @@
 //! - [`ids`]: random store ids and validation of ids from paths.
 //! - [`stores`]: the store model, its JSON view and its repository functions.
 //! - [`events`]: emitting CloudEvents to `K_SINK` from HTTP routes.
-//! - [`chain`]: receiving CloudEvents (owned by the event-chain work).
+//! - [`chain`]: receiving CloudEvents: extractor, answers, dedup, the Kubernetes side.
+//! - [`metrics`]: the Prometheus registry and `GET /metrics`.
 //! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
 //! - [`json`]: the JSON body extractor whose rejections are problems.
 //! - [`testing`]: helpers for the functions' integration tests.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod json;
+pub mod metrics;
 pub mod server;
 pub mod stores;
 pub mod testing;

@@ -27,10 +27,14 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
 
 /// A context on `pool` with no event sink.
 pub fn context(pool: PgPool, config: Config) -> Context {
+    let metrics = crate::metrics::Metrics::new().expect("metrics");
+    let cluster = crate::chain::Cluster::new(&config, &metrics).expect("cluster settings");
     Context {
         pool,
         config: Arc::new(config),
         emitter: Emitter::without_sink("test"),
+        metrics,
+        cluster,
     }
 }
 

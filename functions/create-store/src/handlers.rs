@@ -1,9 +1,140 @@
-//! CloudEvent handlers of this function. Owned by the WIRING (event chain)
-//! engineer; the core API only mounts this router.
+//! `POST /events`: `io.storefleet.store.requested` → Namespace, Secret,
+//! RoleBinding and `helm upgrade --install` (no `--wait`) through
+//! [`storefleet_kube::actions::StoreActions::provision`], then
+//! `io.storefleet.store.installed` (or `.failed` with helm's reason).
+//!
+//! Idempotent: every step converges when repeated, the event is recorded in
+//! `processed_events` in the transaction that writes the activity log, and
+//! only a store still `provisioning` is provisioned.
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use cloudevents::AttributesReader;
+use serde_json::json;
+use storefleet_kube::StoreId;
+use storefleet_kube::helm::StoreRelease;
+use storefleet_shared::chain::answer::respond;
+use storefleet_shared::chain::{
+    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, seconds_since, skip,
+};
 use storefleet_shared::context::Context;
+use storefleet_shared::events::{
+    STORE_DELETE_REQUESTED, STORE_FAILED, STORE_INSTALLED, STORE_REQUESTED,
+};
+use storefleet_shared::stores::{self, Status};
 
-pub fn router(_ctx: Context) -> Router {
+pub fn router(ctx: Context) -> Router {
     Router::new()
+        .route("/events", post(on_event))
+        .with_state(ctx)
+}
+
+async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Response {
+    let ty = event.ty().to_owned();
+    let result = handle(&ctx, &event).await;
+    respond(&ctx.metrics, &ty, result)
+}
+
+async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
+    if event.ty() != STORE_REQUESTED {
+        return Err(Refusal::BadEvent(format!(
+            "create-store handles {STORE_REQUESTED} only, not {}",
+            event.ty()
+        )));
+    }
+    let key = EventKey::of(event);
+    if dedup::already_processed(&ctx.pool, &key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let id = incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?;
+    let Some(store) = stores::get(&ctx.pool, &id).await? else {
+        return skip(ctx, &key, format!("no store {id}")).await;
+    };
+    if store.status()? != Status::Provisioning {
+        // deleted or failed meanwhile: provisioning now would leave a release behind
+        return skip(ctx, &key, format!("store {id} is {}", store.status)).await;
+    }
+    let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
+    let engine = storefleet_kube::Engine::parse(&store.engine)
+        .map_err(|err| Refusal::BadEvent(err.to_string()))?;
+    let host = ctx.config.store_host(&id);
+    let actions = ctx.cluster.actions().await?;
+    let release = StoreRelease {
+        id: store_id,
+        host: host.clone(),
+    };
+    tracing::info!(store_id = %id, "provisioning");
+    match actions
+        .provision(&release, engine, &format!("admin@{host}"))
+        .await
+    {
+        Ok(done) => {
+            let mut tx = ctx.pool.begin().await?;
+            if !dedup::claim(&mut tx, &key).await? {
+                return Ok(Outcome::Duplicate);
+            }
+            let seconds = done.helm.duration.as_secs_f64();
+            stores::append_event(
+                &mut tx,
+                &id,
+                "installed",
+                &format!(
+                    "namespace, credentials and helm release applied in {seconds:.1} s; waiting for the workloads"
+                ),
+                Some(json!({
+                    "helm_seconds": seconds,
+                    "secret": format!("{:?}", done.secret),
+                    "recovered": done.helm.recovered.as_ref().map(|r| format!("{r:?}")),
+                })),
+            )
+            .await?;
+            tx.commit().await?;
+            emit(
+                ctx,
+                STORE_INSTALLED,
+                &id,
+                json!({ "helm_seconds": seconds }),
+            )
+            .await;
+            // A delete that arrived while helm ran found nothing to remove yet:
+            // ask for the teardown again so nothing is left behind.
+            if let Some(now) = stores::get(&ctx.pool, &id).await?
+                && now.status()? == Status::Deleting
+            {
+                emit(ctx, STORE_DELETE_REQUESTED, &id, json!({})).await;
+            }
+            Ok(Outcome::Done)
+        }
+        Err(err) if err.is_retryable() => Err(Refusal::from(err)),
+        Err(err) => {
+            // helm's reason, a namespace claimed by someone else, RBAC: a person must act
+            let reason = err.to_string();
+            let mut tx = ctx.pool.begin().await?;
+            if !dedup::claim(&mut tx, &key).await? {
+                return Ok(Outcome::Duplicate);
+            }
+            let moved = stores::transition(
+                &mut tx,
+                &id,
+                &[Status::Provisioning],
+                Status::Failed,
+                Some(&reason),
+            )
+            .await?;
+            if let Some(store) = &moved {
+                stores::append_event(&mut tx, &id, "failed", &reason, None).await?;
+                ctx.metrics
+                    .provisioning_duration
+                    .with_label_values(&["failed"])
+                    .observe(seconds_since(store.created_at));
+            }
+            tx.commit().await?;
+            if moved.is_some() {
+                emit(ctx, STORE_FAILED, &id, json!({ "reason": reason })).await;
+            }
+            Ok(Outcome::Done)
+        }
+    }
 }

@@ -16,6 +16,10 @@ pub fn app(ctx: Context) -> Router {
     storefleet_shared::server::with_common_layers(
         Router::new()
             .merge(routes::router(ctx.clone()))
+            .merge(storefleet_shared::metrics::router(
+                ctx.metrics.clone(),
+                ctx.pool.clone(),
+            ))
             .merge(handlers::router(ctx)),
     )
 }

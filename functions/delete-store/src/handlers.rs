@@ -1,9 +1,143 @@
-//! CloudEvent handlers of this function. Owned by the WIRING (event chain)
-//! engineer; the core API only mounts this router.
+//! `POST /events`: `io.storefleet.store.delete-requested` → `helm uninstall
+//! --wait --cascade foreground`, then the namespace's deletion (foreground,
+//! only if Storefleet owns it) through
+//! [`storefleet_kube::actions::StoreActions::teardown`].
+//!
+//! When the namespace is gone the store is `deleted` here and
+//! `io.storefleet.store.deleted` is emitted; while its finalizers still run,
+//! the readiness-checker finishes the job (the Namespace's delete event from
+//! the ApiServerSource, or the sweep).
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use cloudevents::AttributesReader;
+use serde_json::json;
+use storefleet_kube::StoreId;
+use storefleet_kube::helm::Uninstalled;
+use storefleet_kube::namespace::NamespaceDeletion;
+use storefleet_shared::chain::answer::respond;
+use storefleet_shared::chain::{
+    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, skip,
+};
 use storefleet_shared::context::Context;
+use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_DELETED, STORE_FAILED};
+use storefleet_shared::stores::{self, Status};
 
-pub fn router(_ctx: Context) -> Router {
+pub fn router(ctx: Context) -> Router {
     Router::new()
+        .route("/events", post(on_event))
+        .with_state(ctx)
+}
+
+async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Response {
+    let ty = event.ty().to_owned();
+    let result = handle(&ctx, &event).await;
+    respond(&ctx.metrics, &ty, result)
+}
+
+async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
+    if event.ty() != STORE_DELETE_REQUESTED {
+        return Err(Refusal::BadEvent(format!(
+            "delete-store handles {STORE_DELETE_REQUESTED} only, not {}",
+            event.ty()
+        )));
+    }
+    let key = EventKey::of(event);
+    if dedup::already_processed(&ctx.pool, &key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let id = incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?;
+    let Some(store) = stores::get(&ctx.pool, &id).await? else {
+        return skip(ctx, &key, format!("no store {id}")).await;
+    };
+    if store.status()? != Status::Deleting {
+        return skip(ctx, &key, format!("store {id} is {}", store.status)).await;
+    }
+    let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
+    let actions = ctx.cluster.actions().await?;
+    tracing::info!(store_id = %id, "tearing down");
+    match actions.teardown(&store_id).await {
+        Ok(torn) => {
+            let mut tx = ctx.pool.begin().await?;
+            if !dedup::claim(&mut tx, &key).await? {
+                return Ok(Outcome::Duplicate);
+            }
+            let release = match torn.release {
+                Uninstalled::Removed => "helm release uninstalled",
+                Uninstalled::NotFound => "no helm release to uninstall",
+            };
+            let deleted = match torn.namespace {
+                NamespaceDeletion::Gone => {
+                    let moved = stores::transition(
+                        &mut tx,
+                        &id,
+                        &[Status::Deleting],
+                        Status::Deleted,
+                        None,
+                    )
+                    .await?;
+                    stores::append_event(
+                        &mut tx,
+                        &id,
+                        "uninstalled",
+                        &format!("{release}; namespace {} is gone", store.namespace),
+                        None,
+                    )
+                    .await?;
+                    if moved.is_some() {
+                        stores::append_event(&mut tx, &id, "deleted", "store deleted", None)
+                            .await?;
+                    }
+                    moved.is_some()
+                }
+                NamespaceDeletion::Deleting => {
+                    stores::append_event(
+                        &mut tx,
+                        &id,
+                        "uninstalled",
+                        &format!(
+                            "{release}; namespace {} is being deleted (its finalizers run)",
+                            store.namespace
+                        ),
+                        None,
+                    )
+                    .await?;
+                    false
+                }
+            };
+            tx.commit().await?;
+            if deleted {
+                emit(ctx, STORE_DELETED, &id, json!({})).await;
+            }
+            Ok(Outcome::Done)
+        }
+        Err(err) if err.is_retryable() => Err(Refusal::from(err)),
+        Err(err) => {
+            // a namespace Storefleet does not own, a helm error: a person must
+            // look; `failed` lets the owner ask for the deletion again
+            let reason = format!("deletion failed: {err}");
+            let mut tx = ctx.pool.begin().await?;
+            if !dedup::claim(&mut tx, &key).await? {
+                return Ok(Outcome::Duplicate);
+            }
+            let moved = stores::transition(
+                &mut tx,
+                &id,
+                &[Status::Deleting],
+                Status::Failed,
+                Some(&reason),
+            )
+            .await?;
+            if moved.is_some() {
+                stores::append_event(&mut tx, &id, "failed", &reason, None).await?;
+            }
+            tx.commit().await?;
+            if moved.is_some() {
+                emit(ctx, STORE_FAILED, &id, json!({ "reason": reason })).await;
+            }
+            Ok(Outcome::Done)
+        }
+    }
 }

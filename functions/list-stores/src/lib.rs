@@ -32,7 +32,9 @@ impl FromRef<State> for PgPool {
 }
 
 pub fn app(state: State) -> Router {
-    storefleet_shared::server::with_common_layers(routes::router(state))
+    let metrics =
+        storefleet_shared::metrics::router(state.ctx.metrics.clone(), state.ctx.pool.clone());
+    storefleet_shared::server::with_common_layers(routes::router(state).merge(metrics))
 }
 
 /// Credentials from the cluster of `KUBECONFIG` / the in-cluster ServiceAccount

@@ -1,9 +1,71 @@
-//! CloudEvent handlers of this function. Owned by the WIRING (event chain)
-//! engineer; the core API only mounts this router.
+//! The readiness-checker's CloudEvent endpoints:
+//!
+//! - `POST /events`: `io.storefleet.store.installed` and the ApiServerSource's
+//!   `dev.knative.apiserver.resource.{add,update,delete}` → re-check that one
+//!   store ([`crate::reconcile`]); `dev.knative.sources.ping` → the sweep
+//!   ([`crate::sweep`]).
+//! - `POST /dead-letters`: events whose deliveries exhausted their retries
+//!   ([`crate::dead_letters`]).
+//!
+//! Every handler is level-triggered: an event only says *which* store to
+//! look at; the verdict comes from the cluster as it is now, so a late,
+//! repeated or out-of-order event cannot move a store backwards.
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use cloudevents::AttributesReader;
+use storefleet_shared::chain::answer::respond;
+use storefleet_shared::chain::{EventKey, Incoming, Outcome, Refusal, dedup, incoming, skip};
 use storefleet_shared::context::Context;
+use storefleet_shared::events::{
+    APISERVER_ADD, APISERVER_DELETE, APISERVER_UPDATE, PING, STORE_INSTALLED,
+};
+use storefleet_shared::stores;
 
-pub fn router(_ctx: Context) -> Router {
+pub fn router(ctx: Context) -> Router {
     Router::new()
+        .route("/events", post(on_event))
+        .route("/dead-letters", post(on_dead_letter))
+        .with_state(ctx)
+}
+
+async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Response {
+    let ty = event.ty().to_owned();
+    let result = handle(&ctx, &event).await;
+    respond(&ctx.metrics, &ty, result)
+}
+
+async fn on_dead_letter(State(ctx): State<Context>, Incoming(event): Incoming) -> Response {
+    let result = crate::dead_letters::handle(&ctx, &event).await;
+    respond(&ctx.metrics, "dead-letter", result)
+}
+
+async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
+    let key = EventKey::of(event);
+    let id = match event.ty() {
+        PING => return crate::sweep::run(ctx, &key).await,
+        STORE_INSTALLED => incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?,
+        APISERVER_ADD | APISERVER_UPDATE | APISERVER_DELETE => {
+            match incoming::apiserver_store_id(event) {
+                Some(id) => id,
+                // the ApiServerSource's selectors only pass store objects; anything
+                // else is acknowledged and left alone
+                None => return Ok(Outcome::Ignored("not a store object".into())),
+            }
+        }
+        other => {
+            return Err(Refusal::BadEvent(format!(
+                "readiness-checker does not handle {other}"
+            )));
+        }
+    };
+    if dedup::already_processed(&ctx.pool, &key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let Some(store) = stores::get(&ctx.pool, &id).await? else {
+        return skip(ctx, &key, format!("no store {id}")).await;
+    };
+    crate::reconcile::reconcile(ctx, Some(&key), &store).await
 }

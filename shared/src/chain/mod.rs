@@ -1,5 +1,39 @@
-//! Receiving CloudEvents: binary-mode parsing, deduplication on
-//! (`source`, `id`) in `processed_events`, metrics.
+//! Receiving CloudEvents (DESIGN.md §4, `docs/events.md`): the binary-mode
+//! extractor with its own body limit, the answers the Knative data plane
+//! understands, deduplication on (`source`, `id`) in `processed_events`, the
+//! lazily built Kubernetes side, and where the store id of an event is.
 //!
-//! Owned by the WIRING (event chain) engineer; the core API only emits events
-//! (see [`crate::events`]).
+//! The handlers themselves live in each function's `handlers.rs`; this module
+//! holds what they share.
+
+pub mod answer;
+pub mod cluster;
+pub mod dedup;
+pub mod incoming;
+
+pub use answer::{Outcome, Refusal};
+pub use cluster::Cluster;
+pub use dedup::EventKey;
+pub use incoming::Incoming;
+
+use crate::context::Context;
+
+/// Record the event as handled without changing anything (an [`Outcome::Ignored`]).
+pub async fn skip(ctx: &Context, key: &EventKey, why: String) -> Result<Outcome, Refusal> {
+    let mut conn = ctx.pool.acquire().await?;
+    dedup::claim(&mut conn, key).await?;
+    Ok(Outcome::Ignored(why))
+}
+
+/// Emit after the commit. A lost event costs at most a sweep interval: the
+/// sweep re-checks every store that is not settled and re-drives its step.
+pub async fn emit_or_log(ctx: &Context, event_type: &str, id: &str, data: serde_json::Value) {
+    if let Err(err) = ctx.emitter.emit(event_type, id, data).await {
+        tracing::error!(store_id = %id, event_type, error = %err, "event not sent; the sweep will catch up");
+    }
+}
+
+/// Seconds from `at` to now (never negative).
+pub fn seconds_since(at: chrono::DateTime<chrono::Utc>) -> f64 {
+    (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+}

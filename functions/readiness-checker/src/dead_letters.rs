@@ -1,0 +1,114 @@
+//! `POST /dead-letters`: the dead-letter sink of every Trigger. An event
+//! arrives here when its deliveries exhausted their retries (or were refused
+//! with a non-retryable status), carrying `knativeerrordest`,
+//! `knativeerrorcode` and `knativeerrordata` (the subscriber's last answer
+//! body, base64).
+//!
+//! The store's own step events (`requested`, `installed`, `delete-requested`)
+//! make the store `failed` with the reason; a dead-lettered ApiServerSource
+//! event or sweep tick is logged and counted only, since the next sweep looks
+//! at every unsettled store anyway.
+
+use base64::Engine as _;
+use cloudevents::AttributesReader;
+use serde_json::json;
+use storefleet_shared::chain::{
+    EventKey, Outcome, Refusal, dedup, emit_or_log, incoming, seconds_since, skip,
+};
+use storefleet_shared::context::Context;
+use storefleet_shared::events::{
+    STORE_DELETE_REQUESTED, STORE_FAILED, STORE_INSTALLED, STORE_REQUESTED,
+};
+use storefleet_shared::stores::{self, Status};
+
+/// The longest reason kept from the subscriber's answer.
+const MAX_DETAIL: usize = 500;
+
+pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
+    let key = EventKey::of(event);
+    if dedup::already_processed(&ctx.pool, &key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let reason = reason(event);
+    let from = match event.ty() {
+        STORE_REQUESTED | STORE_INSTALLED => Some(Status::Provisioning),
+        STORE_DELETE_REQUESTED => Some(Status::Deleting),
+        _ => None,
+    };
+    let id = if from.is_some() {
+        incoming::storefleet_store_id(event).ok()
+    } else {
+        incoming::apiserver_store_id(event)
+    };
+    tracing::error!(event_type = event.ty(), store_id = ?id, reason = %reason, "dead letter");
+    let Some(id) = id else {
+        return skip(ctx, &key, format!("dead letter without a store: {reason}")).await;
+    };
+    let Some(store) = stores::get(&ctx.pool, &id).await? else {
+        return skip(ctx, &key, format!("dead letter for unknown store {id}")).await;
+    };
+    let mut tx = ctx.pool.begin().await?;
+    if !dedup::claim(&mut tx, &key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let moved = match from {
+        Some(from) => {
+            stores::transition(&mut tx, &id, &[from], Status::Failed, Some(&reason)).await?
+        }
+        None => None,
+    };
+    let kind = if moved.is_some() {
+        "failed"
+    } else {
+        "dead-letter"
+    };
+    stores::append_event(
+        &mut tx,
+        &id,
+        kind,
+        &reason,
+        Some(json!({ "event_type": event.ty(), "event_id": event.id() })),
+    )
+    .await?;
+    if moved.is_some() && from == Some(Status::Provisioning) {
+        ctx.metrics
+            .provisioning_duration
+            .with_label_values(&["failed"])
+            .observe(seconds_since(store.created_at));
+    }
+    tx.commit().await?;
+    if moved.is_some() {
+        emit_or_log(ctx, STORE_FAILED, &id, json!({ "reason": reason })).await;
+    }
+    Ok(Outcome::Done)
+}
+
+/// A sentence for the activity log from the `knativeerror*` extensions: the
+/// `detail` of our own problem+json answers, else the raw body.
+fn reason(event: &cloudevents::Event) -> String {
+    let ext = |name: &str| event.extension(name).map(|v| v.to_string());
+    let code = ext("knativeerrorcode").unwrap_or_else(|| "unknown".into());
+    let body = ext("knativeerrordata").map(|data| {
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or(data)
+    });
+    let detail = body.map(|body| {
+        serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|json| json["detail"].as_str().map(str::to_owned))
+            .unwrap_or(body)
+    });
+    let mut reason = format!(
+        "{} was not handled after the broker's retries (last answer {code}",
+        event.ty()
+    );
+    if let Some(detail) = detail.filter(|d| !d.trim().is_empty()) {
+        reason.push_str(": ");
+        reason.extend(detail.trim().chars().take(MAX_DETAIL));
+    }
+    reason.push(')');
+    reason
+}

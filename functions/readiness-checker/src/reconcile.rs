@@ -1,0 +1,202 @@
+//! One store, looked at now: what its namespace and workloads say, and the
+//! guarded transition that follows.
+//!
+//! | status | cluster says | becomes |
+//! |---|---|---|
+//! | provisioning | every workload available (and the storefront answers, when checked) | ready |
+//! | provisioning | ImagePullBackOff, CrashLoopBackOff, failed setup, unschedulable, … | failed (the reason) |
+//! | provisioning | still progressing, past `STOREFLEET_PROVISIONING_TIMEOUT_SECONDS` | failed |
+//! | provisioning | namespace terminating (someone deleted it) | failed |
+//! | ready | namespace absent or terminating | failed |
+//! | deleting | namespace absent | deleted |
+//!
+//! Every other combination changes nothing. Each update is guarded by the
+//! status it was decided from (`stores::transition`), so two checks racing
+//! each other, or a stale event, cannot move a store backwards.
+
+use chrono::Utc;
+use serde_json::json;
+use storefleet_kube::namespace::{NamespaceState, store_namespace_state};
+use storefleet_kube::readiness::{ReadinessPolicy, Verdict, observe};
+use storefleet_kube::storefront::StorefrontAnswer;
+use storefleet_kube::{Engine, StoreId};
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, seconds_since};
+use storefleet_shared::context::Context;
+use storefleet_shared::events::{STORE_DELETED, STORE_FAILED, STORE_READY};
+use storefleet_shared::stores::{self, Status, Store};
+
+/// What the cluster says about a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Ready,
+    Failed(String),
+    Deleted,
+    /// Nothing to change; the text goes to the activity log once.
+    Waiting(String),
+    Nothing,
+}
+
+/// Look at the cluster for `store` and decide.
+pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
+    let status = store.status()?;
+    if !matches!(
+        status,
+        Status::Provisioning | Status::Ready | Status::Deleting
+    ) {
+        return Ok(Finding::Nothing);
+    }
+    let id = StoreId::parse(&store.id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
+    let client = ctx.cluster.client().await?;
+    let namespace = store_namespace_state(&client, &id).await?;
+    Ok(match (status, namespace) {
+        (Status::Deleting, NamespaceState::Absent) => Finding::Deleted,
+        (Status::Deleting, _) => Finding::Nothing,
+        (Status::Ready, NamespaceState::Active) => Finding::Nothing,
+        (Status::Ready, _) => Finding::Failed(format!(
+            "namespace {} vanished while the store was ready",
+            store.namespace
+        )),
+        (_, NamespaceState::Terminating) => Finding::Failed(format!(
+            "namespace {} is being deleted, but nobody asked to delete the store",
+            store.namespace
+        )),
+        (_, NamespaceState::Absent) => timed_out(ctx, store, "namespace not created yet".into()),
+        (_, NamespaceState::Active) => {
+            let engine =
+                Engine::parse(&store.engine).map_err(|err| Refusal::BadEvent(err.to_string()))?;
+            match observe(&client, &id, &ReadinessPolicy::for_engine(engine)).await? {
+                Verdict::Failed { reason } => Finding::Failed(reason),
+                Verdict::Progressing { waiting_for } => timed_out(ctx, store, waiting_for),
+                Verdict::Ready => match ctx.cluster.storefront() {
+                    None => Finding::Ready,
+                    Some(check) => match check.check(&ctx.config.store_host(&store.id)).await {
+                        StorefrontAnswer::Answers => Finding::Ready,
+                        StorefrontAnswer::NotYet { reason } => {
+                            timed_out(ctx, store, format!("the storefront: {reason}"))
+                        }
+                    },
+                },
+            }
+        }
+    })
+}
+
+/// `Waiting`, or `Failed` once the provisioning timeout has passed.
+fn timed_out(ctx: &Context, store: &Store, waiting_for: String) -> Finding {
+    let timeout = ctx.config.chain.provisioning_timeout;
+    let age = (Utc::now() - store.created_at).to_std().unwrap_or_default();
+    if age > timeout {
+        Finding::Failed(format!(
+            "not ready within {} s (still waiting for: {waiting_for})",
+            timeout.as_secs()
+        ))
+    } else {
+        Finding::Waiting(waiting_for)
+    }
+}
+
+/// Assess and apply, recording `key` (when an event asked) in the same transaction.
+pub async fn reconcile(
+    ctx: &Context,
+    key: Option<&EventKey>,
+    store: &Store,
+) -> Result<Outcome, Refusal> {
+    let finding = assess(ctx, store).await?;
+    apply(ctx, key, store, finding).await
+}
+
+pub async fn apply(
+    ctx: &Context,
+    key: Option<&EventKey>,
+    store: &Store,
+    finding: Finding,
+) -> Result<Outcome, Refusal> {
+    let from = store.status()?;
+    let id = store.id.as_str();
+    let mut tx = ctx.pool.begin().await?;
+    if let Some(key) = key
+        && !dedup::claim(&mut tx, key).await?
+    {
+        return Ok(Outcome::Duplicate);
+    }
+    let (moved, emit) = match &finding {
+        Finding::Ready => {
+            let moved =
+                stores::transition(&mut tx, id, &[Status::Provisioning], Status::Ready, None)
+                    .await?;
+            if let Some(ready) = &moved {
+                let seconds = ready
+                    .ready_at
+                    .map(|at| (at - ready.created_at).num_milliseconds() as f64 / 1000.0)
+                    .unwrap_or_default();
+                stores::append_event(
+                    &mut tx,
+                    id,
+                    "ready",
+                    &format!("store ready after {seconds:.1} s"),
+                    Some(json!({ "provisioning_seconds": seconds })),
+                )
+                .await?;
+                ctx.metrics
+                    .provisioning_duration
+                    .with_label_values(&["ready"])
+                    .observe(seconds);
+            }
+            (moved, Some((STORE_READY, json!({}))))
+        }
+        Finding::Failed(reason) => {
+            let moved =
+                stores::transition(&mut tx, id, &[from], Status::Failed, Some(reason)).await?;
+            if moved.is_some() {
+                stores::append_event(&mut tx, id, "failed", reason, None).await?;
+                if from == Status::Provisioning {
+                    ctx.metrics
+                        .provisioning_duration
+                        .with_label_values(&["failed"])
+                        .observe(seconds_since(store.created_at));
+                }
+            }
+            (moved, Some((STORE_FAILED, json!({ "reason": reason }))))
+        }
+        Finding::Deleted => {
+            let moved =
+                stores::transition(&mut tx, id, &[Status::Deleting], Status::Deleted, None).await?;
+            if moved.is_some() {
+                stores::append_event(
+                    &mut tx,
+                    id,
+                    "deleted",
+                    &format!("namespace {} is gone; store deleted", store.namespace),
+                    None,
+                )
+                .await?;
+            }
+            (moved, Some((STORE_DELETED, json!({}))))
+        }
+        Finding::Waiting(why) => {
+            // once per distinct reason, so the activity log reads as steps
+            let last: Option<(String, String)> = sqlx::query_as(
+                "SELECT kind, message FROM store_events WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if last
+                .as_ref()
+                .is_none_or(|(kind, message)| kind != "waiting" || message != why)
+            {
+                stores::append_event(&mut tx, id, "waiting", why, None).await?;
+            }
+            (None, None)
+        }
+        Finding::Nothing => (None, None),
+    };
+    tx.commit().await?;
+    if moved.is_some()
+        && let Some((event_type, data)) = emit
+    {
+        tracing::info!(store_id = %id, event_type, "store moved");
+        emit_or_log(ctx, event_type, id, data).await;
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,128 @@
+//! The PingSource sweep (`dev.knative.sources.ping`, every minute): the
+//! safety net under the event-driven path.
+//!
+//! - every `provisioning`, `ready` and `deleting` store is re-checked
+//!   ([`crate::reconcile`]): a timed-out provisioning fails, a ready store
+//!   whose namespace vanished fails, a deleting store whose namespace is gone
+//!   is deleted — whatever events were lost;
+//! - a store whose step never happened is re-driven: `provisioning` without
+//!   an `installed` entry in its activity log, or `deleting` with its
+//!   namespace still active, for longer than `STOREFLEET_REDRIVE_AFTER_SECONDS`
+//!   → its request event is emitted again (the handlers are idempotent);
+//! - `processed_events` older than a week are forgotten.
+
+use chrono::Utc;
+use serde_json::json;
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log};
+use storefleet_shared::context::Context;
+use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_REQUESTED};
+use storefleet_shared::stores::{self, Status, Store};
+
+use crate::reconcile::{Finding, apply, assess};
+
+/// Stores looked at per sweep, oldest change first (bounds one tick's work).
+const BATCH: i64 = 500;
+
+pub async fn run(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
+    if dedup::already_processed(&ctx.pool, key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM stores WHERE status IN ('provisioning', 'ready', 'deleting')
+         ORDER BY updated_at LIMIT $1",
+    )
+    .bind(BATCH)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let mut unavailable = None;
+    for id in &ids {
+        // re-read: a store may have moved since the list
+        let Some(store) = stores::get(&ctx.pool, id).await? else {
+            continue;
+        };
+        if let Err(refusal) = sweep_one(ctx, &store).await {
+            tracing::warn!(store_id = %id, detail = %refusal.detail(), "sweep: store not checked");
+            unavailable = Some(refusal);
+        }
+    }
+    if let Some(refusal) = unavailable {
+        // the cluster or the database did not answer: let the broker retry the tick
+        return Err(refusal);
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    dedup::claim(&mut conn, key).await?;
+    let forgotten = dedup::forget_older_than(&ctx.pool, 7).await?;
+    tracing::info!(stores = ids.len(), forgotten, "sweep done");
+    Ok(Outcome::Done)
+}
+
+async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
+    let finding = assess(ctx, store).await?;
+    let status = store.status()?;
+    let stale = |since: chrono::DateTime<Utc>| {
+        (Utc::now() - since).to_std().unwrap_or_default() > ctx.config.chain.redrive_after
+    };
+    match (&finding, status) {
+        (Finding::Waiting(_), Status::Provisioning)
+            if stale(store.updated_at) && !installed(ctx, &store.id).await? =>
+        {
+            redrive(ctx, store, STORE_REQUESTED, "provisioning").await?;
+        }
+        (Finding::Nothing, Status::Deleting) if stale(store.updated_at) => {
+            let id = storefleet_kube::StoreId::parse(&store.id)
+                .map_err(|err| Refusal::BadEvent(err.to_string()))?;
+            let client = ctx.cluster.client().await?;
+            let state = storefleet_kube::namespace::store_namespace_state(&client, &id).await?;
+            if state == storefleet_kube::namespace::NamespaceState::Active {
+                redrive(ctx, store, STORE_DELETE_REQUESTED, "deletion").await?;
+            }
+        }
+        _ => {}
+    }
+    apply(ctx, None, store, finding).await?;
+    Ok(())
+}
+
+/// Whether create-store finished its step for this store.
+async fn installed(ctx: &Context, id: &str) -> Result<bool, Refusal> {
+    Ok(sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'installed')",
+    )
+    .bind(id)
+    .fetch_one(&ctx.pool)
+    .await?)
+}
+
+/// Emit the store's request event again, at most once per redrive interval
+/// (the `redriven` entries of the activity log are the memory of that).
+async fn redrive(
+    ctx: &Context,
+    store: &Store,
+    event_type: &str,
+    step: &str,
+) -> Result<(), Refusal> {
+    let recent: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'redriven'
+                        AND at > now() - make_interval(secs => $2))",
+    )
+    .bind(&store.id)
+    .bind(ctx.config.chain.redrive_after.as_secs_f64())
+    .fetch_one(&ctx.pool)
+    .await?;
+    if recent {
+        return Ok(());
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    stores::append_event(
+        &mut conn,
+        &store.id,
+        "redriven",
+        &format!("the {step} step has not happened yet; its event was sent again"),
+        None,
+    )
+    .await?;
+    drop(conn);
+    tracing::info!(store_id = %store.id, event_type, "sweep: re-driving");
+    emit_or_log(ctx, event_type, &store.id, json!({ "redriven": true })).await;
+    Ok(())
+}

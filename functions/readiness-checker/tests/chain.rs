@@ -1,0 +1,619 @@
+//! The event chain end to end: the real local-broker binary routing by a
+//! copy of `knative/`, the four real function binaries, a real PostgreSQL
+//! and — under `make test-chain` — the test cluster's kube-apiserver and the
+//! real helm installing the fixture chart (`shared/kube/fixtures/chart`).
+//!
+//! Tests that need the cluster say `skipped` and pass when
+//! `STOREFLEET_TEST_KUBECONFIG` is unset (plain `cargo test`); the
+//! dead-letter path needs no cluster and always runs.
+
+mod chain_support;
+
+use std::time::Duration;
+
+use chain_support::{Chain, Options, cleanup_namespace, kube, namespace_exists, sample};
+use k8s_openapi::api::core::v1::Secret;
+use serde_json::json;
+use sqlx::PgPool;
+
+const READY_WITHIN: Duration = Duration::from_secs(90);
+const DELETED_WITHIN: Duration = Duration::from_secs(120);
+
+/// create → requested → installed → ready → delete → deleted, through the
+/// gateway and the Broker; the activity log, the cluster, the credentials
+/// route and the metrics agree at each step.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_store_is_created_becomes_ready_and_is_deleted(pool: PgPool) {
+    let Some(kube) = kube("a_store_is_created_becomes_ready_and_is_deleted").await else {
+        return;
+    };
+    let chain = Chain::start(pool, Some(&kube), Options::default()).await;
+    let id = chain.create_store("Chain shop").await;
+    chain.wait_for(&id, "ready", READY_WITHIN).await;
+
+    let kinds = chain.kinds(&id).await;
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("requested"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "installed").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().map(String::as_str), Some("ready"), "{kinds:?}");
+    assert!(namespace_exists(&kube.client, &id).await);
+    let upgrades: Vec<String> = chain
+        .helm_calls()
+        .into_iter()
+        .filter(|c| c.starts_with("upgrade"))
+        .collect();
+    assert_eq!(upgrades.len(), 1, "{upgrades:?}");
+    assert!(
+        upgrades[0].contains(&format!("upgrade --install store-{id} "))
+            && upgrades[0].contains(&format!("--namespace store-{id}"))
+            && upgrades[0].contains(&format!("--set storeId={id}"))
+            && upgrades[0].contains("--set existingSecret=store-credentials")
+            && !upgrades[0].contains("--wait"),
+        "{upgrades:?}"
+    );
+
+    // the API shows it ready, with the provisioning time
+    let (status, store) = chain.api("GET", &format!("/api/stores/{id}"), None).await;
+    assert_eq!(status, 200, "{store}");
+    assert_eq!(store["status"], "ready");
+    assert!(
+        store["provisioning_seconds"].as_f64().unwrap() > 0.0,
+        "{store}"
+    );
+
+    // the credentials route reads the store's Secret
+    let (status, credentials) = chain
+        .api("GET", &format!("/api/stores/{id}/credentials"), None)
+        .await;
+    assert_eq!(status, 200, "{credentials}");
+    assert_eq!(credentials["admin_user"], "admin");
+    assert_eq!(credentials["admin_password"].as_str().unwrap().len(), 32);
+
+    // metrics: the provisioning histogram, stores by status, events handled, helm durations
+    let checker = chain.metrics("readiness-checker").await;
+    assert_eq!(
+        sample(
+            &checker,
+            "storefleet_provisioning_duration_seconds_count",
+            &[("outcome", "ready")]
+        ),
+        1.0,
+        "{checker}"
+    );
+    assert_eq!(
+        sample(&checker, "storefleet_stores", &[("status", "ready")]),
+        1.0,
+        "{checker}"
+    );
+    let creator = chain.metrics("create-store").await;
+    assert_eq!(
+        sample(
+            &creator,
+            "storefleet_events_handled_total",
+            &[
+                ("type", "io.storefleet.store.requested"),
+                ("outcome", "done")
+            ]
+        ),
+        1.0,
+        "{creator}"
+    );
+    assert!(
+        sample(
+            &creator,
+            "storefleet_helm_operation_duration_seconds_count",
+            &[("operation", "upgrade_install"), ("outcome", "ok")]
+        ) >= 1.0,
+        "{creator}"
+    );
+
+    // delete
+    let (status, body) = chain
+        .api("DELETE", &format!("/api/stores/{id}"), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "deleting");
+    chain.wait_for(&id, "deleted", DELETED_WITHIN).await;
+    assert!(
+        !namespace_exists(&kube.client, &id).await,
+        "the namespace is gone"
+    );
+    let kinds = chain.kinds(&id).await;
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("deleted"),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"uninstalled".to_owned()), "{kinds:?}");
+    assert!(
+        chain.helm_calls().iter().any(|c| c.starts_with(&format!(
+            "uninstall store-{id} --namespace store-{id} --wait --cascade foreground"
+        ))),
+        "{:?}",
+        chain.helm_calls()
+    );
+    let (status, _) = chain.api("GET", &format!("/api/stores/{id}"), None).await;
+    assert_eq!(status, 404, "a deleted store is left out");
+    let deleter = chain.metrics("delete-store").await;
+    assert_eq!(
+        sample(
+            &deleter,
+            "storefleet_events_handled_total",
+            &[
+                ("type", "io.storefleet.store.delete-requested"),
+                ("outcome", "done")
+            ]
+        ),
+        1.0,
+        "{deleter}"
+    );
+}
+
+/// The same event delivered twice (same `source` and `id`) is handled once:
+/// one helm install, one `installed` in the activity log, the second answered
+/// as a duplicate.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_duplicate_event_is_handled_once(pool: PgPool) {
+    let Some(kube) = kube("a_duplicate_event_is_handled_once").await else {
+        return;
+    };
+    let chain = Chain::start(pool, Some(&kube), Options::default()).await;
+    // a store whose request event the test sends itself (no HTTP route, no emit)
+    let id = insert_store(&chain, "provisioning", "now()").await;
+    for _ in 0..2 {
+        chain
+            .send(
+                "dup-1",
+                "io.storefleet.store.requested",
+                "/test/duplicates",
+                &id,
+                json!({"store_id": id}),
+            )
+            .await;
+        // the second after the first was handled
+        chain.wait_for(&id, "ready", READY_WITHIN).await;
+    }
+    let handled = |outcome: &'static str| {
+        let chain = &chain;
+        async move {
+            sample(
+                &chain.metrics("create-store").await,
+                "storefleet_events_handled_total",
+                &[
+                    ("type", "io.storefleet.store.requested"),
+                    ("outcome", outcome),
+                ],
+            )
+        }
+    };
+    let started = std::time::Instant::now();
+    while handled("duplicate").await < 1.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            chain.log_of("create-store")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(handled("done").await, 1.0);
+    assert_eq!(handled("duplicate").await, 1.0);
+    let kinds = chain.kinds(&id).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "installed").count(),
+        1,
+        "{kinds:?}"
+    );
+    let upgrades = chain
+        .helm_calls()
+        .iter()
+        .filter(|c| c.starts_with("upgrade"))
+        .count();
+    assert_eq!(upgrades, 1, "{:?}", chain.helm_calls());
+    cleanup_namespace(&kube.client, &id).await;
+}
+
+/// Events arriving late or out of order never move a store backwards: a
+/// `requested` and an `installed` for a ready store, then — after the store
+/// is deleted — a `requested`, an `installed` and an ApiServerSource update.
+#[sqlx::test(migrations = "../../migrations")]
+async fn late_events_never_move_a_store_backwards(pool: PgPool) {
+    let Some(kube) = kube("late_events_never_move_a_store_backwards").await else {
+        return;
+    };
+    let chain = Chain::start(pool, Some(&kube), Options::default()).await;
+    let id = chain.create_store("Late shop").await;
+    chain.wait_for(&id, "ready", READY_WITHIN).await;
+
+    chain
+        .send(
+            "late-1",
+            "io.storefleet.store.requested",
+            "/test/late",
+            &id,
+            json!({"store_id": id}),
+        )
+        .await;
+    chain
+        .send(
+            "late-2",
+            "io.storefleet.store.installed",
+            "/test/late",
+            &id,
+            json!({"store_id": id}),
+        )
+        .await;
+    wait_handled(
+        &chain,
+        "create-store",
+        "io.storefleet.store.requested",
+        "ignored",
+        1.0,
+    )
+    .await;
+    // the route's installed event and the late one
+    wait_handled(
+        &chain,
+        "readiness-checker",
+        "io.storefleet.store.installed",
+        "done",
+        2.0,
+    )
+    .await;
+    assert_eq!(chain.status(&id).await, "ready");
+    assert_eq!(
+        chain
+            .helm_calls()
+            .iter()
+            .filter(|c| c.starts_with("upgrade"))
+            .count(),
+        1
+    );
+
+    let (status, _) = chain
+        .api("DELETE", &format!("/api/stores/{id}"), None)
+        .await;
+    assert_eq!(status, 202);
+    chain.wait_for(&id, "deleted", DELETED_WITHIN).await;
+
+    chain
+        .send(
+            "late-3",
+            "io.storefleet.store.requested",
+            "/test/late",
+            &id,
+            json!({"store_id": id}),
+        )
+        .await;
+    chain
+        .send(
+            "late-4",
+            "io.storefleet.store.installed",
+            "/test/late",
+            &id,
+            json!({"store_id": id}),
+        )
+        .await;
+    chain
+        .send(
+            "late-5",
+            "dev.knative.apiserver.resource.update",
+            "/test/late",
+            &format!("/apis/apps/v1/namespaces/store-{id}/deployments/web"),
+            json!({"kind": "Deployment", "metadata": {"name": "web", "namespace": format!("store-{id}"),
+                   "labels": {"storefleet.io/store-id": id}}}),
+        )
+        .await;
+    wait_handled(
+        &chain,
+        "create-store",
+        "io.storefleet.store.requested",
+        "ignored",
+        2.0,
+    )
+    .await;
+    wait_handled(
+        &chain,
+        "readiness-checker",
+        "io.storefleet.store.installed",
+        "done",
+        3.0,
+    )
+    .await;
+    // the late update delivered (the broker logs each delivery with the event id)
+    let started = std::time::Instant::now();
+    while !chain
+        .log_of("local-broker")
+        .lines()
+        .any(|line| line.contains("late-5") && line.contains("delivered"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            chain.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(chain.status(&id).await, "deleted");
+    assert!(
+        !namespace_exists(&kube.client, &id).await,
+        "nothing re-created"
+    );
+    assert_eq!(
+        chain
+            .helm_calls()
+            .iter()
+            .filter(|c| c.starts_with("upgrade"))
+            .count(),
+        1,
+        "no second install: {:?}",
+        chain.helm_calls()
+    );
+}
+
+/// Back-pressure: with one helm operation allowed at a time and each helm
+/// slowed down, concurrent creates are answered 429, retried by the broker
+/// with backoff, and all become ready.
+#[sqlx::test(migrations = "../../migrations")]
+async fn helm_back_pressure_answers_429_and_the_broker_retries(pool: PgPool) {
+    let Some(kube) = kube("helm_back_pressure_answers_429_and_the_broker_retries").await else {
+        return;
+    };
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            env: vec![("STOREFLEET_MAX_HELM_IN_FLIGHT", "1".into())],
+            helm_upgrade_delay: Some(1.5),
+            ..Options::default()
+        },
+    )
+    .await;
+    let ids = futures::future::join_all((0..3).map(|n| {
+        let chain = &chain;
+        async move { chain.create_store(&format!("Busy shop {n}")).await }
+    }))
+    .await;
+    for id in &ids {
+        chain.wait_for(id, "ready", READY_WITHIN).await;
+    }
+    let creator = chain.metrics("create-store").await;
+    assert!(
+        sample(
+            &creator,
+            "storefleet_events_failed_total",
+            &[("type", "io.storefleet.store.requested"), ("answer", "429")]
+        ) >= 1.0,
+        "no 429 was answered: {creator}"
+    );
+    assert_eq!(
+        sample(
+            &creator,
+            "storefleet_events_handled_total",
+            &[
+                ("type", "io.storefleet.store.requested"),
+                ("outcome", "done")
+            ]
+        ),
+        3.0,
+        "{creator}"
+    );
+    assert!(
+        chain.log_of("local-broker").contains("429"),
+        "the broker saw the 429s"
+    );
+    for id in &ids {
+        cleanup_namespace(&kube.client, id).await;
+    }
+}
+
+/// Secret values never reach a log: provision a store, read every value of
+/// its Secret from the cluster, and search every process' log for them.
+#[sqlx::test(migrations = "../../migrations")]
+async fn secret_values_never_appear_in_the_logs(pool: PgPool) {
+    let Some(kube) = kube("secret_values_never_appear_in_the_logs").await else {
+        return;
+    };
+    let chain = Chain::start(pool, Some(&kube), Options::default()).await;
+    let id = chain.create_store("Secret shop").await;
+    chain.wait_for(&id, "ready", READY_WITHIN).await;
+    let (status, credentials) = chain
+        .api("GET", &format!("/api/stores/{id}/credentials"), None)
+        .await;
+    assert_eq!(status, 200, "{credentials}");
+    let secrets: kube::Api<Secret> =
+        kube::Api::namespaced(kube.client.clone(), &format!("store-{id}"));
+    let secret = secrets.get("store-credentials").await.unwrap();
+    let values: Vec<String> = secret
+        .data
+        .unwrap()
+        .into_iter()
+        .filter(|(key, _)| key.contains("password") || key.contains("key") || key.contains("salt"))
+        .map(|(_, value)| String::from_utf8(value.0).unwrap())
+        .collect();
+    assert_eq!(values.len(), 11, "3 passwords and 8 salts");
+    assert!(values.contains(&credentials["admin_password"].as_str().unwrap().to_owned()));
+    let logs = chain.logs();
+    assert!(logs.len() > 10_000, "the processes logged at debug level");
+    for value in &values {
+        assert!(value.len() >= 32);
+        assert!(
+            !logs.contains(value.as_str()),
+            "a Secret value is in the logs"
+        );
+    }
+    let (status, _) = chain
+        .api("DELETE", &format!("/api/stores/{id}"), None)
+        .await;
+    assert_eq!(status, 202);
+    chain.wait_for(&id, "deleted", DELETED_WITHIN).await;
+    let logs = chain.logs();
+    for value in &values {
+        assert!(
+            !logs.contains(value.as_str()),
+            "a Secret value is in the logs"
+        );
+    }
+}
+
+/// Dead letters: create-store cannot reach any cluster, answers 503, the
+/// broker retries (delivery shortened in the test's copy of the manifests)
+/// and then sends the event to readiness-checker's `/dead-letters`, where the
+/// store becomes `failed` with the reason. Needs no cluster.
+#[sqlx::test(migrations = "../../migrations")]
+async fn exhausted_retries_fail_the_store_with_the_reason(pool: PgPool) {
+    let chain = Chain::start(
+        pool,
+        None,
+        Options {
+            manifest_edits: vec![
+                ("retry: 6", "retry: 2"),
+                ("backoffDelay: PT0.5S", "backoffDelay: PT0.1S"),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    let id = chain.create_store("Unreachable shop").await;
+    chain.wait_for(&id, "failed", Duration::from_secs(30)).await;
+    let reason = chain.failure_reason(&id).await.unwrap();
+    assert!(
+        reason.contains("io.storefleet.store.requested was not handled after the broker's retries")
+            && reason.contains("503")
+            && reason.contains("the Kubernetes cluster is not reachable"),
+        "{reason}"
+    );
+    let kinds = chain.kinds(&id).await;
+    assert_eq!(kinds, vec!["requested", "failed"], "{kinds:?}");
+    let creator = chain.metrics("create-store").await;
+    assert_eq!(
+        sample(
+            &creator,
+            "storefleet_events_failed_total",
+            &[("type", "io.storefleet.store.requested"), ("answer", "503")]
+        ),
+        3.0,
+        "the first attempt and two retries: {creator}"
+    );
+    let checker = chain.metrics("readiness-checker").await;
+    assert_eq!(
+        sample(
+            &checker,
+            "storefleet_events_handled_total",
+            &[("type", "dead-letter"), ("outcome", "done")]
+        ),
+        1.0,
+        "{checker}"
+    );
+    // the owner can still delete the failed store; with no cluster the
+    // teardown fails the same way, and the store stays visible
+    assert_eq!(chain.status(&id).await, "failed");
+}
+
+/// The sweep (PingSource, every second in the test's manifests): a store past
+/// its provisioning timeout fails, a ready store whose namespace vanished
+/// fails, and stores whose events were lost are re-driven — one provisioning
+/// (becomes ready) and one deleting (becomes deleted).
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sweep_times_out_detects_vanished_namespaces_and_redrives(pool: PgPool) {
+    let Some(kube) = kube("the_sweep_times_out_detects_vanished_namespaces_and_redrives").await
+    else {
+        return;
+    };
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            manifest_edits: vec![(r#"schedule: "* * * * *""#, r#"schedule: "@every 1s""#)],
+            env: vec![
+                ("STOREFLEET_PROVISIONING_TIMEOUT_SECONDS", "600".into()),
+                ("STOREFLEET_REDRIVE_AFTER_SECONDS", "2".into()),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    // provisioning for an hour, nothing in the cluster: timed out
+    let stale = insert_store(&chain, "provisioning", "now() - interval '1 hour'").await;
+    // ready, but its namespace does not exist
+    let vanished = insert_store(&chain, "ready", "now() - interval '5 minutes'").await;
+    // provisioning for a minute, its request event lost: re-driven
+    let lost = insert_store(&chain, "provisioning", "now() - interval '1 minute'").await;
+
+    chain
+        .wait_for(&stale, "failed", Duration::from_secs(30))
+        .await;
+    let reason = chain.failure_reason(&stale).await.unwrap();
+    assert!(reason.starts_with("not ready within 600 s"), "{reason}");
+    chain
+        .wait_for(&vanished, "failed", Duration::from_secs(30))
+        .await;
+    let reason = chain.failure_reason(&vanished).await.unwrap();
+    assert!(reason.contains("vanished"), "{reason}");
+    chain.wait_for(&lost, "ready", READY_WITHIN).await;
+    assert!(chain.kinds(&lost).await.contains(&"redriven".to_owned()));
+
+    // its delete-requested lost: deleting with the namespace still there
+    sqlx::query("UPDATE stores SET status = 'deleting', updated_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(&lost)
+        .execute(&chain.pool)
+        .await
+        .unwrap();
+    chain.wait_for(&lost, "deleted", DELETED_WITHIN).await;
+    assert!(!namespace_exists(&kube.client, &lost).await);
+    let kinds = chain.kinds(&lost).await;
+    assert!(
+        kinds.iter().filter(|k| *k == "redriven").count() >= 2,
+        "{kinds:?}"
+    );
+}
+
+/// Wait until `function` has handled `count` events of `ty` with `outcome`.
+async fn wait_handled(chain: &Chain, function: &str, ty: &str, outcome: &str, count: f64) {
+    let started = std::time::Instant::now();
+    while sample(
+        &chain.metrics(function).await,
+        "storefleet_events_handled_total",
+        &[("type", ty), ("outcome", outcome)],
+    ) < count
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{function} did not handle {ty} ({outcome})\n{}",
+            chain.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A store row written directly (its events are the test's to send).
+async fn insert_store(chain: &Chain, status: &str, created_at: &str) -> String {
+    let id = storefleet_shared::ids::new_store_id();
+    let owner: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE name = 'chain'")
+        .fetch_one(&chain.pool)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO stores (id, owner_id, name, type, namespace, url, status, created_at, updated_at, ready_at)
+         VALUES ($1, $2, 'Inserted shop', 'woocommerce', 'store-' || $1, 'http://' || $1 || '.localhost', $3,
+                 {created_at}, {created_at}, CASE WHEN $3 = 'ready' THEN now() END)"
+    )))
+    .bind(&id)
+    .bind(owner)
+    .bind(status)
+    .execute(&chain.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO store_events (store_id, kind, message) VALUES ($1, 'requested', 'inserted by the test')")
+        .bind(&id)
+        .execute(&chain.pool)
+        .await
+        .unwrap();
+    id
+}

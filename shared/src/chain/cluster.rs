@@ -1,0 +1,89 @@
+//! The Kubernetes side of the handlers, built once per process and lazily:
+//! a function starts (and answers `/healthz`) without a cluster, and an event
+//! that needs one while none is reachable is answered `503` (retried, then
+//! dead-lettered with the reason).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use storefleet_kube::actions::StoreActions;
+use storefleet_kube::helm::{Helm, HelmConfig};
+use storefleet_kube::rbac::{ServiceAccountRef, parse_subjects};
+use storefleet_kube::storefront::StorefrontCheck;
+use tokio::sync::OnceCell;
+
+use crate::chain::Refusal;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::{Error, Result};
+
+/// How long one storefront request may take.
+const STOREFRONT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    helm: Helm,
+    subjects: Vec<ServiceAccountRef>,
+    storefront: Option<StorefrontCheck>,
+    client: OnceCell<kube::Client>,
+}
+
+impl Cluster {
+    /// Everything that can be checked without a cluster is checked here, so a
+    /// bad setting stops the process at start with the variable's name.
+    pub fn new(config: &Config, metrics: &Metrics) -> Result<Self> {
+        let chain = &config.chain;
+        let mut helm_config = HelmConfig::new(
+            &chain.helm_bin,
+            &chain.store_chart,
+            HelmConfig::parse_values_list(&chain.store_values),
+        );
+        helm_config.max_in_flight = chain.max_helm_in_flight;
+        let helm = Helm::new(helm_config).with_duration_histogram(metrics.helm_durations.clone());
+        let subjects = parse_subjects(&chain.store_manager_subjects)
+            .map_err(|err| Error::Config(format!("STOREFLEET_STORE_MANAGER_SUBJECTS: {err}")))?;
+        let storefront = chain
+            .storefront_check_url
+            .as_deref()
+            .map(|url| StorefrontCheck::new(url, STOREFRONT_TIMEOUT))
+            .transpose()
+            .map_err(|err| Error::Config(err.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                helm,
+                subjects,
+                storefront,
+                client: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// The kube client (`KUBECONFIG` or in-cluster), built on first use.
+    pub async fn client(&self) -> Result<kube::Client, Refusal> {
+        self.inner
+            .client
+            .get_or_try_init(storefleet_kube::client::client)
+            .await
+            .cloned()
+            .map_err(|err| {
+                Refusal::Unavailable(format!("the Kubernetes cluster is not reachable: {err}"))
+            })
+    }
+
+    pub async fn actions(&self) -> Result<StoreActions, Refusal> {
+        Ok(StoreActions {
+            client: self.client().await?,
+            helm: self.inner.helm.clone(),
+            subjects: self.inner.subjects.clone(),
+        })
+    }
+
+    /// `None` when `STOREFLEET_STOREFRONT_CHECK_URL` is unset.
+    pub fn storefront(&self) -> Option<&StorefrontCheck> {
+        self.inner.storefront.as_ref()
+    }
+}
