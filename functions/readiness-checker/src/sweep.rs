@@ -40,9 +40,16 @@ pub async fn run(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
         let Some(store) = stores::get(&ctx.pool, id).await? else {
             continue;
         };
-        if let Err(refusal) = sweep_one(ctx, &store).await {
-            tracing::warn!(store_id = %id, detail = %refusal.detail(), "sweep: store not checked");
-            unavailable = Some(refusal);
+        match sweep_one(ctx, &store).await {
+            Ok(()) => {}
+            // one store's bad data must not stop the sweep of the others
+            Err(Refusal::BadEvent(detail)) => {
+                tracing::error!(store_id = %id, detail = %detail, "sweep: store skipped");
+            }
+            Err(refusal) => {
+                tracing::warn!(store_id = %id, detail = %refusal.detail(), "sweep: store not checked");
+                unavailable = Some(refusal);
+            }
         }
     }
     if let Some(refusal) = unavailable {

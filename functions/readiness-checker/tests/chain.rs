@@ -357,6 +357,56 @@ async fn late_events_never_move_a_store_backwards(pool: PgPool) {
     );
 }
 
+/// A pod the cluster keeps in ImagePullBackOff: the ApiServerSource's pod
+/// events reach the readiness-checker, whose verdict fails the store with a
+/// reason a person understands; deleting the failed store still works.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_pod_that_cannot_pull_its_image_fails_the_store(pool: PgPool) {
+    let Some(kube) = kube("a_pod_that_cannot_pull_its_image_fails_the_store").await else {
+        return;
+    };
+    let values = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(values.path(), "failWith: ImagePullBackOff\n").unwrap();
+    let chart_values = chain_support::repo_root().join("shared/kube/fixtures/chart/values.yaml");
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            env: vec![(
+                "STOREFLEET_STORE_VALUES",
+                format!("{},{}", chart_values.display(), values.path().display()),
+            )],
+            ..Options::default()
+        },
+    )
+    .await;
+    let id = chain.create_store("Broken shop").await;
+    chain.wait_for(&id, "failed", READY_WITHIN).await;
+    let reason = chain.failure_reason(&id).await.unwrap();
+    assert!(
+        reason.contains("cannot pull its image") && reason.contains("ImagePullBackOff"),
+        "{reason}"
+    );
+    let (_, store) = chain.api("GET", &format!("/api/stores/{id}"), None).await;
+    assert_eq!(store["failure_reason"], reason.as_str());
+    let checker = chain.metrics("readiness-checker").await;
+    assert_eq!(
+        sample(
+            &checker,
+            "storefleet_provisioning_duration_seconds_count",
+            &[("outcome", "failed")]
+        ),
+        1.0,
+        "{checker}"
+    );
+    let (status, _) = chain
+        .api("DELETE", &format!("/api/stores/{id}"), None)
+        .await;
+    assert_eq!(status, 202);
+    chain.wait_for(&id, "deleted", DELETED_WITHIN).await;
+    assert!(!namespace_exists(&kube.client, &id).await);
+}
+
 /// Back-pressure: with one helm operation allowed at a time and each helm
 /// slowed down, concurrent creates are answered 429, retried by the broker
 /// with backoff, and all become ready.
