@@ -144,6 +144,25 @@ impl Cluster {
         Ok((client_from(&path).await?, path))
     }
 
+    /// The kwok Stage that holds annotated pods running but never Ready
+    /// (fixtures/stage-held-not-ready.yaml); applying it again is a no-op.
+    pub fn ensure_hold_stage(&self) -> anyhow::Result<()> {
+        let stage = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stage-held-not-ready.yaml"),
+        )?;
+        self.kubectl(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=storefleet-lifecycle-tests",
+                "-f",
+                "-",
+            ],
+            Some(&stage),
+        )?;
+        Ok(())
+    }
+
     /// kubectl with the admin kubeconfig; fails with its stderr.
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
         run(

@@ -9,17 +9,19 @@
 //! - [`cluster`]: the cluster, the platform chart's RBAC, tokens and kubeconfigs.
 //! - [`database`]: a fresh PostgreSQL database per test.
 //! - [`platform`]: the function processes, the local broker, the HTTP API.
-//! - [`duplicator`]: a proxy that delivers every event twice (a fault test).
+//! - [`proxy`]: faults between the broker and a function (every event twice; events held and lost).
+//! - [`checks`]: what the tests check in the cluster afterwards.
 //! - [`wait`]: polling with a bound.
 //!
 //! Gated on `STOREFLEET_LIFECYCLE_KUBECONFIG` (set by `make test-lifecycle`):
 //! without it every test says it skipped, so `cargo test --workspace` runs on
 //! a machine without a cluster.
 
+pub mod checks;
 pub mod cluster;
 pub mod database;
-pub mod duplicator;
 pub mod platform;
+pub mod proxy;
 pub mod wait;
 
 use std::path::{Path, PathBuf};

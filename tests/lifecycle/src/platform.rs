@@ -11,6 +11,8 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -20,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{APISERVER_SOURCE_SA, Cluster, FUNCTIONS};
 use crate::database::Database;
-use crate::duplicator::Duplicator;
+use crate::proxy::{Mode, Proxy};
 use crate::wait::until;
 
 /// How a test wants the platform.
@@ -34,6 +36,9 @@ pub struct Options {
     /// Put a proxy between the broker and every function that delivers each
     /// event twice, at the same time.
     pub duplicate_deliveries: bool,
+    /// Put a proxy between the broker and this function that can hold its
+    /// event deliveries ([`Platform::hold_events`]).
+    pub holdable: Option<&'static str>,
     /// Extra environment for the functions (after everything else).
     pub env: Vec<(String, String)>,
 }
@@ -44,6 +49,7 @@ impl Options {
             chart,
             ping_schedule: "@every 2s".into(),
             duplicate_deliveries: false,
+            holdable: None,
             env: vec![
                 // A lost event is redriven by the sweep after this long.
                 ("STOREFLEET_REDRIVE_AFTER_SECONDS".into(), "5".into()),
@@ -62,9 +68,6 @@ impl Options {
 pub struct StoreChart {
     pub path: PathBuf,
     pub values: Vec<PathBuf>,
-    /// The value that makes the store's web pods never become ready
-    /// (`--set` form), for the failure-path tests.
-    pub never_ready: String,
     /// Whether it is `helm/store` (true) or the lifecycle fixture chart.
     pub is_store_chart: bool,
 }
@@ -86,16 +89,46 @@ impl StoreChart {
             StoreChart {
                 values: if local.exists() { vec![local] } else { vec![] },
                 path: store,
-                never_ready: "wordpress.image.tag=image-pull-backoff".into(),
                 is_store_chart: true,
             }
         } else {
             StoreChart {
                 path: Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-chart"),
                 values: vec![],
-                never_ready: "failWith=ImagePullBackOff".into(),
                 is_store_chart: false,
             }
+        }
+    }
+}
+
+impl StoreChart {
+    /// Values that keep the store's web pods in ImagePullBackOff (the test
+    /// cluster's failure stage, docs/test-cluster.md).
+    pub fn never_ready_values(&self) -> String {
+        if self.is_store_chart {
+            "wordpress:\n  image:\n    tag: image-pull-backoff\n".into()
+        } else {
+            "failWith: ImagePullBackOff\n".into()
+        }
+    }
+
+    /// Values that keep the web pods running but never Ready, with no
+    /// failure reason (fixtures/stage-held-not-ready.yaml).
+    pub fn held_values(&self) -> String {
+        if self.is_store_chart {
+            "wordpress:\n  podAnnotations:\n    test.storefleet.io/fail: HeldNotReady\n".into()
+        } else {
+            "failWith: HeldNotReady\n".into()
+        }
+    }
+
+    /// Values that render but that the API server rejects (an invalid
+    /// volume size), so `helm upgrade --install` fails.
+    pub fn rejected_values(&self) -> String {
+        if self.is_store_chart {
+            "mysql:\n  persistence:\n    size: lots\n".into()
+        } else {
+            "storage: lots\n".into()
         }
     }
 }
@@ -168,7 +201,8 @@ pub struct Platform {
     broker_args: Vec<String>,
     broker_env: Vec<(String, String)>,
     broker: Option<Process>,
-    _duplicators: Vec<Duplicator>,
+    _proxies: Vec<Proxy>,
+    hold: Arc<AtomicBool>,
     http: reqwest::Client,
 }
 
@@ -270,7 +304,8 @@ impl Platform {
             "--listen".to_owned(),
             format!("127.0.0.1:{broker_port}"),
         ];
-        let mut duplicators = Vec::new();
+        let mut proxies = Vec::new();
+        let hold = Arc::new(AtomicBool::new(false));
         for function in FUNCTIONS {
             let port = free_port()?;
             let kubeconfig = cluster
@@ -321,13 +356,21 @@ impl Platform {
             }
             env.extend(options.env.iter().cloned());
             let target = format!("http://127.0.0.1:{port}");
-            let address = if options.duplicate_deliveries {
-                let duplicator = Duplicator::start(&target).await?;
-                let url = duplicator.url.clone();
-                duplicators.push(duplicator);
-                url
+            let mode = if options.duplicate_deliveries {
+                Some(Mode::Twice)
+            } else if options.holdable == Some(function) {
+                Some(Mode::Holdable(hold.clone()))
             } else {
-                target
+                None
+            };
+            let address = match mode {
+                Some(mode) => {
+                    let proxy = Proxy::start(&target, mode).await?;
+                    let url = proxy.url.clone();
+                    proxies.push(proxy);
+                    url
+                }
+                None => target,
             };
             broker_args.extend(["--function".to_owned(), format!("{function}={address}")]);
             functions.insert(
@@ -362,7 +405,8 @@ impl Platform {
             broker_args,
             broker_env,
             broker: None,
-            _duplicators: duplicators,
+            _proxies: proxies,
+            hold,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
@@ -427,6 +471,12 @@ impl Platform {
         )?);
         let url = format!("http://127.0.0.1:{}/healthz", self.broker_port);
         self.healthy("local-broker", &url).await
+    }
+
+    /// Hold (or release) the event deliveries to the function of
+    /// [`Options::holdable`]: held ones never reach it.
+    pub fn hold_events(&self, on: bool) {
+        self.hold.store(on, Ordering::SeqCst);
     }
 
     /// SIGKILL the local broker: its in-flight events are lost, as an
@@ -557,20 +607,24 @@ impl Platform {
             async || {
                 let store = self.store(id).await.ok()?;
                 last = store.clone();
-                (store["status"] == status).then_some(store)
+                let now = store["status"].as_str().unwrap_or_default();
+                if now == status {
+                    Some(Ok(store))
+                } else if ["ready", "failed", "deleted"].contains(&now)
+                    && !(status == "deleted" && now != "deleted")
+                {
+                    Some(Err(anyhow::anyhow!(
+                        "store {id} is {now}, expected {status}: {store}"
+                    )))
+                } else {
+                    None
+                }
             },
         )
         .await;
-        let final_states = ["ready", "failed", "deleted"];
         match result {
-            Ok(store) => Ok(store),
-            Err(err) => {
-                let now = last["status"].as_str().unwrap_or("?");
-                if final_states.contains(&now) {
-                    bail!("store {id} is {now}, expected {status}: {last}");
-                }
-                Err(err.context(format!("last seen: {last}")))
-            }
+            Ok(found) => found,
+            Err(err) => Err(err.context(format!("last seen: {last}"))),
         }
     }
 }

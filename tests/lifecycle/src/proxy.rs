@@ -1,7 +1,17 @@
-//! A fault for the tests: every request the broker delivers to a function
-//! is sent to it twice, at the same time, and the first answer is returned.
-//! Knative promises at-least-once delivery; this makes "at least" "always
-//! twice", including the race of two copies in flight at once.
+//! Faults between the broker and a function, for the tests. The broker is
+//! given the proxy's URL instead of the function's:
+//!
+//! - [`Mode::Twice`]: every request is sent to the function twice, at the
+//!   same time, and the first answer is returned. Knative promises
+//!   at-least-once delivery; this makes "at least" "always twice",
+//!   including the race of two copies in flight at once.
+//! - [`Mode::Holdable`]: the API (`/api/...`) passes; while the switch is
+//!   on, event deliveries are held and never reach the function — they are
+//!   "in flight" in the broker, and lost with it when it is killed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -9,7 +19,13 @@ use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::task::JoinHandle;
 
-pub struct Duplicator {
+#[derive(Clone)]
+pub enum Mode {
+    Twice,
+    Holdable(Arc<AtomicBool>),
+}
+
+pub struct Proxy {
     /// Give this to the broker instead of the function's URL.
     pub url: String,
     server: JoinHandle<()>,
@@ -19,33 +35,33 @@ pub struct Duplicator {
 struct Target {
     base: String,
     http: reqwest::Client,
+    mode: Mode,
 }
 
-impl Duplicator {
+impl Proxy {
     /// Listen on a free loopback port and forward to `target` (a base URL).
-    pub async fn start(target: &str) -> anyhow::Result<Duplicator> {
+    pub async fn start(target: &str, mode: Mode) -> anyhow::Result<Proxy> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let app = axum::Router::new()
-            .fallback(forward_twice)
-            .with_state(Target {
-                base: target.trim_end_matches('/').to_owned(),
-                http: reqwest::Client::new(),
-            });
+        let app = axum::Router::new().fallback(forward).with_state(Target {
+            base: target.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            mode,
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Duplicator { url, server })
+        Ok(Proxy { url, server })
     }
 }
 
-impl Drop for Duplicator {
+impl Drop for Proxy {
     fn drop(&mut self) {
         self.server.abort();
     }
 }
 
-async fn forward_twice(State(target): State<Target>, request: Request) -> Response {
+async fn forward(State(target): State<Target>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 16 << 20).await else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -73,10 +89,27 @@ async fn forward_twice(State(target): State<Target>, request: Request) -> Respon
             Ok::<_, reqwest::Error>((status, headers, bytes))
         }
     };
-    let (first, second) = tokio::join!(send(), send());
-    // The first copy's answer is what the broker sees; the second's only
-    // matters if the first could not be delivered at all.
-    match first.or(second) {
+    let answer = match &target.mode {
+        Mode::Twice => {
+            let (first, second) = tokio::join!(send(), send());
+            // The first copy's answer is what the broker sees; the second's
+            // only matters if the first could not be delivered at all.
+            first.or(second)
+        }
+        Mode::Holdable(hold) => {
+            let is_api = parts.uri.path().starts_with("/api/") || parts.uri.path() == "/healthz";
+            if !is_api && hold.load(Ordering::SeqCst) {
+                // Never forwarded: held until the switch is off, then refused
+                // (by then the broker that sent it is gone).
+                while hold.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            send().await
+        }
+    };
+    match answer {
         Ok((status, headers, bytes)) => respond(status, &headers, bytes),
         Err(_) => StatusCode::BAD_GATEWAY.into_response(),
     }

@@ -1,0 +1,316 @@
+//! A store's life through the real function binaries and the local broker
+//! (docs/lifecycle-tests.md): create → ready → delete → deleted, and the
+//! failure paths. Every function acts as its own ServiceAccount.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
+use kube::api::DeleteParams;
+use storefleet_lifecycle::checks::{self, in_order, kinds};
+use storefleet_lifecycle::cluster::Cluster;
+use storefleet_lifecycle::database::Database;
+use storefleet_lifecycle::platform::{Options, Platform, StoreChart};
+
+const READY_WITHIN: Duration = Duration::from_secs(120);
+const DELETED_WITHIN: Duration = Duration::from_secs(180);
+
+async fn setup(test: &str) -> Option<(Cluster, Database)> {
+    let cluster = Cluster::connect(test).await.unwrap()?;
+    let db = Database::fresh().await.unwrap();
+    Some((cluster, db))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_is_created_becomes_ready_and_is_deleted_without_leftovers() {
+    let test = "create_ready_delete";
+    let Some((cluster, db)) = setup(test).await else {
+        return;
+    };
+    // The sweep is slowed to once an hour here: `ready` must come from the
+    // event path (store.installed and the ApiServerSource emulation).
+    let mut options = Options::new(StoreChart::selected());
+    options.ping_schedule = "@every 1h".into();
+    let platform = Platform::start(&cluster, &db, test, options).await.unwrap();
+
+    let store = platform.create_store("Lifecycle shop").await.unwrap();
+    let id = store["id"].as_str().unwrap().to_owned();
+    assert_eq!(store["status"], "provisioning");
+    assert_eq!(store["namespace"], format!("store-{id}"));
+
+    let ready = platform
+        .wait_for_status(&id, "ready", READY_WITHIN)
+        .await
+        .unwrap();
+    assert!(ready["ready_at"].is_string(), "ready_at is set: {ready}");
+    assert!(ready["failure_reason"].is_null());
+
+    checks::store_namespace_is_labelled(&cluster.admin, &id)
+        .await
+        .unwrap();
+    checks::credentials_and_binding(&cluster.admin, &id)
+        .await
+        .unwrap();
+    let release = checks::helm_release(&cluster, &id)
+        .unwrap()
+        .expect("a helm release");
+    assert_eq!(release["info"]["status"], "deployed", "{release}");
+    let pods = checks::pods_admitted_and_ready(&cluster.admin, &id)
+        .await
+        .unwrap();
+    assert!(pods >= 1);
+    let volumes = checks::bound_volumes(&cluster.admin, &id).await.unwrap();
+    assert!(!volumes.is_empty(), "the store's database volume is bound");
+
+    // The ApiServerSource emulation delivered the store's workload changes.
+    let broker_log = std::fs::read_to_string(platform.dir.join("logs/local-broker.log")).unwrap();
+    assert!(
+        broker_log.contains("dev.knative.apiserver.resource")
+            && broker_log.contains(&format!("store-{id}")),
+        "the broker's log shows no ApiServerSource event of store-{id}"
+    );
+
+    let log = kinds(&platform.events(&id).await.unwrap());
+    assert!(
+        in_order(&log, &["requested", "installed", "ready"]),
+        "activity log: {log:?}"
+    );
+    assert!(!log.contains(&"failed".to_owned()), "activity log: {log:?}");
+
+    let deleting = platform.delete_store(&id).await.unwrap();
+    assert_eq!(deleting["status"], "deleting");
+    // No sweep runs here: `deleted` must come from delete-store or the
+    // Namespace delete event of the ApiServerSource.
+    let deleted = platform
+        .wait_for_status(&id, "deleted", DELETED_WITHIN)
+        .await;
+    let deleted = match deleted {
+        Ok(store) => store,
+        Err(err) => panic!("{err:#}"),
+    };
+    assert_eq!(deleted["status"], "deleted");
+    assert!(checks::helm_release(&cluster, &id).unwrap().is_none());
+    checks::nothing_left(
+        &cluster.admin,
+        std::slice::from_ref(&id),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let log = kinds(&platform.events(&id).await.unwrap());
+    assert!(
+        in_order(
+            &log,
+            &[
+                "requested",
+                "installed",
+                "ready",
+                "delete-requested",
+                "deleted"
+            ]
+        ),
+        "activity log: {log:?}"
+    );
+    drop(platform);
+    db.remove().await.unwrap();
+}
+
+/// A values file for the store chart, written into the test's directory.
+fn values_file(platform_dir: &std::path::Path, name: &str, yaml: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(platform_dir).unwrap();
+    let path = platform_dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_never_becomes_ready_fails_the_store_with_the_reason() {
+    let test = "never_ready";
+    let Some((cluster, db)) = setup(test).await else {
+        return;
+    };
+    let mut chart = StoreChart::selected();
+    let dir = storefleet_lifecycle::repo_root().join("target/lifecycle/values");
+    chart.values.push(values_file(
+        &dir,
+        &format!("never-ready-{}.yaml", storefleet_lifecycle::random_suffix()),
+        &chart.never_ready_values(),
+    ));
+    let platform = Platform::start(&cluster, &db, test, Options::new(chart))
+        .await
+        .unwrap();
+    let id = platform.create_store("Never ready").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = platform
+        .wait_for_status(&id, "failed", READY_WITHIN)
+        .await
+        .unwrap();
+    let reason = failed["failure_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("ImagePullBackOff"),
+        "failure_reason: {reason:?}"
+    );
+    let log = kinds(&platform.events(&id).await.unwrap());
+    assert!(
+        in_order(&log, &["requested", "installed", "failed"]),
+        "activity log: {log:?}"
+    );
+    // A failed store can still be deleted, leaving nothing behind.
+    platform.delete_store(&id).await.unwrap();
+    platform
+        .wait_for_status(&id, "deleted", DELETED_WITHIN)
+        .await
+        .unwrap();
+    checks::nothing_left(
+        &cluster.admin,
+        std::slice::from_ref(&id),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    drop(platform);
+    db.remove().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_still_provisioning_at_the_timeout_fails() {
+    let test = "timeout";
+    let Some((cluster, db)) = setup(test).await else {
+        return;
+    };
+    // The workloads stay waiting (pods held Running but not Ready by a
+    // test stage, never a failure reason), so only the timeout can end it.
+    let mut chart = StoreChart::selected();
+    let dir = storefleet_lifecycle::repo_root().join("target/lifecycle/values");
+    chart.values.push(values_file(
+        &dir,
+        &format!("held-{}.yaml", storefleet_lifecycle::random_suffix()),
+        &chart.held_values(),
+    ));
+    cluster.ensure_hold_stage().unwrap();
+    let options = Options::new(chart).env("STOREFLEET_PROVISIONING_TIMEOUT_SECONDS", "8");
+    let platform = Platform::start(&cluster, &db, test, options).await.unwrap();
+    let id = platform.create_store("Too slow").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = platform
+        .wait_for_status(&id, "failed", READY_WITHIN)
+        .await
+        .unwrap();
+    let reason = failed["failure_reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        reason.contains("timeout")
+            || reason.contains("timed out")
+            || reason.contains("not ready after"),
+        "failure_reason: {reason:?}"
+    );
+    platform.delete_store(&id).await.unwrap();
+    platform
+        .wait_for_status(&id, "deleted", DELETED_WITHIN)
+        .await
+        .unwrap();
+    drop(platform);
+    db.remove().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_failing_fails_the_store_with_helms_reason() {
+    let test = "helm_fails";
+    let Some((cluster, db)) = setup(test).await else {
+        return;
+    };
+    // Values the API server rejects: helm renders, the apply fails.
+    let mut chart = StoreChart::selected();
+    let dir = storefleet_lifecycle::repo_root().join("target/lifecycle/values");
+    chart.values.push(values_file(
+        &dir,
+        &format!("helm-fails-{}.yaml", storefleet_lifecycle::random_suffix()),
+        &chart.rejected_values(),
+    ));
+    let platform = Platform::start(&cluster, &db, test, Options::new(chart))
+        .await
+        .unwrap();
+    let id = platform.create_store("Helm fails").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = platform
+        .wait_for_status(&id, "failed", READY_WITHIN)
+        .await
+        .unwrap();
+    let reason = failed["failure_reason"].as_str().unwrap_or_default();
+    assert!(!reason.is_empty(), "a failed store says why: {failed}");
+    let log = kinds(&platform.events(&id).await.unwrap());
+    assert!(
+        in_order(&log, &["requested", "failed"]),
+        "activity log: {log:?}"
+    );
+    platform.delete_store(&id).await.unwrap();
+    platform
+        .wait_for_status(&id, "deleted", DELETED_WITHIN)
+        .await
+        .unwrap();
+    checks::nothing_left(
+        &cluster.admin,
+        std::slice::from_ref(&id),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    drop(platform);
+    db.remove().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_deleted_behind_storefleets_back_is_noticed_by_the_sweep() {
+    let test = "namespace_vanished";
+    let Some((cluster, db)) = setup(test).await else {
+        return;
+    };
+    let platform = Platform::start(&cluster, &db, test, Options::new(StoreChart::selected()))
+        .await
+        .unwrap();
+    let id = platform.create_store("Vanishing").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    platform
+        .wait_for_status(&id, "ready", READY_WITHIN)
+        .await
+        .unwrap();
+    // Someone deletes the namespace with kubectl, not through Storefleet.
+    Api::<Namespace>::all(cluster.admin.clone())
+        .delete(&format!("store-{id}"), &DeleteParams::default())
+        .await
+        .unwrap();
+    let failed = platform
+        .wait_for_status(&id, "failed", READY_WITHIN)
+        .await
+        .unwrap();
+    let reason = failed["failure_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("store-{id}")),
+        "failure_reason names the namespace: {reason:?}"
+    );
+    // Deleting it now ends cleanly.
+    platform.delete_store(&id).await.unwrap();
+    platform
+        .wait_for_status(&id, "deleted", DELETED_WITHIN)
+        .await
+        .unwrap();
+    checks::nothing_left(
+        &cluster.admin,
+        std::slice::from_ref(&id),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    drop(platform);
+    db.remove().await.unwrap();
+}
