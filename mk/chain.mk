@@ -13,3 +13,9 @@ test-chain: ## the event chain end to end: create → ready → deleted, duplica
 	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
 	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
 	  cargo test -p readiness-checker --test chain -- --test-threads 3
+
+BENCH_TARGETS += bench-chain
+
+.PHONY: bench-chain
+bench-chain: ## event-to-status latencies of the chain (create → installed → ready, delete → deleted) as a table
+	scripts/bench-chain
