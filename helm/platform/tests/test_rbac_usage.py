@@ -374,7 +374,7 @@ class StoreManagerRole(unittest.TestCase):
             ("upgrade --install", create_kc, ["upgrade", "--install", release, STORE_CHART, *values,
                                               "--timeout", "2m"], None),
             ("upgrade", create_kc, ["upgrade", "--install", release, STORE_CHART, *values,
-                                    "--set-string", "probe=again", "--timeout", "2m"], None),
+                                    "--set-string", "store.title=Second revision", "--timeout", "2m"], None),
             ("status", create_kc, ["status", release, "-o", "json"], None),
             ("rollback", create_kc, ["rollback", release, "--timeout", "2m"], None),
             ("uninstall", delete_kc, ["uninstall", release, "--wait", "--cascade", "foreground",
@@ -403,7 +403,7 @@ class StoreManagerRole(unittest.TestCase):
             wait_until(lambda: can_i(self.create, "create", "apps", "deployments", namespace=ns),
                        "the binding takes effect")
             step, printed = self.helm_sequence(self.create, self.delete, store_id)
-            self.assertIsNone(step, f"helm {step} failed with the functions' tokens:\n{printed}")
+            self.assertIsNone(step, f"helm {step} failed with the functions' tokens:\n{printed[-3000:]}")
         finally:
             run([HELM, "uninstall", f"store-{store_id}", "--namespace", ns, "--wait"], check=False)
             kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
@@ -427,7 +427,7 @@ class StoreManagerRole(unittest.TestCase):
                     step, printed = self.helm_sequence(kc, kc, store_id, debug=True)
                     self.assertIsNotNone(step, f"helm works without '{verb}': the verb is spare")
                     self.assertRegex(printed, rf"forbidden: .* cannot {verb} resource",
-                                     f"helm {step} failed, but not because '{verb}' was refused:\n{printed}")
+                                     f"helm {step} failed, but not because '{verb}' was refused:\n{printed[-3000:]}")
                 finally:
                     run([HELM, "uninstall", f"store-{store_id}", "--namespace", ns, "--wait"], check=False)
                     kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
