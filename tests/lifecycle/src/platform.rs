@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{APISERVER_SOURCE_SA, Cluster, FUNCTIONS};
 use crate::database::Database;
-use crate::proxy::{Mode, Proxy};
+use crate::proxy::{Deliveries, Mode, Proxy};
 use crate::wait::until;
 
 /// How a test wants the platform.
@@ -39,6 +39,9 @@ pub struct Options {
     /// Put a proxy between the broker and this function that can hold its
     /// event deliveries ([`Platform::hold_events`]).
     pub holdable: Option<&'static str>,
+    /// Put a proxy between the broker and this function that records the
+    /// events delivered to it ([`Platform::deliveries`]).
+    pub recorded: Option<&'static str>,
     /// Extra environment for the functions (after everything else).
     pub env: Vec<(String, String)>,
 }
@@ -50,6 +53,7 @@ impl Options {
             ping_schedule: "@every 2s".into(),
             duplicate_deliveries: false,
             holdable: None,
+            recorded: None,
             env: vec![
                 // A lost event is redriven by the sweep after this long.
                 ("STOREFLEET_REDRIVE_AFTER_SECONDS".into(), "5".into()),
@@ -116,7 +120,7 @@ impl StoreChart {
     /// failure reason (fixtures/stage-held-not-ready.yaml).
     pub fn held_values(&self) -> String {
         if self.is_store_chart {
-            "wordpress:\n  podAnnotations:\n    test.storefleet.io/fail: HeldNotReady\n".into()
+            "wordpress:\n  image:\n    tag: held-not-ready\n".into()
         } else {
             "failWith: HeldNotReady\n".into()
         }
@@ -203,6 +207,7 @@ pub struct Platform {
     broker: Option<Process>,
     _proxies: Vec<Proxy>,
     hold: Arc<AtomicBool>,
+    deliveries: Deliveries,
     http: reqwest::Client,
 }
 
@@ -306,6 +311,7 @@ impl Platform {
         ];
         let mut proxies = Vec::new();
         let hold = Arc::new(AtomicBool::new(false));
+        let deliveries = Deliveries::default();
         for function in FUNCTIONS {
             let port = free_port()?;
             let kubeconfig = cluster
@@ -360,6 +366,8 @@ impl Platform {
                 Some(Mode::Twice)
             } else if options.holdable == Some(function) {
                 Some(Mode::Holdable(hold.clone()))
+            } else if options.recorded == Some(function) {
+                Some(Mode::Record(deliveries.clone()))
             } else {
                 None
             };
@@ -407,6 +415,7 @@ impl Platform {
             broker: None,
             _proxies: proxies,
             hold,
+            deliveries,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
@@ -477,6 +486,12 @@ impl Platform {
     /// [`Options::holdable`]: held ones never reach it.
     pub fn hold_events(&self, on: bool) {
         self.hold.store(on, Ordering::SeqCst);
+    }
+
+    /// `(type, subject)` of the events delivered to the function of
+    /// [`Options::recorded`], in arrival order.
+    pub fn deliveries(&self) -> Vec<(String, String)> {
+        self.deliveries.lock().expect("not poisoned").clone()
     }
 
     /// SIGKILL the local broker: its in-flight events are lost, as an

@@ -8,6 +8,8 @@
 //! - [`Mode::Holdable`]: the API (`/api/...`) passes; while the switch is
 //!   on, event deliveries are held and never reach the function — they are
 //!   "in flight" in the broker, and lost with it when it is killed.
+//! - [`Mode::Record`]: everything passes; the CloudEvent type and subject
+//!   of each delivery are recorded (which events reached the function).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +25,11 @@ use tokio::task::JoinHandle;
 pub enum Mode {
     Twice,
     Holdable(Arc<AtomicBool>),
+    Record(Deliveries),
 }
+
+/// `(ce-type, ce-subject)` of each delivery, in arrival order.
+pub type Deliveries = Arc<std::sync::Mutex<Vec<(String, String)>>>;
 
 pub struct Proxy {
     /// Give this to the broker instead of the function's URL.
@@ -105,6 +111,23 @@ async fn forward(State(target): State<Target>, request: Request) -> Response {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            send().await
+        }
+        Mode::Record(deliveries) => {
+            let header = |name: &str| {
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            if parts.headers.contains_key("ce-type") {
+                deliveries
+                    .lock()
+                    .expect("not poisoned")
+                    .push((header("ce-type"), header("ce-subject")));
             }
             send().await
         }

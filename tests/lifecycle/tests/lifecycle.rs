@@ -31,6 +31,7 @@ async fn a_store_is_created_becomes_ready_and_is_deleted_without_leftovers() {
     // event path (store.installed and the ApiServerSource emulation).
     let mut options = Options::new(StoreChart::selected());
     options.ping_schedule = "@every 1h".into();
+    options.recorded = Some("readiness-checker");
     let platform = Platform::start(&cluster, &db, test, options).await.unwrap();
 
     let store = platform.create_store("Lifecycle shop").await.unwrap();
@@ -62,13 +63,22 @@ async fn a_store_is_created_becomes_ready_and_is_deleted_without_leftovers() {
     let volumes = checks::bound_volumes(&cluster.admin, &id).await.unwrap();
     assert!(!volumes.is_empty(), "the store's database volume is bound");
 
-    // The ApiServerSource emulation delivered the store's workload changes.
-    let broker_log = std::fs::read_to_string(platform.dir.join("logs/local-broker.log")).unwrap();
-    assert!(
-        broker_log.contains("dev.knative.apiserver.resource")
-            && broker_log.contains(&format!("store-{id}")),
-        "the broker's log shows no ApiServerSource event of store-{id}"
-    );
+    // The ApiServerSource emulation delivered the store's changes (its
+    // Deployments, StatefulSets and Pods) to readiness-checker.
+    let ours = format!("/namespaces/store-{id}/");
+    let delivered: Vec<(String, String)> = platform
+        .deliveries()
+        .into_iter()
+        .filter(|(ty, subject)| {
+            ty.starts_with("dev.knative.apiserver.resource.") && subject.contains(&ours)
+        })
+        .collect();
+    for kind in ["/deployments/", "/statefulsets/", "/pods/"] {
+        assert!(
+            delivered.iter().any(|(_, subject)| subject.contains(kind)),
+            "no ApiServerSource event for {kind} of store-{id} reached readiness-checker: {delivered:?}"
+        );
+    }
 
     let log = kinds(&platform.events(&id).await.unwrap());
     assert!(
