@@ -46,6 +46,10 @@ set_option() {
   fi
 }
 
+# WP-CLI for the WordPress container too (admin tasks, scripts/smoke-order's
+# order check): this image's wp phar, copied into a volume both share.
+cp "$(command -v wp)" /opt/wp-cli/wp
+
 step "1/11 wait for MySQL to accept the WordPress user"
 # PHP's mysqli, not the CLI image's mysql client (which cannot authenticate
 # to MySQL 8's caching_sha2_password) and not a bare TCP check.

@@ -1,0 +1,209 @@
+"""The store chart on a real kube-apiserver (scripts/test-cluster, kwok nodes):
+installed the way create-store installs it, then upgraded, rolled back and
+uninstalled. The API server's admission (ResourceQuota, LimitRange, Pod
+Security `restricted`) and its controllers judge the chart; kwok only fakes
+the containers (no WordPress runs, see docs/store-chart.md).
+
+Run by `make test-chart` with HELM, KUBECTL and STORE_KUBECONFIG (a cluster of
+its own, `STOREFLEET_TEST_CLUSTER=store-chart`, because the test gives its fake
+node the ephemeral-storage capacity every real kubelet reports and kwok's
+default node lacks).
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import time
+import unittest
+
+from chart import CHART, ROOT, SECRET_KEYS, interface, pod_share, quantity
+
+HELM = os.environ.get("HELM", "helm")
+KUBECTL = os.environ.get("KUBECTL", "kubectl")
+KUBECONFIG = os.environ.get("STORE_KUBECONFIG", "")
+
+
+def run(*args, check=True, env=None):
+    r = subprocess.run(list(args), capture_output=True, text=True,
+                       env={**os.environ, "KUBECONFIG": KUBECONFIG, **(env or {})})
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def kubectl(*args, check=True):
+    return run(KUBECTL, *args, check=check)
+
+
+def get(ns, what):
+    return json.loads(kubectl("-n", ns, "get", what, "-o", "json").stdout)
+
+
+def until(what, seconds, probe):
+    deadline = time.monotonic() + seconds
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        time.sleep(1)
+
+
+def give_nodes_ephemeral_storage():
+    """kwok's default node reports cpu, memory and pods only; a real kubelet
+    also reports ephemeral-storage, which every container of this chart
+    requests. Add it to the fake nodes that lack it (status subresource)."""
+    for node in json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]:
+        if "ephemeral-storage" not in node["status"].get("allocatable", {}):
+            patch = {"status": {"capacity": {"ephemeral-storage": "100Gi"},
+                                "allocatable": {"ephemeral-storage": "100Gi"}}}
+            kubectl("patch", "node", node["metadata"]["name"], "--subresource=status", "--type=merge",
+                    "-p", json.dumps(patch))
+
+
+def prepare_namespace(store_id, enforce="restricted"):
+    """What create-store does before helm: the labelled namespace and the Secret."""
+    ns = f"store-{store_id}"
+    kubectl("create", "namespace", ns)
+    kubectl("label", "namespace", ns, "app.kubernetes.io/managed-by=storefleet", f"storefleet.io/store-id={store_id}",
+            "storefleet.io/engine=woocommerce", f"pod-security.kubernetes.io/enforce={enforce}",
+            "pod-security.kubernetes.io/warn=restricted")
+    literals = [f"--from-literal={k}={secrets.token_urlsafe(24)}" for k in SECRET_KEYS]
+    kubectl("-n", ns, "create", "secret", "generic", "store-credentials", *literals)
+    return ns
+
+
+def helm_install(store_id, *extra):
+    """The exact command create-store runs (shared/kube/src/helm/mod.rs)."""
+    ns = f"store-{store_id}"
+    return run(HELM, "upgrade", "--install", ns, CHART, "--namespace", ns,
+               "-f", os.path.join(CHART, "values-local.yaml"), *interface(store_id), "--timeout", "2m", *extra)
+
+
+def store_ready(ns):
+    deploy = get(ns, "deployment/wordpress")
+    sts = get(ns, "statefulset/mysql")
+    ds, ss = deploy["status"], sts["status"]
+    return (ds.get("observedGeneration") == deploy["metadata"]["generation"]
+            and ds.get("availableReplicas", 0) == deploy["spec"]["replicas"]
+            and ds.get("updatedReplicas", 0) == deploy["spec"]["replicas"]
+            and ds.get("replicas", 0) == deploy["spec"]["replicas"]
+            and ss.get("readyReplicas", 0) == sts["spec"]["replicas"])
+
+
+def refusals(ns):
+    """Admission refusals (quota, LimitRange, Pod Security: FailedCreate of the
+    ReplicaSet or StatefulSet) and pods the scheduler cannot place for lack
+    of resources. Other scheduling messages are kwok's fake volume binding
+    catching up (the scheduler retries; readiness is awaited separately)."""
+    events = get(ns, "events")["items"]
+    return [f"{e['reason']}: {e['message']}" for e in events
+            if e["reason"] == "FailedCreate"
+            or (e["reason"] == "FailedScheduling" and "Insufficient" in e["message"])]
+
+
+@unittest.skipUnless(KUBECONFIG, "STORE_KUBECONFIG is not set (make test-chart sets it)")
+class StoreOnARealApiServer(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        give_nodes_ephemeral_storage()
+        cls.store_id = "t" + secrets.token_hex(4)[:7]
+        cls.ns = prepare_namespace(cls.store_id)
+
+    @classmethod
+    def tearDownClass(cls):
+        run(HELM, "uninstall", cls.ns, "--namespace", cls.ns, "--wait", check=False)
+        kubectl("delete", "namespace", cls.ns, "--ignore-not-found", "--wait=false", check=False)
+
+    def test_1_installed_as_create_store_does_it_the_pods_are_admitted_and_ready(self):
+        r = helm_install(self.store_id)
+        self.assertNotIn("violate PodSecurity", r.stderr, "the pods meet Pod Security 'restricted'")
+        until("the store's workloads to be available", 90, lambda: store_ready(self.ns))
+        self.assertEqual(refusals(self.ns), [])
+        pods = get(self.ns, "pods")["items"]
+        self.assertEqual(sorted(p["metadata"]["labels"]["app.kubernetes.io/component"] for p in pods),
+                         ["mysql", "wordpress"])
+        for p in pods:
+            self.assertEqual(p["metadata"]["labels"]["storefleet.io/store-id"], self.store_id)
+        pvcs = get(self.ns, "pvc")["items"]
+        self.assertEqual(sorted(p["status"]["phase"] for p in pvcs), ["Bound", "Bound"])
+
+    def test_2_the_quota_counts_what_the_rendering_tests_compute(self):
+        """The quota controller's own sum equals the arithmetic of test_rendering."""
+        quota = until("the quota's usage", 30, lambda: get(self.ns, "resourcequota/store-quota")["status"].get("used"))
+        def counted():
+            specs = [p["spec"] for p in get(self.ns, "pods")["items"]]
+            used = get(self.ns, "resourcequota/store-quota")["status"]["used"]
+            got = {k: quantity(used[k]) for k in ("requests.cpu", "requests.memory", "limits.memory",
+                                                   "requests.ephemeral-storage")}
+            want = {k: sum(pod_share(s, *k.split(".", 1)) for s in specs) for k in got}
+            return got, want
+        deadline = time.monotonic() + 30
+        got, want = counted()
+        while got != want and time.monotonic() < deadline:
+            time.sleep(1)
+            got, want = counted()
+        self.assertEqual(got, want, "quota usage (first) != the pods' shares computed like test_rendering (second)")
+        self.assertEqual(quota["persistentvolumeclaims"], "2")
+
+    def test_3_a_rolling_update_whose_new_pod_never_gets_ready_is_admitted_and_rolled_back(self):
+        # The new pod's image is marked to crash (test cluster stage): the old
+        # pod keeps serving, and both must fit the quota at once.
+        helm_install(self.store_id, "--set", "wordpress.image.tag=crash-loop-backoff")
+        wordpress = lambda: [p for p in get(self.ns, "pods")["items"]  # noqa: E731
+                             if p["metadata"]["labels"]["app.kubernetes.io/component"] == "wordpress"
+                             and not p["metadata"].get("deletionTimestamp")]
+        until("old and new WordPress pods side by side", 60, lambda: len(wordpress()) == 2)
+        self.assertEqual(refusals(self.ns), [], "the surge pod was refused")
+        ready = [p for p in wordpress() if any(c["type"] == "Ready" and c["status"] == "True"
+                                               for c in p["status"].get("conditions", []))]
+        self.assertEqual(len(ready), 1, "the old pod keeps serving during the update")
+        # Roll back with the script users run (docs/store-chart.md, "Rollback").
+        r = run(os.path.join(ROOT, "scripts", "store-rollback"), self.store_id,
+                env={"STOREFLEET_HELM_BIN": HELM, "STOREFLEET_KUBECTL_BIN": KUBECTL})
+        self.assertIn("rolled back", r.stdout + r.stderr)
+        until("the rollback to finish", 90, lambda: store_ready(self.ns) and len(wordpress()) == 1)
+        image = get(self.ns, "deployment/wordpress")["spec"]["template"]["spec"]["containers"][0]["image"]
+        self.assertNotIn("crash-loop-backoff", image)
+        history = json.loads(run(HELM, "history", self.ns, "--namespace", self.ns, "-o", "json").stdout)
+        self.assertEqual([h["revision"] for h in history], [1, 2, 3])
+        self.assertIn("Rollback to 1", history[-1]["description"])
+
+    def test_4_uninstall_leaves_no_volume_behind(self):
+        pvs_before = {pv["spec"]["claimRef"]["name"] for pv in json.loads(
+            kubectl("get", "pv", "-o", "json").stdout)["items"]
+            if pv["spec"].get("claimRef", {}).get("namespace") == self.ns}
+        self.assertEqual(pvs_before, {"wordpress-content", "mysql-data"})
+        run(HELM, "uninstall", self.ns, "--namespace", self.ns, "--wait", "--cascade", "foreground", "--timeout", "2m")
+        left = kubectl("-n", self.ns, "get", "all,pvc,configmap,ingress,networkpolicy,resourcequota,limitrange",
+                       "-l", f"storefleet.io/store-id={self.store_id}", "-o", "name").stdout.split()
+        self.assertEqual(left, [])
+        until("the volumes to be deleted", 60, lambda: not [
+            pv for pv in json.loads(kubectl("get", "pv", "-o", "json").stdout)["items"]
+            if pv["spec"].get("claimRef", {}).get("namespace") == self.ns])
+
+
+@unittest.skipUnless(KUBECONFIG, "STORE_KUBECONFIG is not set (make test-chart sets it)")
+class TheAdmissionCheckCanFail(unittest.TestCase):
+    def test_a_quota_without_room_for_the_surge_pod_refuses_it(self):
+        """The same rolling update with requests.memory one pod short: the API
+        server refuses the surge pod, and `refusals` sees it."""
+        give_nodes_ephemeral_storage()
+        store_id = "q" + secrets.token_hex(4)[:7]
+        ns = prepare_namespace(store_id)
+        try:
+            small = ["--set-string", "resourceQuota.hard.requests\\.memory=768Mi"]
+            helm_install(store_id, *small)
+            until("the store's workloads to be available", 90, lambda: store_ready(ns))
+            helm_install(store_id, *small, "--set", "wordpress.image.tag=crash-loop-backoff")
+            found = until("the refusal", 60, lambda: refusals(ns))
+            self.assertIn("exceeded quota", " ".join(found))
+        finally:
+            run(HELM, "uninstall", ns, "--namespace", ns, "--wait", check=False)
+            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+if __name__ == "__main__":
+    unittest.main()
