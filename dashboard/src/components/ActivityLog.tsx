@@ -12,7 +12,25 @@ function offsets(events: StoreEvent[]): (number | null)[] {
   });
 }
 
-export function ActivityLog({ events }: { events: StoreEvent[] }) {
+/**
+ * Consecutive entries with the same kind and message (a step reported again
+ * while the store waits) read as one line with a count, at the last time.
+ */
+function collapse(events: StoreEvent[]): (StoreEvent & { times: number })[] {
+  const out: (StoreEvent & { times: number })[] = [];
+  for (const event of events) {
+    const last = out.at(-1);
+    if (last !== undefined && last.kind === event.kind && last.message === event.message) {
+      out[out.length - 1] = { ...event, id: last.id, times: last.times + 1 };
+    } else {
+      out.push({ ...event, times: 1 });
+    }
+  }
+  return out;
+}
+
+export function ActivityLog({ events: all }: { events: StoreEvent[] }) {
+  const events = collapse(all);
   if (events.length === 0) {
     return <p className="text-sm text-slate-600">No activity recorded yet. Steps appear here as the functions handle them.</p>;
   }
@@ -24,6 +42,7 @@ export function ActivityLog({ events }: { events: StoreEvent[] }) {
           <p className="text-slate-900">
             <span className="font-mono text-xs text-slate-600">{event.kind}</span>{" "}
             {event.message !== event.kind && event.message}
+            {event.times > 1 && <span className="text-slate-600"> (×{event.times})</span>}
           </p>
           {event.created_at !== null && (
             <p className="text-xs text-slate-600">

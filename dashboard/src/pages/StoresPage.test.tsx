@@ -164,6 +164,22 @@ describe("create store", () => {
     expect(create).toHaveAccessibleDescription(/using all 2 of your stores. Delete one/i);
   });
 
+  it("frees the quota once a deleting store is gone, without a reload", async () => {
+    const leaving = makeStore({ id: "d3d3d3d3", name: "Leaving shop" }, "deleting");
+    const state = fakeState({ stores: [demo, leaving], maxStores: 2 });
+    renderApp(state);
+    expect(await screen.findByTestId("quota")).toHaveTextContent("2 of 2 stores");
+    expect(screen.getByRole("button", { name: "Create store" })).toBeDisabled();
+
+    // delete-store finishes: the API lists it no more and counts one store.
+    const gone = state.stores.find((s) => s.id === leaving.id);
+    if (gone === undefined) throw new Error("no store");
+    gone.status = "deleted";
+
+    await waitFor(() => { expect(screen.getByTestId("quota")).toHaveTextContent("1 of 2 stores"); }, { timeout: 5_000 });
+    expect(screen.getByRole("button", { name: "Create store" })).toBeEnabled();
+  }, 10_000);
+
   it("shows the API's quota-exceeded problem when the limit is hit meanwhile", async () => {
     const state = fakeState({ stores: [demo], maxStores: 2 });
     renderApp(state);

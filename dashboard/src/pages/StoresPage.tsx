@@ -1,5 +1,6 @@
-import { useId, useState } from "react";
-import { storesOf, useMe, useStores } from "../api/queries";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useRef, useState } from "react";
+import { keys, storesOf, useMe, useStores } from "../api/queries";
 import type { Store } from "../api/types";
 import { CreateStoreDialog } from "../components/CreateStoreDialog";
 import { DeleteStoreDialog } from "../components/DeleteStoreDialog";
@@ -48,9 +49,22 @@ export function StoresPage() {
   const full = atQuota(me.data);
   const list = storesOf(stores.data);
 
+  // The quota counts stores until they are deleted, and a deletion finishes
+  // long after the DELETE request: when the polled list changes, ask again.
+  const queryClient = useQueryClient();
+  const signature = list.map((s) => `${s.id}:${s.status}`).join(",");
+  const lastSignature = useRef<string | null>(null);
+  useEffect(() => {
+    if (!stores.isSuccess) return;
+    if (lastSignature.current !== null && lastSignature.current !== signature) {
+      void queryClient.invalidateQueries({ queryKey: keys.me });
+    }
+    lastSignature.current = signature;
+  }, [signature, stores.isSuccess, queryClient]);
+
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-end justify-between gap-4">
+      <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-bold text-slate-900">Stores</h1>
           {me.data && <QuotaMeter me={me.data} />}
