@@ -3,7 +3,7 @@
 # See docs/local-cluster.md and docs/production.md.
 
 LINT_TARGETS += lint-deploy
-TEST_TARGETS += test-deploy
+TEST_TARGETS += test-deploy test-skaffold
 
 DOCKER ?= docker
 # Tag of the images `make images` builds.
@@ -37,7 +37,7 @@ endif
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FUNCTIONS := create-store delete-store list-stores readiness-checker
 
-.PHONY: lint-deploy test-deploy images base-images up down
+.PHONY: lint-deploy test-deploy test-skaffold images base-images up down
 
 lint-deploy: shellcheck-installed ## helm lint --strict and kube-score of helm/platform with each values file; shellcheck of the gateway entrypoint
 	@helm="$$(scripts/tool helm)"; kube_score="$$(scripts/tool kube-score)"; \
@@ -53,6 +53,9 @@ lint-deploy: shellcheck-installed ## helm lint --strict and kube-score of helm/p
 
 test-deploy: ## assertions on the platform chart's rendering and a real nginx running the production gateway
 	scripts/test-deploy
+
+test-skaffold: ## skaffold diagnose + render of skaffold.yaml (skaffold built from Go modules), dry-run on the test cluster
+	scripts/test-deploy skaffold
 
 base-images: ## make local base images with debootstrap + docker import (no registry needed; root + Docker)
 	scripts/build-base-images

@@ -30,6 +30,23 @@ def render(values_file="values.yaml", *sets):
     return [d for d in yaml.safe_load_all(out) if d]
 
 
+class NoDuplicateKeys(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping with a key twice. helm and kubectl
+    let the last one win silently; skaffold's post-renderer (`skaffold
+    render`/`run`) refuses the whole release."""
+
+
+def _mapping_without_duplicates(loader, node, deep=False):
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+    twice = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+    if twice:
+        raise yaml.constructor.ConstructorError(None, None, f"keys given twice: {twice}", node.start_mark)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+NoDuplicateKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
 def render_fails(*sets):
     cmd = [HELM, "template", "storefleet", CHART, "--namespace", "storefleet"]
     for s in sets:
@@ -158,6 +175,14 @@ class EveryValuesFile(unittest.TestCase):
         cfg = named(render(), "ConfigMap", "storefleet-config")["data"]
         for key in cfg:
             self.assertIn(f"`{key}`", documented, f"{key} is not in docs/development.md")
+
+    def test_no_mapping_has_a_key_twice(self):
+        for f in VALUES_FILES:
+            with self.subTest(values=f):
+                cmd = [HELM, "template", "storefleet", CHART, "--namespace", "storefleet",
+                       "-f", os.path.join(CHART, f)]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                list(yaml.load_all(out, Loader=NoDuplicateKeys))
 
     def test_secrets_are_generated_never_from_values(self):
         a = named(render(), "Secret", "storefleet-bootstrap-admin")["data"]["token"]
