@@ -1,5 +1,8 @@
 # The store chart (helm/store): lint and tests. See docs/store-chart.md.
 
+LINT_TARGETS += lint-chart
+TEST_TARGETS += test-chart
+
 STORE_CHART := helm/store
 STORE_VALUES := values.yaml values-local.yaml values-prod.yaml
 # What create-store always passes (docs/development.md); the chart refuses to
