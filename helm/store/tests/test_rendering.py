@@ -198,6 +198,10 @@ class Probes(unittest.TestCase):
         self.assertIn("tcpSocket", wp["livenessProbe"], "no HTTP liveness that could restart a busy store")
         self.assertEqual(wp["readinessProbe"]["httpGet"]["path"], "/wp-login.php")
         self.assertEqual([c["name"] for c in spec["initContainers"]], ["wordpress-files", "woocommerce-setup"])
+        files = spec["initContainers"][0]
+        # docker-ensure-installed.sh ends with `exec "$@"`: anything but a
+        # command that exits (apache2-foreground, say) would never finish the init.
+        self.assertEqual((files["command"], files["args"]), (["docker-ensure-installed.sh"], ["true"]))
 
 
 class Labels(unittest.TestCase):
