@@ -17,7 +17,8 @@ use storefleet_kube::StoreId;
 use storefleet_kube::helm::StoreRelease;
 use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::{
-    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, seconds_since, skip,
+    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, seconds_since,
+    skip, with_lease,
 };
 use storefleet_shared::context::Context;
 use storefleet_shared::events::{
@@ -65,11 +66,13 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         id: store_id,
         host: host.clone(),
     };
+    if installed(ctx, &id).await? {
+        // a re-driven or late request after the step was done: nothing to redo
+        return skip(ctx, &key, format!("store {id} is already installed")).await;
+    }
     tracing::info!(store_id = %id, "provisioning");
-    match actions
-        .provision(&release, engine, &format!("admin@{host}"))
-        .await
-    {
+    let admin_email = format!("admin@{host}");
+    match with_lease(ctx, &id, actions.provision(&release, engine, &admin_email)).await? {
         Ok(done) => {
             let mut tx = ctx.pool.begin().await?;
             if !dedup::claim(&mut tx, &key).await? {
@@ -137,4 +140,14 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             Ok(Outcome::Done)
         }
     }
+}
+
+/// Whether this step already ran for the store (its `installed` activity entry).
+async fn installed(ctx: &Context, id: &str) -> Result<bool, Refusal> {
+    Ok(sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'installed')",
+    )
+    .bind(id)
+    .fetch_one(&ctx.pool)
+    .await?)
 }

@@ -19,7 +19,7 @@ use storefleet_kube::helm::Uninstalled;
 use storefleet_kube::namespace::NamespaceDeletion;
 use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::{
-    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, skip,
+    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, skip, with_lease,
 };
 use storefleet_shared::context::Context;
 use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_DELETED, STORE_FAILED};
@@ -58,7 +58,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
     let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
     let actions = ctx.cluster.actions().await?;
     tracing::info!(store_id = %id, "tearing down");
-    match actions.teardown(&store_id).await {
+    match with_lease(ctx, &id, actions.teardown(&store_id)).await? {
         Ok(torn) => {
             let mut tx = ctx.pool.begin().await?;
             if !dedup::claim(&mut tx, &key).await? {
@@ -113,10 +113,15 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             }
             Ok(Outcome::Done)
         }
-        Err(err) if err.is_retryable() => Err(Refusal::from(err)),
+        // helm uninstall errors are mostly passing ("resource … still exists,
+        // Terminating" when its --wait ends early): retried by the broker, and
+        // dead-lettered into `failed` with the reason if they persist
+        Err(err) if err.is_retryable() || matches!(err, storefleet_kube::Error::Helm { .. }) => {
+            Err(Refusal::from(err))
+        }
         Err(err) => {
-            // a namespace Storefleet does not own, a helm error: a person must
-            // look; `failed` lets the owner ask for the deletion again
+            // a namespace Storefleet does not own: a person must look;
+            // `failed` lets the owner ask for the deletion again
             let reason = format!("deletion failed: {err}");
             let mut tx = ctx.pool.begin().await?;
             if !dedup::claim(&mut tx, &key).await? {

@@ -181,9 +181,17 @@ pub async fn apply(
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-            if last
-                .as_ref()
-                .is_none_or(|(kind, message)| kind != "waiting" || message != why)
+            // only while the store is still where the verdict was taken from
+            // (the sweep's snapshot may be older than a concurrent transition)
+            let still: Option<String> =
+                sqlx::query_scalar("SELECT status FROM stores WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if still.as_deref() == Some(from.as_str())
+                && last
+                    .as_ref()
+                    .is_none_or(|(kind, message)| kind != "waiting" || message != why)
             {
                 stores::append_event(&mut tx, id, "waiting", why, None).await?;
             }

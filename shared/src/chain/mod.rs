@@ -10,6 +10,7 @@ pub mod answer;
 pub mod cluster;
 pub mod dedup;
 pub mod incoming;
+pub mod lease;
 
 pub use answer::{Outcome, Refusal};
 pub use cluster::Cluster;
@@ -36,4 +37,24 @@ pub async fn emit_or_log(ctx: &Context, event_type: &str, id: &str, data: serde_
 /// Seconds from `at` to now (never negative).
 pub fn seconds_since(at: chrono::DateTime<chrono::Utc>) -> f64 {
     (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+}
+
+/// Run `operation` holding store `id`'s operation lease; `429` when another
+/// operation on the store is under way (the broker retries later).
+pub async fn with_lease<T>(
+    ctx: &Context,
+    id: &str,
+    operation: impl std::future::Future<Output = T>,
+) -> Result<T, Refusal> {
+    if !lease::acquire(&ctx.pool, id).await? {
+        return Err(Refusal::RetryLater(format!(
+            "another operation on store {id} is under way; retry later"
+        )));
+    }
+    let result = operation.await;
+    if let Err(err) = lease::release(&ctx.pool, id).await {
+        // it expires by itself; the next delivery waits at most that long
+        tracing::warn!(store_id = %id, error = %err, "operation lease not released");
+    }
+    Ok(result)
 }
