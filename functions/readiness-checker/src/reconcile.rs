@@ -133,8 +133,17 @@ pub async fn apply(
                     &mut tx,
                     id,
                     "ready",
-                    &format!("store ready after {seconds:.1} s"),
-                    Some(json!({ "provisioning_seconds": seconds })),
+                    &if ctx.cluster.storefront().is_some() {
+                        format!("store ready after {seconds:.1} s; the storefront answers")
+                    } else {
+                        format!(
+                            "store ready after {seconds:.1} s (storefront not checked: STOREFLEET_STOREFRONT_CHECK_URL is unset)"
+                        )
+                    },
+                    Some(json!({
+                        "provisioning_seconds": seconds,
+                        "storefront_checked": ctx.cluster.storefront().is_some(),
+                    })),
                 )
                 .await?;
                 ctx.metrics
