@@ -407,6 +407,113 @@ async fn a_pod_that_cannot_pull_its_image_fails_the_store(pool: PgPool) {
     assert!(!namespace_exists(&kube.client, &id).await);
 }
 
+/// `ready` needs the storefront too: with `STOREFLEET_STOREFRONT_CHECK_URL`
+/// set, a store whose workloads are all available stays `provisioning`
+/// (logging why) while the ingress answers 503 for its host, and becomes
+/// `ready` once the storefront answers (found by the sweep, as no workload
+/// changes any more).
+#[sqlx::test(migrations = "../../migrations")]
+async fn ready_waits_for_the_storefront_to_answer(pool: PgPool) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use axum::extract::{Request, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let Some(kube) = kube("ready_waits_for_the_storefront_to_answer").await else {
+        return;
+    };
+    // the ingress controller's Service, as the readiness-checker sees it
+    let open = Arc::new(AtomicBool::new(false));
+    let hosts = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    type Ingress = (Arc<AtomicBool>, Arc<std::sync::Mutex<Vec<String>>>);
+    async fn ingress(
+        State((open, hosts)): State<Ingress>,
+        request: Request,
+    ) -> axum::response::Response {
+        let host = request
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        hosts.lock().unwrap().push(host);
+        if !open.load(Ordering::SeqCst) {
+            return (StatusCode::SERVICE_UNAVAILABLE, "no endpoints").into_response();
+        }
+        if request.uri().path() == "/wp-json/wc/store/v1/products" {
+            ([("content-type", "application/json")], "[]").into_response()
+        } else {
+            "<html><body>a shop</body></html>".into_response()
+        }
+    }
+    let router = axum::Router::new()
+        .fallback(ingress)
+        .with_state((open.clone(), hosts.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            manifest_edits: vec![(r#"schedule: "* * * * *""#, r#"schedule: "@every 1s""#)],
+            env: vec![(
+                "STOREFLEET_STOREFRONT_CHECK_URL",
+                format!("http://{address}"),
+            )],
+            ..Options::default()
+        },
+    )
+    .await;
+    let id = chain.create_store("Storefront shop").await;
+    // workloads available, storefront closed: still provisioning, and it says why
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: Vec<String> = sqlx::query_scalar(
+            "SELECT message FROM store_events WHERE store_id = $1 AND kind = 'waiting'",
+        )
+        .bind(&id)
+        .fetch_all(&chain.pool)
+        .await
+        .unwrap();
+        if waiting
+            .iter()
+            .any(|m| m.contains("the storefront") && m.contains("503"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < READY_WITHIN,
+            "no storefront wait logged: {waiting:?}\n{}",
+            chain.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(chain.status(&id).await, "provisioning");
+    assert!(
+        hosts
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|h| *h == format!("{id}.localhost")),
+        "the check sends the store's Host header"
+    );
+    open.store(true, Ordering::SeqCst);
+    chain.wait_for(&id, "ready", READY_WITHIN).await;
+    let message: String = sqlx::query_scalar(
+        "SELECT message FROM store_events WHERE store_id = $1 AND kind = 'ready'",
+    )
+    .bind(&id)
+    .fetch_one(&chain.pool)
+    .await
+    .unwrap();
+    assert!(message.contains("the storefront answers"), "{message}");
+    cleanup_namespace(&kube.client, &id).await;
+}
+
 /// Back-pressure: with one helm operation allowed at a time and each helm
 /// slowed down, concurrent creates are answered 429, retried by the broker
 /// with backoff, and all become ready.
