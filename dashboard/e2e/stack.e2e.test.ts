@@ -6,10 +6,11 @@
 //
 // Screenshots of every state go to artifacts/screenshots/e2e/.
 
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DASHBOARD_DIR, launch, screenshot, seriousA11yViolations, type Browser } from "./browser";
+import { DASHBOARD_DIR, launch, screenshot, SCREENSHOT_DIR, seriousA11yViolations, type Browser } from "./browser";
 import { api, BASE_URL, createUser, startStack, stopStack } from "./stack";
 
 /** How long a store may take to become Ready or Failed (helm + the test cluster + the chain). */
@@ -24,6 +25,7 @@ let adminToken: string;
 let user: { name: string; token: string };
 
 beforeAll(async () => {
+  await rm(path.join(SCREENSHOT_DIR, "e2e"), { recursive: true, force: true }); // only this run's states
   adminToken = startStack();
   user = await createUser(adminToken, 2);
   browser = await launch();
