@@ -247,11 +247,43 @@ fn install(admin_kubeconfig: &Path) -> anyhow::Result<Installed> {
     apply(Some(&rbac), &namespaced)?;
     let source = std::fs::read_to_string(root.join("knative/apiserversource.yaml"))?;
     apply(Some(&source), &namespaced)?;
+    give_nodes_ephemeral_storage(&apply)?;
     Ok(Installed {
         helm,
         kubectl,
         platform_config,
     })
+}
+
+/// kubectl with the admin kubeconfig: (stdin, args) → stdout.
+type Kubectl<'a> = dyn Fn(Option<&str>, &[&str]) -> anyhow::Result<String> + 'a;
+
+/// kwok's fake nodes report cpu, memory and pods but no ephemeral-storage,
+/// which every real kubelet reports and every container of helm/store
+/// requests; without it the scheduler finds no node. Patch the nodes'
+/// status (kwok's heartbeat keeps it).
+fn give_nodes_ephemeral_storage(kubectl: &Kubectl) -> anyhow::Result<()> {
+    let nodes: serde_json::Value =
+        serde_json::from_str(&kubectl(None, &["get", "nodes", "-o", "json"])?)?;
+    let patch = r#"{"status":{"capacity":{"ephemeral-storage":"1Ti"},"allocatable":{"ephemeral-storage":"1Ti"}}}"#;
+    for node in nodes["items"].as_array().into_iter().flatten() {
+        if node["status"]["allocatable"]["ephemeral-storage"].is_null() {
+            let name = node["metadata"]["name"].as_str().unwrap_or_default();
+            kubectl(
+                None,
+                &[
+                    "patch",
+                    "node",
+                    name,
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    patch,
+                ],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// `scripts/tool NAME`: the pinned tool's path (built on first use).

@@ -19,6 +19,7 @@ use anyhow::{Context as _, bail};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::cluster::{APISERVER_SOURCE_SA, Cluster, FUNCTIONS};
 use crate::database::Database;
@@ -199,6 +200,7 @@ pub struct Platform {
     pub admin_token: String,
     pub broker_url: String,
     pub chart: StoreChart,
+    database_url: String,
     bin_dir: PathBuf,
     functions: BTreeMap<&'static str, Function>,
     broker_port: u16,
@@ -407,6 +409,7 @@ impl Platform {
             admin_token,
             broker_url: format!("http://127.0.0.1:{broker_port}"),
             chart: options.chart.clone(),
+            database_url: db.url.clone(),
             bin_dir,
             functions,
             broker_port,
@@ -595,6 +598,29 @@ impl Platform {
         Ok(body["events"].as_array().cloned().unwrap_or_default())
     }
 
+    /// The store's status in PostgreSQL (the API hides deleted stores).
+    pub async fn db_status(&self, id: &str) -> anyhow::Result<Option<String>> {
+        let mut conn = sqlx::PgConnection::connect(&self.database_url).await?;
+        Ok(
+            sqlx::query_scalar("SELECT status FROM stores WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut conn)
+                .await?,
+        )
+    }
+
+    /// The kinds of the store's activity log in PostgreSQL, oldest first
+    /// (readable after deletion, when the API answers 404).
+    pub async fn db_event_kinds(&self, id: &str) -> anyhow::Result<Vec<String>> {
+        let mut conn = sqlx::PgConnection::connect(&self.database_url).await?;
+        Ok(
+            sqlx::query_scalar("SELECT kind FROM store_events WHERE store_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut conn)
+                .await?,
+        )
+    }
+
     /// `DELETE /api/stores/{id}` (202).
     pub async fn delete_store(&self, id: &str) -> anyhow::Result<Value> {
         let (status, body) = self
@@ -606,8 +632,8 @@ impl Platform {
         Ok(body)
     }
 
-    /// Wait until the store has `status`; fail at once if it reaches another
-    /// final status (`ready`, `failed`, `deleted`) instead.
+    /// Wait until the store has `status`; fail at once if it reaches a
+    /// status from which `status` can no longer be reached.
     pub async fn wait_for_status(
         &self,
         id: &str,
@@ -620,14 +646,28 @@ impl Platform {
             limit,
             Duration::from_millis(100),
             async || {
+                // A deleted store is gone from the API (404); its row stays.
+                if status == "deleted"
+                    && self.db_status(id).await.ok()?.as_deref() == Some("deleted")
+                {
+                    let (code, _) = self
+                        .call(reqwest::Method::GET, &format!("/api/stores/{id}"), None)
+                        .await
+                        .ok()?;
+                    return Some(if code == reqwest::StatusCode::NOT_FOUND {
+                        Ok(json!({"id": id, "status": "deleted"}))
+                    } else {
+                        Err(anyhow::anyhow!(
+                            "store {id} is deleted but GET /api/stores/{id} answers {code}"
+                        ))
+                    });
+                }
                 let store = self.store(id).await.ok()?;
                 last = store.clone();
                 let now = store["status"].as_str().unwrap_or_default();
                 if now == status {
                     Some(Ok(store))
-                } else if ["ready", "failed", "deleted"].contains(&now)
-                    && !(status == "deleted" && now != "deleted")
-                {
+                } else if unreachable_from(now).contains(&status) {
                     Some(Err(anyhow::anyhow!(
                         "store {id} is {now}, expected {status}: {store}"
                     )))
@@ -664,6 +704,19 @@ impl Drop for Platform {
                 );
             }
         }
+    }
+}
+
+/// The statuses a store in `status` can never reach any more (the guarded
+/// transitions of docs/events.md: provisioning → ready | failed → deleting
+/// → deleted; a ready store can still fail, e.g. when its namespace vanishes).
+fn unreachable_from(status: &str) -> &'static [&'static str] {
+    match status {
+        "failed" => &["provisioning", "ready"],
+        "deleting" => &["provisioning", "ready", "failed"],
+        "deleted" => &["provisioning", "ready", "failed", "deleting"],
+        "ready" => &["provisioning"],
+        _ => &[],
     }
 }
 

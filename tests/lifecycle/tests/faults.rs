@@ -113,7 +113,7 @@ async fn every_event_delivered_twice_ends_in_the_same_state() {
     assert_eq!(release["info"]["status"], "deployed");
     delete_cleanly(&platform, &cluster, &id).await;
     // Each step happened once, however often its event arrived.
-    let log = kinds(&platform.events(&id).await.unwrap());
+    let log = platform.db_event_kinds(&id).await.unwrap();
     for kind in [
         "requested",
         "installed",
