@@ -16,14 +16,12 @@ use serde_json::json;
 use storefleet_kube::StoreId;
 use storefleet_kube::helm::StoreRelease;
 use storefleet_shared::chain::answer::respond;
+use storefleet_shared::chain::step::{self, Begin};
 use storefleet_shared::chain::{
-    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, seconds_since,
-    skip, with_lease,
+    Incoming, Outcome, Refusal, dedup, emit_or_log as emit, skip, with_lease,
 };
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{
-    STORE_DELETE_REQUESTED, STORE_FAILED, STORE_INSTALLED, STORE_REQUESTED,
-};
+use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_INSTALLED, STORE_REQUESTED};
 use storefleet_shared::stores::{self, Status};
 
 pub fn router(ctx: Context) -> Router {
@@ -39,24 +37,21 @@ async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Resp
 }
 
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
-    if event.ty() != STORE_REQUESTED {
-        return Err(Refusal::BadEvent(format!(
-            "create-store handles {STORE_REQUESTED} only, not {}",
-            event.ty()
-        )));
-    }
-    let key = EventKey::of(event);
-    if dedup::already_processed(&ctx.pool, &key).await? {
-        return Ok(Outcome::Duplicate);
-    }
-    let id = incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?;
-    let Some(store) = stores::get(&ctx.pool, &id).await? else {
-        return skip(ctx, &key, format!("no store {id}")).await;
+    // only a store still provisioning: one deleted or failed meanwhile would
+    // be left with a release nobody removes
+    let (key, store) = match step::begin(
+        ctx,
+        event,
+        "create-store",
+        STORE_REQUESTED,
+        Status::Provisioning,
+    )
+    .await?
+    {
+        Begin::Proceed { key, store } => (key, store),
+        Begin::Answer(outcome) => return Ok(outcome),
     };
-    if store.status()? != Status::Provisioning {
-        // deleted or failed meanwhile: provisioning now would leave a release behind
-        return skip(ctx, &key, format!("store {id} is {}", store.status)).await;
-    }
+    let id = store.id.clone();
     let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
     let engine = storefleet_kube::Engine::parse(&store.engine)
         .map_err(|err| Refusal::BadEvent(err.to_string()))?;
@@ -111,34 +106,8 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             Ok(Outcome::Done)
         }
         Err(err) if err.is_retryable() => Err(Refusal::from(err)),
-        Err(err) => {
-            // helm's reason, a namespace claimed by someone else, RBAC: a person must act
-            let reason = err.to_string();
-            let mut tx = ctx.pool.begin().await?;
-            if !dedup::claim(&mut tx, &key).await? {
-                return Ok(Outcome::Duplicate);
-            }
-            let moved = stores::transition(
-                &mut tx,
-                &id,
-                &[Status::Provisioning],
-                Status::Failed,
-                Some(&reason),
-            )
-            .await?;
-            if let Some(store) = &moved {
-                stores::append_event(&mut tx, &id, "failed", &reason, None).await?;
-                ctx.metrics
-                    .provisioning_duration
-                    .with_label_values(&["failed"])
-                    .observe(seconds_since(store.created_at));
-            }
-            tx.commit().await?;
-            if moved.is_some() {
-                emit(ctx, STORE_FAILED, &id, json!({ "reason": reason })).await;
-            }
-            Ok(Outcome::Done)
-        }
+        // helm's reason, a namespace claimed by someone else, RBAC: a person must act
+        Err(err) => step::fail(ctx, &key, &store, Status::Provisioning, &err.to_string()).await,
     }
 }
 

@@ -18,11 +18,12 @@ use storefleet_kube::StoreId;
 use storefleet_kube::helm::Uninstalled;
 use storefleet_kube::namespace::NamespaceDeletion;
 use storefleet_shared::chain::answer::respond;
+use storefleet_shared::chain::step::{self, Begin};
 use storefleet_shared::chain::{
-    EventKey, Incoming, Outcome, Refusal, dedup, emit_or_log as emit, incoming, skip, with_lease,
+    Incoming, Outcome, Refusal, dedup, emit_or_log as emit, with_lease,
 };
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_DELETED, STORE_FAILED};
+use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_DELETED};
 use storefleet_shared::stores::{self, Status};
 
 pub fn router(ctx: Context) -> Router {
@@ -38,23 +39,19 @@ async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Resp
 }
 
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
-    if event.ty() != STORE_DELETE_REQUESTED {
-        return Err(Refusal::BadEvent(format!(
-            "delete-store handles {STORE_DELETE_REQUESTED} only, not {}",
-            event.ty()
-        )));
-    }
-    let key = EventKey::of(event);
-    if dedup::already_processed(&ctx.pool, &key).await? {
-        return Ok(Outcome::Duplicate);
-    }
-    let id = incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?;
-    let Some(store) = stores::get(&ctx.pool, &id).await? else {
-        return skip(ctx, &key, format!("no store {id}")).await;
+    let (key, store) = match step::begin(
+        ctx,
+        event,
+        "delete-store",
+        STORE_DELETE_REQUESTED,
+        Status::Deleting,
+    )
+    .await?
+    {
+        Begin::Proceed { key, store } => (key, store),
+        Begin::Answer(outcome) => return Ok(outcome),
     };
-    if store.status()? != Status::Deleting {
-        return skip(ctx, &key, format!("store {id} is {}", store.status)).await;
-    }
+    let id = store.id.clone();
     let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
     let actions = ctx.cluster.actions().await?;
     tracing::info!(store_id = %id, "tearing down");
@@ -119,30 +116,11 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         Err(err) if err.is_retryable() || matches!(err, storefleet_kube::Error::Helm { .. }) => {
             Err(Refusal::from(err))
         }
+        // a namespace Storefleet does not own: a person must look; `failed`
+        // lets the owner ask for the deletion again
         Err(err) => {
-            // a namespace Storefleet does not own: a person must look;
-            // `failed` lets the owner ask for the deletion again
             let reason = format!("deletion failed: {err}");
-            let mut tx = ctx.pool.begin().await?;
-            if !dedup::claim(&mut tx, &key).await? {
-                return Ok(Outcome::Duplicate);
-            }
-            let moved = stores::transition(
-                &mut tx,
-                &id,
-                &[Status::Deleting],
-                Status::Failed,
-                Some(&reason),
-            )
-            .await?;
-            if moved.is_some() {
-                stores::append_event(&mut tx, &id, "failed", &reason, None).await?;
-            }
-            tx.commit().await?;
-            if moved.is_some() {
-                emit(ctx, STORE_FAILED, &id, json!({ "reason": reason })).await;
-            }
-            Ok(Outcome::Done)
+            step::fail(ctx, &key, &store, Status::Deleting, &reason).await
         }
     }
 }

@@ -1,0 +1,87 @@
+//! What create-store's and delete-store's step handlers share: the checks
+//! before the slow work, and failing the store afterwards.
+
+use cloudevents::AttributesReader;
+use serde_json::json;
+
+use crate::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, incoming, seconds_since, skip};
+use crate::context::Context;
+use crate::events::STORE_FAILED;
+use crate::stores::{self, Status, Store};
+
+/// How a step handler starts.
+pub enum Begin {
+    /// Do the step: the event is new and its store is where the step expects it.
+    Proceed { key: EventKey, store: Box<Store> },
+    /// Answer at once: a duplicate, or nothing to do.
+    Answer(Outcome),
+}
+
+/// Check `event` is `event_type` (else `400`), not handled before, about a
+/// store that exists and is in `expected` status — a late or repeated event
+/// for a store that moved on is acknowledged and changes nothing.
+pub async fn begin(
+    ctx: &Context,
+    event: &cloudevents::Event,
+    function: &str,
+    event_type: &str,
+    expected: Status,
+) -> Result<Begin, Refusal> {
+    if event.ty() != event_type {
+        return Err(Refusal::BadEvent(format!(
+            "{function} handles {event_type} only, not {}",
+            event.ty()
+        )));
+    }
+    let key = EventKey::of(event);
+    if dedup::already_processed(&ctx.pool, &key).await? {
+        return Ok(Begin::Answer(Outcome::Duplicate));
+    }
+    let id = incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?;
+    let Some(store) = stores::get(&ctx.pool, &id).await? else {
+        return Ok(Begin::Answer(
+            skip(ctx, &key, format!("no store {id}")).await?,
+        ));
+    };
+    if store.status()? != expected {
+        return Ok(Begin::Answer(
+            skip(ctx, &key, format!("store {id} is {}", store.status)).await?,
+        ));
+    }
+    Ok(Begin::Proceed {
+        key,
+        store: Box::new(store),
+    })
+}
+
+/// The step failed for a reason a person must act on: claim the event and
+/// move the store from `from` to `failed` with `reason` in one transaction,
+/// then emit `io.storefleet.store.failed`.
+pub async fn fail(
+    ctx: &Context,
+    key: &EventKey,
+    store: &Store,
+    from: Status,
+    reason: &str,
+) -> Result<Outcome, Refusal> {
+    let id = store.id.as_str();
+    let mut tx = ctx.pool.begin().await?;
+    if !dedup::claim(&mut tx, key).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let moved = stores::transition(&mut tx, id, &[from], Status::Failed, Some(reason)).await?;
+    if moved.is_some() {
+        stores::append_event(&mut tx, id, "failed", reason, None).await?;
+        if from == Status::Provisioning {
+            ctx.metrics
+                .provisioning_duration
+                .with_label_values(&["failed"])
+                .observe(seconds_since(store.created_at));
+        }
+    }
+    tx.commit().await?;
+    if moved.is_some() {
+        emit_or_log(ctx, STORE_FAILED, id, json!({ "reason": reason })).await;
+    }
+    Ok(Outcome::Done)
+}
