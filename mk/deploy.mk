@@ -30,7 +30,7 @@ KUBE_SCORE_FLAGS := --ignore-container-cpu-limit \
 ifeq ($(LOCAL_BASES),1)
 FUNCTION_BASE_ARGS := --build-arg RUST_IMAGE=storefleet-local/rust:local \
   --build-arg GO_IMAGE=storefleet-local/golang:local \
-  --build-arg RUNTIME_IMAGE=storefleet-local/static:bookworm
+  --build-arg RUNTIME_IMAGE=storefleet-local/cc:bookworm
 DASHBOARD_BASE_ARGS := --build-arg NODE_IMAGE=storefleet-local/node:local \
   --build-arg NGINX_IMAGE=storefleet-local/nginx:bookworm
 endif
