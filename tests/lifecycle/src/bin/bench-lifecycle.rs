@@ -137,11 +137,28 @@ async fn main() -> anyhow::Result<()> {
         args.helm_cap,
         helm_peak.load(std::sync::atomic::Ordering::SeqCst)
     );
-    for store in failed.iter().take(5) {
-        println!(
-            "| example not ready | {} {}: {} |",
-            store["id"], store["status"], store["failure_reason"]
-        );
+    // Why the others did not become ready, grouped by the start of the reason.
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for store in &failed {
+        let reason = store["failure_reason"]
+            .as_str()
+            .unwrap_or("(still provisioning)");
+        // names with digits (pods, namespaces, volumes) differ per store
+        let general: Vec<&str> = reason
+            .split_whitespace()
+            .map(|w| {
+                if w.chars().any(|c| c.is_ascii_digit()) {
+                    "*"
+                } else {
+                    w
+                }
+            })
+            .collect();
+        let head: String = general.join(" ").chars().take(90).collect();
+        *reasons.entry(head).or_default() += 1;
+    }
+    for (reason, n) in reasons {
+        println!("| not ready because: {} | {n} |", reason.replace('|', "/"));
     }
 
     // 2. latency: last pod Ready → store ready, next to helm install time
