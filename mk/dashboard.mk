@@ -2,7 +2,7 @@
 # See docs/dashboard.md.
 
 LINT_TARGETS += lint-dashboard
-TEST_TARGETS += test-dashboard visual-dashboard
+TEST_TARGETS += test-dashboard visual-dashboard e2e-dashboard
 
 DASHBOARD := dashboard
 DASHBOARD_STAMP := $(DASHBOARD)/node_modules/.storefleet-installed

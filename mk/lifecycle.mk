@@ -3,6 +3,9 @@
 # against the test cluster, real PostgreSQL and the real helm.
 # See docs/lifecycle-tests.md.
 
+TEST_TARGETS += test-lifecycle
+BENCH_TARGETS += bench-lifecycle
+
 .PHONY: test-lifecycle test-lifecycle-rbac bench-lifecycle
 
 test-lifecycle: ## the store lifecycle through the function binaries + local broker on the lifecycle test cluster (RBAC, create, delete, failures, faults)

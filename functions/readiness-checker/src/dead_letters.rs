@@ -5,9 +5,12 @@
 //! body, base64).
 //!
 //! The store's own step events (`requested`, `installed`, `delete-requested`)
-//! make the store `failed` with the reason; a dead-lettered ApiServerSource
-//! event or sweep tick is logged and counted only, since the next sweep looks
-//! at every unsettled store anyway.
+//! make the store `failed` with the reason — unless the last answer was `429`:
+//! back-pressure (the helm cap, another operation on the store) says "later",
+//! never "broken", so such a store keeps its status and the sweep re-drives
+//! its step (and fails it only at the provisioning timeout). A dead-lettered
+//! ApiServerSource event or sweep tick is logged and counted only, since the
+//! next sweep looks at every unsettled store anyway.
 
 use base64::Engine as _;
 use cloudevents::AttributesReader;
@@ -30,12 +33,12 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
         return Ok(Outcome::Duplicate);
     }
     let reason = reason(event);
-    let from = match event.ty() {
+    let step_status = match event.ty() {
         STORE_REQUESTED | STORE_INSTALLED => Some(Status::Provisioning),
         STORE_DELETE_REQUESTED => Some(Status::Deleting),
         _ => None,
     };
-    let id = if from.is_some() {
+    let id = if step_status.is_some() {
         incoming::storefleet_store_id(event).ok()
     } else {
         incoming::apiserver_store_id(event)
@@ -51,6 +54,8 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     if !dedup::claim(&mut tx, &key).await? {
         return Ok(Outcome::Duplicate);
     }
+    // back-pressure to the end: not a failure, the sweep re-drives the step
+    let from = step_status.filter(|_| !was_back_pressure(event));
     let moved = match from {
         Some(from) => {
             stores::transition(&mut tx, &id, &[from], Status::Failed, Some(&reason)).await?
@@ -83,6 +88,13 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     Ok(Outcome::Done)
 }
 
+/// Whether the subscriber's last answer was `429 Too Many Requests`.
+fn was_back_pressure(event: &cloudevents::Event) -> bool {
+    event
+        .extension("knativeerrorcode")
+        .is_some_and(|code| code.to_string().trim() == "429")
+}
+
 /// A sentence for the activity log from the `knativeerror*` extensions: the
 /// `detail` of our own problem+json answers, else the raw body.
 fn reason(event: &cloudevents::Event) -> String {
@@ -110,5 +122,8 @@ fn reason(event: &cloudevents::Event) -> String {
         reason.extend(detail.trim().chars().take(MAX_DETAIL));
     }
     reason.push(')');
+    if was_back_pressure(event) {
+        reason.push_str("; the store keeps its status and the sweep retries the step");
+    }
     reason
 }

@@ -78,6 +78,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// The API server refused the call for lack of permission (`403`).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Error::Kube(kube::Error::Api(status)) if status.code == 403)
+    }
+
     /// Whether the caller should answer "retry later" (429/503) rather than
     /// marking the store failed: the condition is expected to pass by itself.
     pub fn is_retryable(&self) -> bool {
@@ -135,5 +140,16 @@ mod tests {
             }
             .is_retryable()
         );
+    }
+
+    #[test]
+    fn only_a_403_is_forbidden() {
+        assert!(api(403).is_forbidden());
+        assert!(
+            !api(403).is_retryable(),
+            "a lasting 403 is a missing permission"
+        );
+        assert!(!api(404).is_forbidden());
+        assert!(!Error::Busy { limit: 1 }.is_forbidden());
     }
 }

@@ -54,6 +54,11 @@ pub struct ReadinessPolicy {
     /// while (dynamic provisioning takes seconds to minutes); past this it is
     /// failed with the scheduler's message.
     pub unbound_volume_grace: Duration,
+    /// Any other Unschedulable verdict is retried by the scheduler and is
+    /// often momentary (a PersistentVolume not yet in the scheduler's cache,
+    /// a node joining, another store's pods terminating); past this it is
+    /// failed with the scheduler's message.
+    pub unschedulable_grace: Duration,
     /// A setup (init) container that exited non-zero is retried by the
     /// kubelet; after this many restarts it is a failed setup, even before
     /// the kubelet reports CrashLoopBackOff.
@@ -72,6 +77,7 @@ impl ReadinessPolicy {
                 expected_deployments: 1,
                 expected_stateful_sets: 1,
                 unbound_volume_grace: Duration::from_secs(180),
+                unschedulable_grace: Duration::from_secs(60),
                 init_restart_limit: 3,
                 mount_grace: Duration::from_secs(120),
             },
@@ -80,6 +86,7 @@ impl ReadinessPolicy {
                 expected_deployments: 1,
                 expected_stateful_sets: 1,
                 unbound_volume_grace: Duration::from_secs(180),
+                unschedulable_grace: Duration::from_secs(60),
                 init_restart_limit: 3,
                 mount_grace: Duration::from_secs(120),
             },

@@ -234,9 +234,11 @@ fn waiting_reason(container: &ContainerStatus) -> Option<&str> {
         .as_deref()
 }
 
-/// The scheduler's verdict. An unbound PersistentVolumeClaim is tolerated for
-/// the grace period (the provisioner may still be creating the volume);
-/// anything else unschedulable is failed at once with the scheduler's words.
+/// The scheduler's verdict. The scheduler keeps retrying an unschedulable
+/// pod, so it is waited for: an unbound PersistentVolumeClaim for the volume
+/// grace period (the provisioner may still be creating the volume), anything
+/// else for the shorter unschedulable grace; then it is failed with the
+/// scheduler's words.
 fn unschedulable(
     pod: &Pod,
     name: &str,
@@ -249,13 +251,13 @@ fn unschedulable(
             && c.reason.as_deref() == Some("Unschedulable")
     })?;
     let message = condition.message.as_deref().unwrap_or("no node fits");
+    let since = condition
+        .last_transition_time
+        .as_ref()
+        .or(pod.metadata.creation_timestamp.as_ref())
+        .map(|t| t.0);
+    let waited = since.map_or(0, |since| now.as_second() - since.as_second());
     if message.contains("unbound") && message.contains("PersistentVolumeClaim") {
-        let since = condition
-            .last_transition_time
-            .as_ref()
-            .or(pod.metadata.creation_timestamp.as_ref())
-            .map(|t| t.0);
-        let waited = since.map_or(0, |since| now.as_second() - since.as_second());
         if waited < policy.unbound_volume_grace.as_secs() as i64 {
             return Some(PodState::Waiting(format!(
                 "pod {name} is waiting for its volume to be bound"
@@ -264,6 +266,12 @@ fn unschedulable(
         return Some(PodState::Failed(format!(
             "pod {name} cannot be scheduled: its volume was not bound within {}s: {}",
             policy.unbound_volume_grace.as_secs(),
+            short(message)
+        )));
+    }
+    if waited < policy.unschedulable_grace.as_secs() as i64 {
+        return Some(PodState::Waiting(format!(
+            "pod {name} is waiting to be scheduled: {}",
             short(message)
         )));
     }

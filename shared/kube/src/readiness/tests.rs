@@ -202,6 +202,20 @@ fn unschedulable_carries_the_scheduler_message() {
 }
 
 #[test]
+fn a_momentary_unschedulable_is_waited_for() {
+    // Unschedulable for 10 minutes, but with a 15-minute grace: still progressing.
+    let patient = ReadinessPolicy {
+        unschedulable_grace: Duration::from_secs(900),
+        ..policy()
+    };
+    let verdict = assess(&load("unschedulable.yaml"), &patient, now());
+    assert!(
+        matches!(&verdict, Verdict::Progressing { waiting_for } if waiting_for.contains("waiting to be scheduled") && waiting_for.contains("Insufficient memory")),
+        "{verdict:?}"
+    );
+}
+
+#[test]
 fn an_unbound_volume_is_tolerated_for_the_grace_period_only() {
     // Pending for 10 minutes with a 15-minute grace: still progressing.
     let patient = ReadinessPolicy {

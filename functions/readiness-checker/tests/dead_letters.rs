@@ -1,0 +1,114 @@
+//! `POST /dead-letters` on a real PostgreSQL: a step event whose retries ran
+//! out fails the store with the reason, except when the last answer was 429
+//! (back-pressure), which leaves the store to the sweep.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine as _;
+use sqlx::PgPool;
+use storefleet_shared::testing;
+use tower::ServiceExt;
+
+/// A provisioning store of a fresh user, written directly.
+async fn provisioning_store(pool: &PgPool) -> String {
+    let (caller, _) = testing::user(pool, "dead-letters", 3, false).await;
+    let id = storefleet_shared::ids::new_store_id();
+    sqlx::query(
+        "INSERT INTO stores (id, owner_id, name, type, namespace, url, status)
+         VALUES ($1, $2, 'Busy shop', 'woocommerce', 'store-' || $1, 'http://' || $1 || '.localhost', 'provisioning')",
+    )
+    .bind(&id)
+    .bind(caller.id)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// `store.requested` for `id` as the dead-letter sink receives it.
+fn dead_letter(id: &str, code: u16, detail: &str) -> Request<Body> {
+    let body = serde_json::json!({ "title": "x", "detail": detail }).to_string();
+    Request::builder()
+        .method("POST")
+        .uri("/dead-letters")
+        .header("ce-specversion", "1.0")
+        .header("ce-id", uuid::Uuid::new_v4().to_string())
+        .header("ce-source", "/storefleet/create-store")
+        .header("ce-type", "io.storefleet.store.requested")
+        .header("ce-subject", id)
+        .header("ce-knativeerrordest", "http://create-store/events")
+        .header("ce-knativeerrorcode", code.to_string())
+        .header(
+            "ce-knativeerrordata",
+            base64::engine::general_purpose::STANDARD.encode(body),
+        )
+        .header("content-type", "application/json")
+        .body(Body::from(format!(r#"{{"store_id":"{id}"}}"#)))
+        .unwrap()
+}
+
+async fn status_and_reason(pool: &PgPool, id: &str) -> (String, Option<String>) {
+    sqlx::query_as("SELECT status, failure_reason FROM stores WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn last_entry(pool: &PgPool, id: &str) -> (String, String) {
+    sqlx::query_as(
+        "SELECT kind, message FROM store_events WHERE store_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+fn app(pool: &PgPool) -> axum::Router {
+    readiness_checker::app(testing::context(pool.clone(), testing::config(&[])))
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn exhausted_retries_fail_the_store_with_the_reason(pool: PgPool) {
+    let id = provisioning_store(&pool).await;
+    let response = app(&pool)
+        .oneshot(dead_letter(
+            &id,
+            503,
+            "the Kubernetes cluster is not reachable",
+        ))
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let (status, reason) = status_and_reason(&pool, &id).await;
+    assert_eq!(status, "failed");
+    let reason = reason.unwrap();
+    assert!(
+        reason.contains("last answer 503") && reason.contains("not reachable"),
+        "{reason}"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn back_pressure_to_the_end_leaves_the_store_to_the_sweep(pool: PgPool) {
+    let id = provisioning_store(&pool).await;
+    let response = app(&pool)
+        .oneshot(dead_letter(
+            &id,
+            429,
+            "too many helm operations in flight (limit 4); retry later",
+        ))
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let (status, reason) = status_and_reason(&pool, &id).await;
+    assert_eq!(status, "provisioning", "back-pressure is not a failure");
+    assert_eq!(reason, None);
+    let (kind, message) = last_entry(&pool, &id).await;
+    assert_eq!(kind, "dead-letter");
+    assert!(
+        message.contains("last answer 429") && message.contains("the sweep retries"),
+        "{message}"
+    );
+}
