@@ -11,10 +11,8 @@ use local_broker::manifest::Manifests;
 /// Every event type that reaches the Broker, with the Services that must
 /// consume it (DESIGN.md section 4). An empty list: accepted by the broker,
 /// consumed by nobody (the emitter already wrote the activity log).
-///
-/// TODO(core): move the io.storefleet.* list to a `pub const` in
-/// storefleet-shared's events module and use it here, so a new type cannot be
-/// added to the functions without this test seeing it.
+/// `the_list_is_every_type_the_functions_emit` ties it to the functions'
+/// own constants, so a new type cannot be added without this test seeing it.
 const EMITTED: &[(&str, &[&str])] = &[
     ("io.storefleet.store.requested", &["create-store"]),
     ("io.storefleet.store.installed", &["readiness-checker"]),
@@ -75,6 +73,22 @@ fn every_emitted_type_reaches_exactly_the_intended_functions() {
             t.name
         );
     }
+}
+
+#[test]
+fn the_list_is_every_type_the_functions_emit() {
+    use storefleet_shared::events as ev;
+    let mut emitted: Vec<&str> = ev::STOREFLEET_TYPES.to_vec();
+    emitted.extend([
+        ev::APISERVER_ADD,
+        ev::APISERVER_UPDATE,
+        ev::APISERVER_DELETE,
+        ev::PING,
+    ]);
+    emitted.sort();
+    let mut listed: Vec<&str> = EMITTED.iter().map(|(ty, _)| *ty).collect();
+    listed.sort();
+    assert_eq!(listed, emitted, "EMITTED must list every event type");
 }
 
 #[test]

@@ -5,6 +5,8 @@
 use std::env;
 use std::str::FromStr;
 
+use storefleet_kube::rbac::{self, ServiceAccountRef};
+
 use crate::{Error, Result};
 
 /// The store types Storefleet knows, and whether this installation creates them.
@@ -83,8 +85,13 @@ pub struct ChainConfig {
     pub store_values: String,
     /// `STOREFLEET_STOREFRONT_CHECK_URL`; unset: the storefront check is skipped (and logged).
     pub storefront_check_url: Option<String>,
-    /// `STOREFLEET_STORE_MANAGER_SUBJECTS`
-    pub store_manager_subjects: String,
+    /// `STOREFLEET_STORE_MANAGER_SUBJECTS`: ServiceAccounts bound to
+    /// `storefleet-store-manager` in each store namespace (at least one).
+    pub store_manager_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_READER_SUBJECTS`: ServiceAccounts bound to
+    /// `storefleet-store-reader` (get `store-credentials`) in each store
+    /// namespace; empty or unset: no reader binding.
+    pub store_reader_subjects: Vec<ServiceAccountRef>,
 }
 
 impl Config {
@@ -210,10 +217,16 @@ impl Config {
             store_chart: parsed("STOREFLEET_STORE_CHART", "helm/store")?,
             store_values: parsed("STOREFLEET_STORE_VALUES", "helm/store/values-local.yaml")?,
             storefront_check_url,
-            store_manager_subjects: parsed(
+            store_manager_subjects: rbac::parse_subjects(&parsed(
                 "STOREFLEET_STORE_MANAGER_SUBJECTS",
-                "storefleet/create-store,storefleet/delete-store,storefleet/readiness-checker,storefleet/list-stores",
-            )?,
+                "storefleet/create-store,storefleet/delete-store,storefleet/readiness-checker",
+            )?)
+            .map_err(subjects_error)?,
+            store_reader_subjects: rbac::parse_reader_subjects(&parsed(
+                "STOREFLEET_STORE_READER_SUBJECTS",
+                "",
+            )?)
+            .map_err(subjects_error)?,
         };
 
         Ok(Config {
@@ -253,6 +266,14 @@ impl Config {
             self.store_url_scheme,
             self.store_host_pattern.replace("{id}", id)
         )
+    }
+}
+
+/// A subject list's error, whose message already names the variable and the item.
+fn subjects_error(err: storefleet_kube::Error) -> Error {
+    match err {
+        storefleet_kube::Error::Config(message) => Error::Config(message),
+        other => Error::Config(other.to_string()),
     }
 }
 
@@ -302,5 +323,56 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("{id}"), "{err}");
+    }
+
+    #[test]
+    fn store_role_binding_subjects() {
+        let sa = |name: &str| ServiceAccountRef {
+            namespace: "storefleet".into(),
+            name: name.into(),
+        };
+        let c = config(&[("DATABASE_URL", "postgres://x@y/z")]).unwrap();
+        assert!(!c.chain.store_manager_subjects.contains(&sa("list-stores")));
+        assert!(c.chain.store_manager_subjects.contains(&sa("create-store")));
+        assert_eq!(
+            c.chain.store_reader_subjects,
+            vec![],
+            "unset: no reader binding"
+        );
+        let c = config(&[
+            ("DATABASE_URL", "postgres://x@y/z"),
+            ("STOREFLEET_STORE_READER_SUBJECTS", "storefleet/list-stores"),
+        ])
+        .unwrap();
+        assert_eq!(c.chain.store_reader_subjects, vec![sa("list-stores")]);
+        let c = config(&[
+            ("DATABASE_URL", "postgres://x@y/z"),
+            ("STOREFLEET_STORE_READER_SUBJECTS", " "),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.chain.store_reader_subjects,
+            vec![],
+            "empty: no reader binding"
+        );
+        for (name, value) in [
+            (
+                "STOREFLEET_STORE_READER_SUBJECTS",
+                "storefleet/list-stores,list-stores",
+            ),
+            (
+                "STOREFLEET_STORE_MANAGER_SUBJECTS",
+                "storefleet/create-store,a/b/c",
+            ),
+        ] {
+            let err = config(&[("DATABASE_URL", "postgres://x@y/z"), (name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("configuration: {name}: "))
+                    && err.contains("is not namespace/name"),
+                "{err}"
+            );
+        }
     }
 }

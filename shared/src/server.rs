@@ -4,6 +4,7 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
@@ -36,8 +37,26 @@ async fn healthz() -> &'static str {
 pub fn with_common_layers(router: Router) -> Router {
     router
         .route("/healthz", get(healthz))
+        // axum answers an unknown path or method with an empty body; every
+        // answer of the API is problem+json that says what to fix
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> Error {
+    Error::NotFound(format!(
+        "no route {method} {}: see /api/openapi.json for the API",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Error {
+    Error::MethodNotAllowed(format!(
+        "{} does not accept {method}: see /api/openapi.json for the methods it takes",
+        uri.path()
+    ))
 }
 
 /// Serve until SIGTERM/SIGINT, or run under Lambda. `router` is a

@@ -367,3 +367,53 @@ async fn concurrent_retries_with_one_key_create_one_store(pool: PgPool) {
     );
     assert_eq!(table_counts(&pool).await.0, 1);
 }
+
+/// What the broker must not retry gets 400 (Knative sends it straight to the
+/// dead-letter sink), and changes nothing: a body that is not a CloudEvent, a
+/// type this endpoint does not handle, an event about no valid store.
+#[sqlx::test(migrations = "../../migrations")]
+async fn events_that_retrying_cannot_fix_are_answered_400(pool: PgPool) {
+    let app = app(context(pool.clone(), config(&[])));
+    let before = table_counts(&pool).await;
+    let cloud_event = |ty: &str, subject: &str| {
+        http::Request::builder()
+            .method("POST")
+            .uri("/events")
+            .header("ce-specversion", "1.0")
+            .header("ce-id", "e-1")
+            .header("ce-source", "/test")
+            .header("ce-type", ty)
+            .header("ce-subject", subject)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from("{}"))
+            .unwrap()
+    };
+    let cases = [
+        (
+            "not a CloudEvent",
+            request("POST", "/events", None, Some("{}")),
+        ),
+        (
+            "a type create-store does not handle",
+            cloud_event("io.storefleet.store.ready", "abcd1234"),
+        ),
+        (
+            "no valid store id",
+            cloud_event("io.storefleet.store.requested", "../etc"),
+        ),
+    ];
+    for (what, req) in cases {
+        let (status, headers, body) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+        assert_eq!(status.as_u16(), 400, "{what}: {body}");
+        assert_eq!(
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{what}"
+        );
+        assert!(
+            !body["detail"].as_str().unwrap_or("").is_empty(),
+            "{what}: {body}"
+        );
+    }
+    assert_eq!(table_counts(&pool).await, before, "nothing changed");
+}

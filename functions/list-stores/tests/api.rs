@@ -396,3 +396,32 @@ fn openapi_is_checked_in() {
         "docs/openapi.json differs from the code; regenerate it with:\n  STOREFLEET_WRITE_OPENAPI=1 cargo test -p list-stores --test api openapi_is_checked_in"
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn unknown_paths_and_methods_are_problems_that_point_at_the_api(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 5, false).await;
+    let app = test_app(&pool);
+    let (status, headers, body) = read_json(
+        app.clone()
+            .oneshot(request("GET", "/api/shops", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &headers, &body, 404, "not-found");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/openapi.json"),
+        "{body}"
+    );
+    let (status, headers, body) = read_json(
+        app.oneshot(request("PUT", "/api/me", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &headers, &body, 405, "method-not-allowed");
+    assert!(body["detail"].as_str().unwrap().contains("PUT"), "{body}");
+}

@@ -25,15 +25,24 @@ def store_namespace(store_id, labelled=True):
                        "metadata": {"name": f"store-{store_id}", "labels": labels}})
 
 
-def role_binding(namespace, role="storefleet-store-manager", name="storefleet-store-manager",
-                 subjects=None):
+# The per-store bindings as create-store makes them with the chart's defaults
+# (rbac.storeManagerSubjects, rbac.storeReaderSubjects).
+DEFAULT_SUBJECTS = {"storefleet-store-manager": ("create-store", "delete-store"),
+                    "storefleet-store-reader": ("list-stores",)}
+
+
+def role_binding(namespace, role="storefleet-store-manager", name=None, subjects=None):
     return json.dumps({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": name or role, "namespace": namespace},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
         "subjects": subjects or [{"kind": "ServiceAccount", "name": n, "namespace": NS}
-                                 for n in ("create-store", "delete-store", "list-stores")],
+                                 for n in DEFAULT_SUBJECTS.get(role, ("create-store",))],
     })
+
+
+def reader_binding(namespace):
+    return role_binding(namespace, role="storefleet-store-reader")
 
 
 def apply_as(kubeconfig, manifest):
@@ -86,10 +95,12 @@ class PlatformOnARealApiServer(unittest.TestCase):
         for ns in (f"store-{cls.store_id}", f"store-{cls.other_id}", cls.decoy):
             kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
 
-    def test_1_create_store_makes_a_labelled_store_namespace_and_its_binding(self):
+    def test_1_create_store_makes_a_labelled_store_namespace_and_its_bindings(self):
         r = apply_as(self.create, store_namespace(self.store_id))
         self.assertEqual(r.returncode, 0, r.stderr)
         r = apply_as(self.create, role_binding(f"store-{self.store_id}"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = apply_as(self.create, reader_binding(f"store-{self.store_id}"))
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_2_create_store_cannot_make_other_namespaces(self):
@@ -110,6 +121,13 @@ class PlatformOnARealApiServer(unittest.TestCase):
         r = apply_as(self.create, role_binding(f"store-{self.store_id}", role="admin", name="sneaky"))
         self.assertNotEqual(r.returncode, 0, "binding ClusterRole admin")
         self.assertRegex(r.stderr, r"forbidden|cannot bind|create-store may only")
+        r = apply_as(self.create, role_binding(f"store-{self.store_id}", role="storefleet-store-reader",
+                                               name="sneaky-reader"))
+        self.assertNotEqual(r.returncode, 0, "a reader binding under another name")
+        self.assertIn("create-store may only", r.stderr)
+        r = apply_as(self.create, reader_binding(self.decoy))
+        self.assertNotEqual(r.returncode, 0, "a reader binding outside a store namespace")
+        self.assertIn("create-store may only", r.stderr)
         r = apply_as(self.create, role_binding(
             f"store-{self.store_id}", subjects=[{"kind": "User", "name": "mallory",
                                                 "apiGroup": "rbac.authorization.k8s.io"}]))
@@ -119,13 +137,23 @@ class PlatformOnARealApiServer(unittest.TestCase):
         ns = f"store-{self.store_id}"
         apply_as(self.create, store_namespace(self.store_id))
         apply_as(self.create, role_binding(ns))
+        apply_as(self.create, reader_binding(ns))
         # Through the per-store RoleBinding (helm install / uninstall needs).
         for verb, res in [("create", "deployments.apps"), ("patch", "statefulsets.apps"),
                           ("create", "secrets"), ("delete", "ingresses.networking.k8s.io"),
                           ("create", "networkpolicies.networking.k8s.io"), ("list", "secrets")]:
             self.assertTrue(can_i(self.create, verb, res, "-n", ns), f"create-store {verb} {res} in {ns}")
             self.assertTrue(can_i(self.delete, verb, res, "-n", ns), f"delete-store {verb} {res} in {ns}")
+        # list-stores, through the reader binding: get store-credentials, and
+        # nothing else in the store namespace.
         self.assertTrue(can_i(self.list, "get", "secrets/store-credentials", "-n", ns))
+        for verb, res in [("get", "secrets/sh.helm.release.v1.store-x.v1"), ("list", "secrets"),
+                          ("watch", "secrets"), ("create", "secrets"), ("patch", "secrets/store-credentials"),
+                          ("update", "secrets/store-credentials"), ("delete", "secrets/store-credentials"),
+                          ("create", "deployments.apps"), ("patch", "deployments.apps"),
+                          ("delete", "deployments.apps"), ("patch", "statefulsets.apps"),
+                          ("create", "configmaps"), ("get", "configmaps")]:
+            self.assertFalse(can_i(self.list, verb, res, "-n", ns), f"list-stores {verb} {res} in {ns}")
         # Never: exec, cluster-wide secrets, other namespaces, escalation.
         for kc, who in [(self.create, "create-store"), (self.delete, "delete-store"),
                         (self.list, "list-stores"), (self.ready, "readiness-checker")]:

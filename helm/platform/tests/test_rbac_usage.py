@@ -21,7 +21,10 @@ The per-store role storefleet-store-manager is what `helm upgrade --install`,
 `history`, `status`, `rollback` and `uninstall --wait --cascade foreground`
 of the store chart need (shared/kube/src/helm): it is checked against the
 kinds helm/store renders and by running the real helm with the functions'
-tokens.
+tokens. The per-store role storefleet-store-reader is list-stores' only
+permission: get the Secret store-credentials (shared/kube/src/secret.rs
+read_credentials), checked with list-stores' token to read it and to write
+nothing in a store namespace.
 """
 
 import json
@@ -46,10 +49,13 @@ CLUSTER_CALLS = {
         ("get", "", "namespaces", None, "namespace.rs apply_store_namespace: get_opt (refuse a foreign namespace)"),
         ("patch", "", "namespaces", None, "namespace.rs apply_store_namespace: server-side apply"),
         ("create", "", "namespaces", None, "server-side apply of a new object: the API server also asks for create"),
-        ("patch", RBAC, "rolebindings", None, "rbac.rs apply_store_role_binding: server-side apply"),
+        ("patch", RBAC, "rolebindings", None,
+         "rbac.rs apply_store_role_binding / apply_store_reader_binding: server-side apply"),
         ("create", RBAC, "rolebindings", None, "server-side apply of a new RoleBinding"),
         ("bind", RBAC, "clusterroles", "storefleet-store-manager",
          "a RoleBinding to a role whose permissions create-store does not hold itself"),
+        ("bind", RBAC, "clusterroles", "storefleet-store-reader",
+         "the reader RoleBinding (list-stores), applied before create-store holds the manager role's reads"),
     ],
     "delete-store": [
         ("get", "", "namespaces", None, "namespace.rs delete_store_namespace / actions.rs teardown: get_opt"),
@@ -63,9 +69,14 @@ CLUSTER_CALLS = {
         ("list", "", "events", None, "readiness/mod.rs list_observed (reason=FailedMount)"),
     ],
     # list-stores reads PostgreSQL; the store's Secret comes through the
-    # per-store RoleBinding.
+    # per-store RoleBinding storefleet-store-reader (READER_CALLS).
     "list-stores": [],
 }
+
+# What list-stores does inside a store namespace (through storefleet-store-reader).
+READER_CALLS = [
+    ("get", "", "secrets", "store-credentials", "secret.rs read_credentials (GET /api/stores/{id}/credentials)"),
+]
 
 # Verbs helm needs on every kind the store chart renders: get (does it
 # exist?), create + patch (server-side apply), delete (uninstall), watch
@@ -120,9 +131,9 @@ def store_namespace(store_id):
                                     "storefleet.io/store-id": store_id}}}
 
 
-def role_binding(namespace, subjects, role="storefleet-store-manager", name="storefleet-store-manager"):
+def role_binding(namespace, subjects, role="storefleet-store-manager", name=None):
     return {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": name or role, "namespace": namespace},
             "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
             "subjects": [{"kind": "ServiceAccount", "name": n, "namespace": ns} for ns, n in subjects]}
 
@@ -130,6 +141,16 @@ def role_binding(namespace, subjects, role="storefleet-store-manager", name="sto
 def apply(obj, kubeconfig=ADMIN, check=True):
     return kubectl("apply", "--server-side", "--field-manager=storefleet", "--force-conflicts", "-f", "-",
                    kubeconfig=kubeconfig, stdin=json.dumps(obj), check=check)
+
+
+def config_subjects(key):
+    """A subject list of the chart's ConfigMap as (namespace, name) pairs."""
+    value = rendered("ConfigMap", "storefleet-config")["data"][key]
+    return [tuple(item.split("/", 1)) for item in value.split(",") if item]
+
+
+# The subjects of the per-store bindings as the chart configures create-store.
+READERS = config_subjects("STOREFLEET_STORE_READER_SUBJECTS")
 
 
 def forbidden(r):
@@ -197,13 +218,15 @@ class CallsOfEachFunction:
     """The calls of CLUSTER_CALLS, performed as a given principal, in code order."""
 
     @staticmethod
-    def create_store(kubeconfig, store_id, subjects):
+    def create_store(kubeconfig, store_id, subjects, readers=READERS):
         ns = f"store-{store_id}"
         yield "get namespace", kubectl("get", "namespace", ns, "--ignore-not-found", kubeconfig=kubeconfig,
                                        check=False)
         yield "apply namespace (create)", apply(store_namespace(store_id), kubeconfig, check=False)
         yield "apply namespace (patch)", apply(store_namespace(store_id), kubeconfig, check=False)
         yield "apply rolebinding", apply(role_binding(ns, subjects), kubeconfig, check=False)
+        yield "apply reader rolebinding", apply(role_binding(ns, readers, role="storefleet-store-reader"),
+                                                kubeconfig, check=False)
 
     @staticmethod
     def delete_store(kubeconfig, store_id):
@@ -305,6 +328,96 @@ class FunctionRoles(unittest.TestCase):
             wait_until(lambda: can_i(kc, "create", "", "secrets", namespace=ns), "the binding takes effect")
         finally:
             kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+class StoreReaderRole(unittest.TestCase):
+    """storefleet-store-reader: list-stores reads store-credentials with its own
+    token, through the binding create-store makes, and can do nothing else in
+    a store namespace."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rules = rendered("ClusterRole", "storefleet-store-reader")["rules"]
+        cls.scratch = Scratch()
+        cls.create = sa_kubeconfig("create-store")
+        cls.list = sa_kubeconfig("list-stores")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def store(self, prefix):
+        """A store namespace with its bindings made by create-store's own token
+        (the chart's subjects), and a Secret store-credentials."""
+        store_id = new_store_id(prefix)
+        ns = f"store-{store_id}"
+        self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+        for _, r in CallsOfEachFunction.create_store(
+                self.create, store_id, config_subjects("STOREFLEET_STORE_MANAGER_SUBJECTS")):
+            self.assertEqual(r.returncode, 0, r.stderr)
+        kubectl("-n", ns, "create", "secret", "generic", "store-credentials",
+                "--from-literal=wordpress-admin-user=admin")
+        return ns
+
+    def test_1_it_grants_exactly_what_list_stores_reads(self):
+        self.assertIn((NS, "list-stores"), READERS, "the chart binds list-stores read-only")
+        self.assertNotIn((NS, "list-stores"), config_subjects("STOREFLEET_STORE_MANAGER_SUBJECTS"),
+                         "list-stores must not hold the per-store manager role")
+        used = {(v, g, r, n) for v, g, r, n, _ in READER_CALLS}
+        self.assertEqual(triples(self.rules), used)
+
+    def test_2_list_stores_reads_store_credentials_and_writes_nothing(self):
+        ns = self.store("l")
+        kubectl("-n", ns, "create", "secret", "generic", "sh.helm.release.v1.store-x.v1",
+                "--from-literal=release=not-for-list-stores")
+        kubectl("-n", ns, "create", "deployment", "web", "--image=registry.k8s.io/pause:3.10")
+        wait_until(lambda: can_i(self.list, "get", "", "secrets", "store-credentials", ns),
+                   "the reader binding takes effect")
+        r = kubectl("-n", ns, "get", "secret", "store-credentials", "-o", "name", kubeconfig=self.list,
+                    check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        label = '{"metadata":{"labels":{"written-by":"list-stores"}}}'
+        calls = [
+            ("get another Secret", ["get", "secret", "sh.helm.release.v1.store-x.v1"]),
+            ("list Secrets", ["get", "secrets"]),
+            ("create a Secret", ["create", "secret", "generic", "by-list-stores", "--from-literal=x=y"]),
+            ("patch store-credentials", ["patch", "secret", "store-credentials", "--type=merge", "-p", label]),
+            ("delete store-credentials", ["delete", "secret", "store-credentials", "--wait=false"]),
+            ("create a Deployment", ["create", "deployment", "by-list-stores",
+                                     "--image=registry.k8s.io/pause:3.10"]),
+            ("patch a Deployment", ["patch", "deployment", "web", "--type=merge", "-p", label]),
+            ("delete a Deployment", ["delete", "deployment", "web", "--wait=false"]),
+        ]
+        for what, args in calls:
+            with self.subTest(call=what):
+                r = kubectl("-n", ns, *args, kubeconfig=self.list, check=False)
+                self.assertTrue(forbidden(r), f"list-stores may {what} in {ns}: {r.stdout}{r.stderr}")
+        for verb, group, resource in [("create", "", "secrets"), ("patch", "", "secrets"),
+                                      ("update", "", "secrets"), ("delete", "", "secrets"),
+                                      ("create", "apps", "deployments"), ("patch", "apps", "deployments"),
+                                      ("update", "apps", "deployments"), ("delete", "apps", "deployments")]:
+            self.assertFalse(can_i(self.list, verb, group, resource, namespace=ns),
+                             f"list-stores may {verb} {resource} in {ns}")
+
+    def test_3_its_one_permission_is_needed(self):
+        ns = self.store("n")
+        # A copy of the role bound like the real one works (control) ...
+        name = f"reader-full-{secrets.token_hex(2)}"
+        full = self.scratch.principal(name)
+        role = self.scratch.role(name, self.rules)
+        apply(role_binding(ns, [(self.scratch.ns, name)], role=role, name=name))
+        wait_until(lambda: can_i(full, "get", "", "secrets", "store-credentials", ns), "the copy takes effect")
+        r = kubectl("-n", ns, "get", "secret", "store-credentials", kubeconfig=full, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # ... and one without the get cannot read the Secret.
+        for triple in sorted(triples(self.rules), key=str):
+            with self.subTest(permission=triple):
+                who = f"reader-no-{triple[0]}-{secrets.token_hex(2)}"
+                kc = self.scratch.principal(who)
+                role = self.scratch.role(who, without(self.rules, [triple]))
+                apply(role_binding(ns, [(self.scratch.ns, who)], role=role, name=who))
+                r = kubectl("-n", ns, "get", "secret", "store-credentials", kubeconfig=kc, check=False)
+                self.assertTrue(forbidden(r), f"list-stores reads store-credentials without {triple}: spare")
 
 
 def store_chart_kinds():

@@ -135,6 +135,9 @@ class EveryValuesFile(unittest.TestCase):
         self.assertEqual(create[("rbac.authorization.k8s.io", "rolebindings")], {"create", "patch"})
         self.assertEqual(create[("rbac.authorization.k8s.io", "clusterroles")], {"bind"})
         self.assertEqual(len(create), 3)
+        bind = [rule for rule in rules("storefleet-create-store") if "bind" in rule["verbs"]]
+        self.assertEqual([sorted(rule["resourceNames"]) for rule in bind], [sorted(PER_STORE_ROLES)],
+                         "create-store binds exactly the two per-store roles")
         delete = rules("storefleet-delete-store")
         self.assertEqual(delete, [{"apiGroups": [""], "resources": ["namespaces"],
                                    "verbs": ["get", "delete"]}])
@@ -144,6 +147,34 @@ class EveryValuesFile(unittest.TestCase):
         self.assertEqual(reader, [{"apiGroups": [""], "resources": ["secrets"],
                                    "resourceNames": ["store-credentials"], "verbs": ["get"]}])
 
+    def test_list_stores_only_reads_store_credentials(self):
+        # list-stores is bound per store to storefleet-store-reader only: get
+        # on the Secret store-credentials, no write anywhere.
+        for f, docs in self.each():
+            cfg = named(docs, "ConfigMap", "storefleet-config")["data"]
+            managers = cfg["STOREFLEET_STORE_MANAGER_SUBJECTS"].split(",")
+            readers = cfg["STOREFLEET_STORE_READER_SUBJECTS"].split(",")
+            self.assertNotIn("storefleet/list-stores", managers, f"{f}: list-stores must not hold the manager role")
+            self.assertIn("storefleet/list-stores", readers, f"{f}: list-stores reads store-credentials")
+            reader = named(docs, "ClusterRole", "storefleet-store-reader")["rules"]
+            self.assertEqual(reader, [{"apiGroups": [""], "resources": ["secrets"],
+                                       "resourceNames": ["store-credentials"], "verbs": ["get"]}], f)
+            # Nothing else in the chart names list-stores as a subject.
+            bindings = by_kind(docs, "ClusterRoleBinding") + by_kind(docs, "RoleBinding")
+            self.assertEqual([b["metadata"]["name"] for b in bindings
+                              if any(s["name"] == "list-stores" for s in b.get("subjects") or [])], [], f)
+
+    def test_reader_subjects_may_be_empty(self):
+        out = subprocess.run([HELM, "template", "storefleet", CHART, "--namespace", "storefleet",
+                              "--set-json", "rbac.storeReaderSubjects=[]"],
+                             check=True, capture_output=True, text=True).stdout
+        cfg = named([d for d in yaml.safe_load_all(out) if d], "ConfigMap", "storefleet-config")
+        self.assertEqual(cfg["data"]["STOREFLEET_STORE_READER_SUBJECTS"], "", "no reader binding")
+        cfg = named(render("values.yaml", "rbac.storeReaderSubjects={list-stores,readiness-checker}"),
+                    "ConfigMap", "storefleet-config")
+        self.assertEqual(cfg["data"]["STOREFLEET_STORE_READER_SUBJECTS"],
+                         "storefleet/list-stores,storefleet/readiness-checker")
+
     def test_admission_policy_confines_create_and_delete(self):
         docs = render()
         create = named(docs, "ValidatingAdmissionPolicy", "storefleet-create-store-namespaces")
@@ -152,6 +183,8 @@ class EveryValuesFile(unittest.TestCase):
         self.assertIn("'app.kubernetes.io/managed-by'", delete["spec"]["validations"][0]["expression"])
         rb = named(docs, "ValidatingAdmissionPolicy", "storefleet-create-store-rolebindings")
         self.assertIn("namespaceObject", rb["spec"]["validations"][0]["expression"])
+        for role in PER_STORE_ROLES:
+            self.assertIn(f"'{role}'", rb["spec"]["validations"][1]["expression"], "create-store may bind it")
         for p in ("storefleet-create-store-namespaces", "storefleet-create-store-rolebindings",
                   "storefleet-delete-store-scope"):
             self.assertEqual(named(docs, "ValidatingAdmissionPolicyBinding", p)["spec"]["validationActions"], ["Deny"])
@@ -168,6 +201,7 @@ class EveryValuesFile(unittest.TestCase):
             self.assertEqual(cfg["STOREFLEET_STORE_CHART"], "/opt/storefleet/helm/store")
             self.assertTrue(cfg["STOREFLEET_STORE_VALUES"].startswith("/opt/storefleet/helm/store/values-"), f)
             self.assertIn("storefleet/create-store", cfg["STOREFLEET_STORE_MANAGER_SUBJECTS"].split(","))
+            self.assertEqual(cfg["STOREFLEET_STORE_READER_SUBJECTS"], "storefleet/list-stores", f)
 
     def test_config_keys_are_documented(self):
         with open(os.path.join(ROOT, "docs", "development.md")) as fh:
@@ -237,6 +271,7 @@ class EveryValuesFile(unittest.TestCase):
             ("database.mode=sqlite", "mode"),
             ("config.storeHostPattern=shop.example.com", "storeHostPattern"),
             ("rbac.storeManagerSubjects[0]=default", "storeManagerSubjects"),
+            ("rbac.storeReaderSubjects[0]=default", "storeReaderSubjects"),
             ("dashboard.replicas=0", "replicas"),
             ("unknownKey=1", "unknownKey"),
         ]:

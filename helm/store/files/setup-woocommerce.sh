@@ -144,6 +144,11 @@ step "check: the store can sell"
 test "$(wp option get woocommerce_coming_soon)" = no
 wp plugin is-active woocommerce
 test "$(wp option pluck woocommerce_cod_settings enabled)" = yes
+test "$(wp option pluck woocommerce_cheque_settings enabled)" = yes
+# the shop, cart and checkout pages that install_pages made, published
+for page in shop cart checkout; do
+  test "$(wp post get "$(wp option get "woocommerce_${page}_page_id")" --field=post_status)" = publish
+done
 test "$(woo shipping_zone_method list 0 --format=count)" -gt 0
 test "$(woo product list --status=publish --format=count)" -gt 0
 current_step="done"

@@ -151,7 +151,7 @@ class StoreOnARealApiServer(unittest.TestCase):
     def test_3_a_rolling_update_whose_new_pod_never_gets_ready_is_admitted_and_rolled_back(self):
         # The new pod's image is marked to crash (test cluster stage): the old
         # pod keeps serving, and both must fit the quota at once.
-        helm_install(self.store_id, "--set", "wordpress.image.tag=crash-loop-backoff")
+        helm_install(self.store_id, "--set-string", "wordpress.image.tag=0.0.0-crash-loop-backoff")
         wordpress = lambda: [p for p in get(self.ns, "pods")["items"]  # noqa: E731
                              if p["metadata"]["labels"]["app.kubernetes.io/component"] == "wordpress"
                              and not p["metadata"].get("deletionTimestamp")]
@@ -197,7 +197,7 @@ class TheAdmissionCheckCanFail(unittest.TestCase):
             small = ["--set-string", "resourceQuota.hard.requests\\.memory=768Mi"]
             helm_install(store_id, *small)
             until("the store's workloads to be available", 90, lambda: store_ready(ns))
-            helm_install(store_id, *small, "--set", "wordpress.image.tag=crash-loop-backoff")
+            helm_install(store_id, *small, "--set-string", "wordpress.image.tag=0.0.0-crash-loop-backoff")
             found = until("the refusal", 60, lambda: refusals(ns))
             self.assertIn("exceeded quota", " ".join(found))
         finally:

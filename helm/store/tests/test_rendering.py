@@ -231,6 +231,9 @@ class Labels(unittest.TestCase):
             (["--set-string", "ingress.host=http://shop.example.com"], "ingress/host"),
             (["--set", "ingress.tls.enabled=true", "--set", "ingress.tls.clusterIssuer="], "clusterIssuer"),
             (["--set", "wordpress.image.tag=latest"], "tag"),
+            # a moving major or minor is not a pin
+            (["--set-string", "wordpress.image.tag=6"], "wordpress/image/tag"),
+            (["--set-string", "mysql.image.tag=8.4"], "mysql/image/tag"),
             (["--set", "wordpress.resources.limits.memory=null"], "memory"),
         ]
         for extra, mentions in cases:
@@ -295,6 +298,10 @@ class Setup(unittest.TestCase):
         self.assertIn('test "$(wp option get woocommerce_coming_soon)" = no', script)
         self.assertIn('test "$(wp option pluck woocommerce_cod_settings enabled)" = yes', script)
         self.assertIn('test "$(woo shipping_zone_method list 0 --format=count)" -gt 0', script)
+        self.assertIn('test "$(wp option pluck woocommerce_cheque_settings enabled)" = yes', script)
+        # the pages a customer walks through are checked, not just created
+        self.assertIn("for page in shop cart checkout; do", script)
+        self.assertIn('"woocommerce_${page}_page_id"', script)
 
     def test_every_step_is_guarded_for_a_rerun(self):
         lines = self.steps()

@@ -23,8 +23,13 @@ pub const RBAC_PROPAGATION: Duration = Duration::from_secs(15);
 pub struct StoreActions {
     pub client: Client,
     pub helm: Helm,
-    /// `STOREFLEET_STORE_MANAGER_SUBJECTS`, parsed with [`rbac::parse_subjects`].
+    /// `STOREFLEET_STORE_MANAGER_SUBJECTS`, parsed with [`rbac::parse_subjects`]:
+    /// bound to `storefleet-store-manager` in each store namespace.
     pub subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_READER_SUBJECTS`, parsed with
+    /// [`rbac::parse_reader_subjects`]: bound to `storefleet-store-reader`
+    /// (get `store-credentials`) in each store namespace; empty: no such binding.
+    pub reader_subjects: Vec<ServiceAccountRef>,
 }
 
 /// What [`StoreActions::provision`] did.
@@ -42,10 +47,11 @@ pub struct TornDown {
 }
 
 impl StoreActions {
-    /// create-store's handler of `store.requested`: namespace, Secret,
-    /// RoleBinding, then `helm upgrade --install` (no `--wait`). Every step
-    /// is idempotent, so a repeated event converges; the helm cap is checked
-    /// by the helm step ([`Error::Busy`] → answer 429).
+    /// create-store's handler of `store.requested`: namespace, the
+    /// RoleBindings (manager, then reader), Secret, then `helm upgrade
+    /// --install` (no `--wait`). Every step is idempotent, so a repeated
+    /// event converges; the helm cap is checked by the helm step
+    /// ([`Error::Busy`] → answer 429).
     pub async fn provision(
         &self,
         store: &StoreRelease,
@@ -56,6 +62,8 @@ impl StoreActions {
         // create-store may write Secrets only through the store's RoleBinding,
         // so the binding comes before the Secret ...
         rbac::apply_store_role_binding(&self.client, &store.id, &self.subjects).await?;
+        // The read-only binding (list-stores reads the Secret through it).
+        rbac::apply_store_reader_binding(&self.client, &store.id, &self.reader_subjects).await?;
         let secret = self
             .ensure_secret_once_bound(&store.id, admin_email)
             .await?;
@@ -105,5 +113,121 @@ impl StoreActions {
         let (release, _) = self.helm.uninstall(id).await?;
         let namespace = namespace::delete_store_namespace(&self.client, id).await?;
         Ok(TornDown { release, namespace })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use http::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::helm::HelmConfig;
+    use crate::testing::{Exchange, scripted, status};
+
+    const NS: &str = "/api/v1/namespaces/store-abcd1234";
+    const BINDINGS: &str =
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/store-abcd1234/rolebindings";
+
+    /// A `helm` that knows no release and installs anything.
+    fn fake_helm(dir: &tempfile::TempDir) -> Helm {
+        let bin = dir.path().join("helm");
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\nif [ \"$1\" = history ]; then echo 'Error: release: not found' >&2; exit 1; fi\nexit 0\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Helm::new(HelmConfig::new(bin, "/opt/storefleet/helm/store", vec![]))
+    }
+
+    fn binding_answer(name: &str) -> serde_json::Value {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": name},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}})
+    }
+
+    /// The kube requests of provision, in order, up to the Secret.
+    fn provision_script(reader: bool) -> Vec<Exchange> {
+        let mut script = vec![
+            Exchange::new(Method::GET, NS, 404, status(404, "NotFound", "not found")),
+            Exchange::new(
+                Method::PATCH,
+                format!("{NS}?&force=true&fieldManager=storefleet"),
+                200,
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "store-abcd1234"}}),
+            ),
+            Exchange::new(
+                Method::PATCH,
+                format!("{BINDINGS}/storefleet-store-manager?&force=true&fieldManager=storefleet"),
+                200,
+                binding_answer("storefleet-store-manager"),
+            )
+            .body(|body| {
+                assert_eq!(body["roleRef"]["name"], "storefleet-store-manager");
+                assert_eq!(
+                    body["subjects"],
+                    json!([{"kind": "ServiceAccount", "name": "create-store", "namespace": "storefleet"}])
+                );
+            }),
+        ];
+        if reader {
+            script.push(
+                Exchange::new(
+                    Method::PATCH,
+                    format!("{BINDINGS}/storefleet-store-reader?&force=true&fieldManager=storefleet"),
+                    200,
+                    binding_answer("storefleet-store-reader"),
+                )
+                .body(|body| {
+                    assert_eq!(body["roleRef"]["name"], "storefleet-store-reader");
+                    assert_eq!(
+                        body["subjects"],
+                        json!([{"kind": "ServiceAccount", "name": "list-stores", "namespace": "storefleet"}])
+                    );
+                }),
+            );
+        }
+        script.push(Exchange::new(
+            Method::POST,
+            format!("{NS}/secrets?"),
+            201,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"}}),
+        ));
+        script
+    }
+
+    async fn provision_with(reader_subjects: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let (client, api) = scripted(provision_script(!reader_subjects.is_empty()));
+        let actions = StoreActions {
+            client,
+            helm: fake_helm(&dir),
+            subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
+            reader_subjects: rbac::parse_reader_subjects(reader_subjects).unwrap(),
+        };
+        let store = StoreRelease {
+            id: StoreId::parse("abcd1234").unwrap(),
+            host: "abcd1234.localhost".into(),
+        };
+        let provisioned = actions
+            .provision(&store, Engine::WooCommerce, "owner@example.com")
+            .await
+            .unwrap();
+        assert_eq!(provisioned.secret, SecretOutcome::Created);
+        drop(actions);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn provision_binds_manager_then_reader_before_the_secret() {
+        provision_with("storefleet/list-stores").await;
+    }
+
+    #[tokio::test]
+    async fn provision_without_reader_subjects_applies_no_reader_binding() {
+        provision_with("").await;
     }
 }

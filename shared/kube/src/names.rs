@@ -18,6 +18,10 @@ pub const STORE_SECRET_NAME: &str = "store-credentials";
 /// The per-store RoleBinding and the ClusterRole it binds.
 pub const STORE_MANAGER_BINDING: &str = "storefleet-store-manager";
 pub const STORE_MANAGER_CLUSTER_ROLE: &str = "storefleet-store-manager";
+/// The per-store read-only RoleBinding (list-stores: get `store-credentials`)
+/// and the ClusterRole it binds.
+pub const STORE_READER_BINDING: &str = "storefleet-store-reader";
+pub const STORE_READER_CLUSTER_ROLE: &str = "storefleet-store-reader";
 
 /// A validated store id: 8 characters of `[a-z0-9]`.
 ///

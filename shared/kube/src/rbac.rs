@@ -1,13 +1,23 @@
-//! The per-store RoleBinding: the functions' ServiceAccounts get the
-//! ClusterRole `storefleet-store-manager` inside this store's namespace only,
-//! never cluster-wide.
+//! The per-store RoleBindings: the functions' ServiceAccounts get the
+//! ClusterRole `storefleet-store-manager` (what helm and create-store write)
+//! and, for the ServiceAccounts that only read the store's Secret,
+//! `storefleet-store-reader`, inside this store's namespace only, never
+//! cluster-wide.
 
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::{Api, Client};
 
-use crate::names::{FIELD_MANAGER, STORE_MANAGER_BINDING, STORE_MANAGER_CLUSTER_ROLE};
+use crate::names::{
+    FIELD_MANAGER, STORE_MANAGER_BINDING, STORE_MANAGER_CLUSTER_ROLE, STORE_READER_BINDING,
+    STORE_READER_CLUSTER_ROLE,
+};
 use crate::{Error, Result, StoreId};
+
+/// The setting that names the subjects of `storefleet-store-manager`.
+pub const MANAGER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_MANAGER_SUBJECTS";
+/// The setting that names the subjects of `storefleet-store-reader`.
+pub const READER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_READER_SUBJECTS";
 
 /// A ServiceAccount named as `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +26,27 @@ pub struct ServiceAccountRef {
     pub name: String,
 }
 
-/// Parse `STOREFLEET_STORE_MANAGER_SUBJECTS`: a comma list of `namespace/name`.
+/// Parse `STOREFLEET_STORE_MANAGER_SUBJECTS`: a comma list of `namespace/name`,
+/// at least one (create-store itself writes through this binding).
 pub fn parse_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
-    let subjects: Vec<_> = list
-        .split(',')
+    let subjects = parse_subject_list(MANAGER_SUBJECTS_VAR, list)?;
+    if subjects.is_empty() {
+        return Err(Error::Config(format!(
+            "{MANAGER_SUBJECTS_VAR} is empty: name at least one ServiceAccount as namespace/name"
+        )));
+    }
+    Ok(subjects)
+}
+
+/// Parse `STOREFLEET_STORE_READER_SUBJECTS`: the same comma list of
+/// `namespace/name`, which may be empty (then no reader binding is applied).
+pub fn parse_reader_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
+    parse_subject_list(READER_SUBJECTS_VAR, list)
+}
+
+/// A comma list of `namespace/name`; errors name `variable` and the item.
+fn parse_subject_list(variable: &str, list: &str) -> Result<Vec<ServiceAccountRef>> {
+    list.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
         .map(|item| match item.split_once('/') {
@@ -32,23 +59,44 @@ pub fn parse_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
                 })
             }
             _ => Err(Error::Config(format!(
-                "STOREFLEET_STORE_MANAGER_SUBJECTS: {item:?} is not namespace/name"
+                "{variable}: {item:?} is not namespace/name"
             ))),
         })
-        .collect::<Result<_>>()?;
-    if subjects.is_empty() {
-        return Err(Error::Config(
-            "STOREFLEET_STORE_MANAGER_SUBJECTS is empty: name at least one ServiceAccount as namespace/name".into(),
-        ));
-    }
-    Ok(subjects)
+        .collect()
 }
 
-/// The RoleBinding as Storefleet wants it.
+/// The manager RoleBinding as Storefleet wants it.
 pub fn desired_role_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> RoleBinding {
+    store_binding(
+        id,
+        STORE_MANAGER_BINDING,
+        STORE_MANAGER_CLUSTER_ROLE,
+        subjects,
+    )
+}
+
+/// The reader RoleBinding as Storefleet wants it.
+pub fn desired_reader_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> RoleBinding {
+    store_binding(
+        id,
+        STORE_READER_BINDING,
+        STORE_READER_CLUSTER_ROLE,
+        subjects,
+    )
+}
+
+/// A RoleBinding `name` in the store namespace to the ClusterRole `role`
+/// (the admission policy lets create-store bind a ClusterRole only under its
+/// own name, and only for ServiceAccounts).
+fn store_binding(
+    id: &StoreId,
+    name: &str,
+    role: &str,
+    subjects: &[ServiceAccountRef],
+) -> RoleBinding {
     RoleBinding {
         metadata: ObjectMeta {
-            name: Some(STORE_MANAGER_BINDING.to_owned()),
+            name: Some(name.to_owned()),
             namespace: Some(id.namespace()),
             labels: Some(id.ownership_labels()),
             ..ObjectMeta::default()
@@ -56,7 +104,7 @@ pub fn desired_role_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> Rol
         role_ref: RoleRef {
             api_group: Some("rbac.authorization.k8s.io".to_owned()),
             kind: "ClusterRole".to_owned(),
-            name: STORE_MANAGER_CLUSTER_ROLE.to_owned(),
+            name: role.to_owned(),
         },
         subjects: Some(
             subjects
@@ -72,22 +120,38 @@ pub fn desired_role_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> Rol
     }
 }
 
-/// Server-side apply the RoleBinding (idempotent; a changed subject list
-/// converges on the next apply).
+/// Server-side apply the manager RoleBinding (idempotent; a changed subject
+/// list converges on the next apply).
 pub async fn apply_store_role_binding(
     client: &Client,
     id: &StoreId,
     subjects: &[ServiceAccountRef],
 ) -> Result<RoleBinding> {
+    apply(client, id, desired_role_binding(id, subjects)).await
+}
+
+/// Server-side apply the reader RoleBinding, the same way. With no subjects
+/// nothing is sent and `None` is returned (a RoleBinding without subjects
+/// would grant nothing). A binding left from an earlier, non-empty list is
+/// not removed.
+pub async fn apply_store_reader_binding(
+    client: &Client,
+    id: &StoreId,
+    subjects: &[ServiceAccountRef],
+) -> Result<Option<RoleBinding>> {
+    if subjects.is_empty() {
+        return Ok(None);
+    }
+    apply(client, id, desired_reader_binding(id, subjects))
+        .await
+        .map(Some)
+}
+
+async fn apply(client: &Client, id: &StoreId, binding: RoleBinding) -> Result<RoleBinding> {
     let api: Api<RoleBinding> = Api::namespaced(client.clone(), &id.namespace());
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let applied = api
-        .patch(
-            STORE_MANAGER_BINDING,
-            &params,
-            &Patch::Apply(&desired_role_binding(id, subjects)),
-        )
-        .await?;
+    let name = binding.metadata.name.clone().unwrap_or_default();
+    let applied = api.patch(&name, &params, &Patch::Apply(&binding)).await?;
     Ok(applied)
 }
 
@@ -125,6 +189,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn reader_subjects_may_be_empty_and_are_checked_like_the_manager_list() {
+        assert_eq!(parse_reader_subjects("").unwrap(), vec![]);
+        assert_eq!(parse_reader_subjects(" , ").unwrap(), vec![]);
+        assert_eq!(
+            parse_reader_subjects(" storefleet/list-stores ").unwrap(),
+            vec![ServiceAccountRef {
+                namespace: "storefleet".into(),
+                name: "list-stores".into()
+            }]
+        );
+        for bad in ["list-stores", "/x", "ns/", "a/b/c"] {
+            let err = parse_reader_subjects(&format!("storefleet/list-stores,{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(READER_SUBJECTS_VAR)
+                    && err.contains(bad)
+                    && err.contains("namespace/name"),
+                "{err}"
+            );
+            let err = parse_subjects(bad).unwrap_err().to_string();
+            assert!(err.contains(MANAGER_SUBJECTS_VAR), "{err}");
+        }
+    }
+
     #[tokio::test]
     async fn applies_the_binding_server_side_as_storefleet() {
         use http::Method;
@@ -157,6 +247,61 @@ mod tests {
         apply_store_role_binding(&client, &id, &subjects)
             .await
             .unwrap();
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn applies_the_reader_binding_server_side_as_storefleet() {
+        use http::Method;
+        use serde_json::json;
+
+        use crate::testing::{Exchange, scripted};
+
+        let id = StoreId::parse("abcd1234").unwrap();
+        let subjects = parse_reader_subjects("storefleet/list-stores").unwrap();
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::PATCH,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/store-abcd1234/rolebindings/storefleet-store-reader?&force=true&fieldManager=storefleet",
+            200,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "storefleet-store-reader"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "storefleet-store-reader"}}),
+        )
+        .body(|body| {
+            assert_eq!(body["kind"], "RoleBinding");
+            assert_eq!(body["metadata"]["name"], "storefleet-store-reader");
+            assert_eq!(body["metadata"]["namespace"], "store-abcd1234");
+            assert_eq!(
+                body["roleRef"],
+                json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "storefleet-store-reader"})
+            );
+            assert_eq!(body["metadata"]["labels"]["storefleet.io/store-id"], "abcd1234");
+            assert_eq!(
+                body["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+                "storefleet"
+            );
+            assert_eq!(
+                body["subjects"],
+                json!([{"kind": "ServiceAccount", "name": "list-stores", "namespace": "storefleet"}])
+            );
+        })]);
+        let applied = apply_store_reader_binding(&client, &id, &subjects)
+            .await
+            .unwrap();
+        assert_eq!(applied.unwrap().role_ref.name, STORE_READER_CLUSTER_ROLE);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_reader_subjects_sends_nothing() {
+        use crate::testing::scripted;
+
+        let id = StoreId::parse("abcd1234").unwrap();
+        // An empty script: any request fails the test.
+        let (client, api) = scripted(vec![]);
+        let applied = apply_store_reader_binding(&client, &id, &[]).await.unwrap();
+        assert!(applied.is_none());
+        drop(client);
         api.await.unwrap();
     }
 }

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{DeleteParams, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
@@ -266,6 +267,14 @@ async fn namespace_secret_and_binding_on_a_real_apiserver() {
     rbac::apply_store_role_binding(client, &id, &subjects)
         .await
         .unwrap();
+    let readers = rbac::parse_reader_subjects("storefleet/list-stores").unwrap();
+    for _ in 0..2 {
+        let reader = rbac::apply_store_reader_binding(client, &id, &readers)
+            .await
+            .unwrap()
+            .expect("a reader binding for a non-empty subject list");
+        assert_eq!(reader.role_ref.name, "storefleet-store-reader");
+    }
 
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
     let values: Vec<String> = secrets
@@ -361,6 +370,7 @@ async fn foreign_namespaces_are_never_deleted() {
             client: client.clone(),
             helm: helm_for(&cluster, &fixture_chart(), vec![]),
             subjects: vec![],
+            reader_subjects: vec![],
         };
         let err = actions.teardown(&id).await.unwrap_err();
         assert!(
@@ -402,6 +412,7 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
         client: client.clone(),
         helm: helm_for(cluster, chart, values).with_duration_histogram(histogram.clone()),
         subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
+        reader_subjects: rbac::parse_reader_subjects("storefleet/list-stores").unwrap(),
     };
     let helm = &actions.helm;
 
@@ -410,6 +421,19 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
         .await
         .unwrap();
     assert_eq!(provisioned.secret, secret::SecretOutcome::Created);
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &id.namespace());
+    for (binding, subject) in [
+        ("storefleet-store-manager", "create-store"),
+        ("storefleet-store-reader", "list-stores"),
+    ] {
+        let applied = bindings.get(binding).await.unwrap();
+        assert_eq!(applied.role_ref.name, binding);
+        let subjects = applied.subjects.unwrap_or_default();
+        assert_eq!(
+            subjects.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            [subject]
+        );
+    }
     eprintln!(
         "helm upgrade --install of {} took {:?}",
         chart.display(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use storefleet_kube::actions::StoreActions;
 use storefleet_kube::helm::{Helm, HelmConfig};
-use storefleet_kube::rbac::{ServiceAccountRef, parse_subjects};
+use storefleet_kube::rbac::ServiceAccountRef;
 use storefleet_kube::storefront::StorefrontCheck;
 use tokio::sync::OnceCell;
 
@@ -28,6 +28,7 @@ pub struct Cluster {
 struct Inner {
     helm: Helm,
     subjects: Vec<ServiceAccountRef>,
+    reader_subjects: Vec<ServiceAccountRef>,
     storefront: Option<StorefrontCheck>,
     client: OnceCell<kube::Client>,
 }
@@ -44,8 +45,6 @@ impl Cluster {
         );
         helm_config.max_in_flight = chain.max_helm_in_flight;
         let helm = Helm::new(helm_config).with_duration_histogram(metrics.helm_durations.clone());
-        let subjects = parse_subjects(&chain.store_manager_subjects)
-            .map_err(|err| Error::Config(format!("STOREFLEET_STORE_MANAGER_SUBJECTS: {err}")))?;
         let storefront = chain
             .storefront_check_url
             .as_deref()
@@ -55,7 +54,8 @@ impl Cluster {
         Ok(Self {
             inner: Arc::new(Inner {
                 helm,
-                subjects,
+                subjects: chain.store_manager_subjects.clone(),
+                reader_subjects: chain.store_reader_subjects.clone(),
                 storefront,
                 client: OnceCell::new(),
             }),
@@ -79,6 +79,7 @@ impl Cluster {
             client: self.client().await?,
             helm: self.inner.helm.clone(),
             subjects: self.inner.subjects.clone(),
+            reader_subjects: self.inner.reader_subjects.clone(),
         })
     }
 

@@ -38,7 +38,7 @@ pub async fn store_namespace_is_labelled(admin: &Client, id: &str) -> anyhow::Re
 }
 
 /// The Secret store-credentials with every key of docs/development.md, and
-/// the RoleBinding storefleet-store-manager.
+/// the RoleBindings storefleet-store-manager and storefleet-store-reader.
 pub async fn credentials_and_binding(admin: &Client, id: &str) -> anyhow::Result<()> {
     let ns = format!("store-{id}");
     let secret = Api::<Secret>::namespaced(admin.clone(), &ns)
@@ -60,6 +60,10 @@ pub async fn credentials_and_binding(admin: &Client, id: &str) -> anyhow::Result
         .get("storefleet-store-manager")
         .await?;
     ensure!(binding.role_ref.name == "storefleet-store-manager");
+    let reader = Api::<RoleBinding>::namespaced(admin.clone(), &ns)
+        .get("storefleet-store-reader")
+        .await?;
+    ensure!(reader.role_ref.name == "storefleet-store-reader");
     Ok(())
 }
 

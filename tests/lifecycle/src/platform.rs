@@ -111,7 +111,7 @@ impl StoreChart {
     /// cluster's failure stage, docs/test-cluster.md).
     pub fn never_ready_values(&self) -> String {
         if self.is_store_chart {
-            "wordpress:\n  image:\n    tag: image-pull-backoff\n".into()
+            "wordpress:\n  image:\n    tag: 0.0.0-image-pull-backoff\n".into()
         } else {
             "failWith: ImagePullBackOff\n".into()
         }
@@ -121,7 +121,7 @@ impl StoreChart {
     /// failure reason (fixtures/stage-held-not-ready.yaml).
     pub fn held_values(&self) -> String {
         if self.is_store_chart {
-            "wordpress:\n  image:\n    tag: held-not-ready\n".into()
+            "wordpress:\n  image:\n    tag: 0.0.0-held-not-ready\n".into()
         } else {
             "failWith: HeldNotReady\n".into()
         }
@@ -578,6 +578,22 @@ impl Platform {
             .await?;
         if !status.is_success() {
             bail!("GET /api/stores/{id} answered {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// `GET /api/stores/{id}/credentials`: list-stores reads the store's
+    /// Secret with its own token (the per-store reader binding).
+    pub async fn credentials(&self, id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/stores/{id}/credentials"),
+                None,
+            )
+            .await?;
+        if !status.is_success() {
+            bail!("GET /api/stores/{id}/credentials answered {status}: {body}");
         }
         Ok(body)
     }

@@ -52,6 +52,14 @@ async fn a_store_is_created_becomes_ready_and_is_deleted_without_leftovers() {
     checks::credentials_and_binding(&cluster.admin, &id)
         .await
         .unwrap();
+    // list-stores' credentials route, through its reader binding only.
+    let credentials = platform.credentials(&id).await.unwrap();
+    assert_eq!(credentials["admin_user"], "admin", "{credentials}");
+    assert!(
+        credentials["admin_password"]
+            .as_str()
+            .is_some_and(|p| !p.is_empty())
+    );
     let release = checks::helm_release(&cluster, &id)
         .unwrap()
         .expect("a helm release");

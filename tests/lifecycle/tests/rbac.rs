@@ -5,10 +5,12 @@
 //! - each function can do what its code does (storefleet-kube's
 //!   `StoreActions::provision` as create-store, `readiness::observe` as
 //!   readiness-checker, `StoreActions::teardown` as delete-store, the store's
-//!   Secret as list-stores) — a missing permission fails here;
+//!   Secret as list-stores, through the reader binding) — a missing
+//!   permission fails here;
 //! - none can read Secrets outside store namespaces, exec/attach/port-forward
 //!   into pods, or delete a namespace Storefleet does not own, and none holds
-//!   any of a list of dangerous rights — an excess permission fails here.
+//!   any of a list of dangerous rights, and list-stores writes nothing in a
+//!   store namespace — an excess permission fails here.
 //!
 //! Exactness of every verb (nothing spare) is proven by helm/platform's own
 //! tests (tests/test_rbac_usage.py); these tests run the Rust code itself.
@@ -22,7 +24,7 @@ use k8s_openapi::api::authorization::v1::{
 };
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::rbac::v1::RoleBinding;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 use storefleet_kube::actions::StoreActions;
@@ -130,6 +132,13 @@ fn actions_as(
                 .platform_config
                 .get("STOREFLEET_STORE_MANAGER_SUBJECTS")
                 .expect("the platform chart sets STOREFLEET_STORE_MANAGER_SUBJECTS"),
+        )
+        .unwrap(),
+        reader_subjects: rbac::parse_reader_subjects(
+            cluster
+                .platform_config
+                .get("STOREFLEET_STORE_READER_SUBJECTS")
+                .expect("the platform chart sets STOREFLEET_STORE_READER_SUBJECTS"),
         )
         .unwrap(),
     }
@@ -251,6 +260,9 @@ async fn no_function_can_exec_attach_or_port_forward() {
     rbac::apply_store_role_binding(&client, &id, &actions.subjects)
         .await
         .expect("the RoleBinding, as create-store");
+    rbac::apply_store_reader_binding(&client, &id, &actions.reader_subjects)
+        .await
+        .expect("the reader RoleBinding, as create-store");
     secret::ensure_store_secret(&client, &id, "admin@example.com")
         .await
         .expect("the Secret, as create-store");
@@ -600,7 +612,7 @@ async fn each_function_does_its_job_with_its_own_token() {
     let id = random_id();
     let ns = id.namespace();
 
-    // create-store: namespace, Secret, RoleBinding, helm upgrade --install.
+    // create-store: namespace, RoleBindings, Secret, helm upgrade --install.
     let (client, kubeconfig) = functions.get("create-store");
     let create = actions_as(&cluster, client, kubeconfig, &chart);
     let store = StoreRelease {
@@ -616,9 +628,24 @@ async fn each_function_does_its_job_with_its_own_token() {
         .provision(&store, Engine::WooCommerce, "admin@example.com")
         .await
         .expect("a second provision with create-store's token");
-    let binding: Api<RoleBinding> = Api::namespaced(cluster.admin.clone(), &ns);
-    let binding = binding.get("storefleet-store-manager").await.unwrap();
+    let bindings: Api<RoleBinding> = Api::namespaced(cluster.admin.clone(), &ns);
+    let binding = bindings.get("storefleet-store-manager").await.unwrap();
     assert_eq!(binding.role_ref.name, "storefleet-store-manager");
+    let bound = |binding: &RoleBinding| -> Vec<String> {
+        binding
+            .subjects
+            .iter()
+            .flatten()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    assert!(
+        !bound(&binding).contains(&"list-stores".to_owned()),
+        "list-stores must not hold the per-store manager role"
+    );
+    let reader = bindings.get("storefleet-store-reader").await.unwrap();
+    assert_eq!(reader.role_ref.name, "storefleet-store-reader");
+    assert_eq!(bound(&reader), ["list-stores"]);
 
     // readiness-checker: its cluster-wide reads are enough to judge the store.
     let (checker, _) = functions.get("readiness-checker");
@@ -644,9 +671,10 @@ async fn each_function_does_its_job_with_its_own_token() {
         "readiness-checker must not delete Deployments"
     );
 
-    // list-stores: reads the store's Secret (the credentials endpoint).
+    // list-stores: reads the store's Secret (the credentials endpoint),
+    // through the reader binding ...
     let (lister, _) = functions.get("list-stores");
-    let secrets: Api<Secret> = Api::namespaced(lister, &ns);
+    let secrets: Api<Secret> = Api::namespaced(lister.clone(), &ns);
     let credentials = secrets
         .get(STORE_SECRET_NAME)
         .await
@@ -655,6 +683,89 @@ async fn each_function_does_its_job_with_its_own_token() {
         credentials
             .data
             .is_some_and(|d| d.contains_key("wordpress-admin-password"))
+    );
+    let read = secret::read_credentials(&lister, &id)
+        .await
+        .expect("list-stores' credentials route reads the admin login");
+    assert_eq!(read.admin_user, "admin");
+    // ... and can do nothing else there: no other Secret, no write.
+    let deployment = Api::<Deployment>::namespaced(cluster.admin.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find_map(|d| d.metadata.name)
+        .expect("the store has a Deployment");
+    let deployments: Api<Deployment> = Api::namespaced(lister.clone(), &ns);
+    let new_secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "written-by-list-stores"},
+        "stringData": {"x": "y"}
+    }))
+    .unwrap();
+    let new_deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "written-by-list-stores"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {
+                "metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "x", "image": "registry.k8s.io/pause:3.10"}]}
+            }
+        }
+    }))
+    .unwrap();
+    let label = Patch::Merge(json!({"metadata": {"labels": {"written-by": "list-stores"}}}));
+    let writes = [
+        (
+            "create a Secret",
+            refusal(secrets.create(&PostParams::default(), &new_secret).await),
+        ),
+        (
+            "patch store-credentials",
+            refusal(
+                secrets
+                    .patch(STORE_SECRET_NAME, &PatchParams::default(), &label)
+                    .await,
+            ),
+        ),
+        (
+            "delete store-credentials",
+            refusal(
+                secrets
+                    .delete(STORE_SECRET_NAME, &DeleteParams::default())
+                    .await,
+            ),
+        ),
+        (
+            "list Secrets",
+            refusal(secrets.list(&ListParams::default()).await),
+        ),
+        (
+            "create a Deployment",
+            refusal(
+                deployments
+                    .create(&PostParams::default(), &new_deployment)
+                    .await,
+            ),
+        ),
+        (
+            "patch a Deployment",
+            refusal(
+                deployments
+                    .patch(&deployment, &PatchParams::default(), &label)
+                    .await,
+            ),
+        ),
+    ];
+    let allowed: Vec<String> = writes
+        .iter()
+        .filter(|(_, status)| *status != Some(403))
+        .map(|(what, status)| format!("{what} in {ns}: answered {status:?}, expected 403"))
+        .collect();
+    assert!(
+        allowed.is_empty(),
+        "list-stores may do more than read store-credentials:\n{}",
+        allowed.join("\n")
     );
 
     teardown_as_delete_store(&cluster, &functions, &chart, &id).await;
