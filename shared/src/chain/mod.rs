@@ -40,22 +40,48 @@ pub fn seconds_since(at: chrono::DateTime<chrono::Utc>) -> f64 {
     (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
 }
 
-/// Run `operation` holding store `id`'s operation lease; `429` when another
-/// operation on the store is under way (the broker retries later).
+/// Run `operation` holding store `id`'s operation lease, renewing it while
+/// the operation runs; `429` when another operation on the store is under way
+/// (the broker retries later).
 pub async fn with_lease<T>(
     ctx: &Context,
     id: &str,
     operation: impl std::future::Future<Output = T>,
 ) -> Result<T, Refusal> {
-    if !lease::acquire(&ctx.pool, id).await? {
+    let Some(held) = lease::acquire(&ctx.pool, id).await? else {
         return Err(Refusal::RetryLater(format!(
             "another operation on store {id} is under way; retry later"
         )));
-    }
-    let result = operation.await;
-    if let Err(err) = lease::release(&ctx.pool, id).await {
-        // it expires by itself; the next delivery waits at most that long
+    };
+    let operation = std::pin::pin!(operation);
+    let result = renewing(ctx, id, held, operation).await;
+    if let Err(err) = lease::release(&ctx.pool, id, held).await {
+        // it lapses by itself; the next delivery waits at most a lease term
         tracing::warn!(store_id = %id, error = %err, "operation lease not released");
     }
     Ok(result)
+}
+
+/// Drive `operation` to its end, renewing the lease every
+/// [`lease::RENEW_EVERY`]. A failed renewal is logged, not fatal: helm's own
+/// release lock still refuses a second operation on the release.
+async fn renewing<T>(
+    ctx: &Context,
+    id: &str,
+    held: lease::Held,
+    mut operation: std::pin::Pin<&mut impl std::future::Future<Output = T>>,
+) -> T {
+    let mut renewal = tokio::time::interval(lease::RENEW_EVERY);
+    renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    renewal.tick().await; // the first tick is immediate: the lease is fresh
+    loop {
+        tokio::select! {
+            result = &mut operation => return result,
+            _ = renewal.tick() => match lease::renew(&ctx.pool, id, held).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(store_id = %id, "operation lease lapsed and was taken by another operation"),
+                Err(err) => tracing::warn!(store_id = %id, error = %err, "operation lease not renewed"),
+            },
+        }
+    }
 }
