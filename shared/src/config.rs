@@ -63,6 +63,11 @@ pub struct Config {
     pub store_host_pattern: String,
     pub store_url_scheme: String,
     pub default_max_stores: i32,
+    /// `STOREFLEET_MIGRATE_ON_START` (default true): apply pending migrations
+    /// before serving. The platform chart sets it to false, since its
+    /// migrations Job (`<function> migrate`) has already done it, and a
+    /// cold start then makes no database round trip before `/healthz`.
+    pub migrate_on_start: bool,
     /// The event chain's settings (create-store, delete-store, readiness-checker).
     pub chain: ChainConfig,
 }
@@ -240,6 +245,15 @@ impl Config {
             store_host_pattern,
             store_url_scheme,
             default_max_stores: number("STOREFLEET_DEFAULT_MAX_STORES", 5, 0, 10_000)? as i32,
+            migrate_on_start: match get("STOREFLEET_MIGRATE_ON_START").as_deref().map(str::trim) {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "STOREFLEET_MIGRATE_ON_START={other:?} must be true or false"
+                    )));
+                }
+            },
         })
     }
 

@@ -40,7 +40,9 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
     let metrics = Metrics::new()?;
     let cluster = Cluster::new(&config, &metrics)?;
     let pool = crate::db::pool(&config)?;
-    crate::db::migrate(&pool).await?;
+    if config.migrate_on_start {
+        crate::db::migrate(&pool).await?;
+    }
     if let Some(token) = &config.bootstrap_admin_token {
         crate::auth::ensure_bootstrap_admin(&pool, token, config.default_max_stores).await?;
     }
@@ -51,4 +53,20 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
         metrics,
         cluster,
     })
+}
+
+/// `<function> migrate`: apply every pending migration to `DATABASE_URL` and
+/// return (the platform chart's migrations Job; sqlx takes an advisory lock,
+/// so it is safe beside starting functions).
+pub async fn migrate_only(function: &str) -> crate::Result<()> {
+    crate::server::init_tracing();
+    let config = Config::from_env()?;
+    let pool = crate::db::pool(&config)?;
+    crate::db::migrate(&pool).await?;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await?;
+    tracing::info!(function, applied, "migrations applied; exiting");
+    pool.close().await;
+    Ok(())
 }

@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod chain;
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod db;

@@ -12,8 +12,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> storefleet_shared::Result<()> {
-    let ctx = storefleet_shared::context::start("create-store", create_store::NEEDS_SINK).await?;
-    let port = ctx.config.port;
-    let app = create_store::app_from_env(ctx).await?;
-    storefleet_shared::server::serve(app, port).await
+    storefleet_shared::cli::run(
+        "create-store",
+        create_store::NEEDS_SINK,
+        create_store::app_from_env,
+    )
+    .await
 }

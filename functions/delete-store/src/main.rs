@@ -12,8 +12,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> storefleet_shared::Result<()> {
-    let ctx = storefleet_shared::context::start("delete-store", delete_store::NEEDS_SINK).await?;
-    let port = ctx.config.port;
-    let app = delete_store::app_from_env(ctx).await?;
-    storefleet_shared::server::serve(app, port).await
+    storefleet_shared::cli::run(
+        "delete-store",
+        delete_store::NEEDS_SINK,
+        delete_store::app_from_env,
+    )
+    .await
 }

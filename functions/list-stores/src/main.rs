@@ -12,8 +12,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> storefleet_shared::Result<()> {
-    let ctx = storefleet_shared::context::start("list-stores", list_stores::NEEDS_SINK).await?;
-    let port = ctx.config.port;
-    let app = list_stores::app_from_env(ctx).await?;
-    storefleet_shared::server::serve(app, port).await
+    storefleet_shared::cli::run(
+        "list-stores",
+        list_stores::NEEDS_SINK,
+        list_stores::app_from_env,
+    )
+    .await
 }

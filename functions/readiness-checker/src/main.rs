@@ -12,9 +12,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> storefleet_shared::Result<()> {
-    let ctx = storefleet_shared::context::start("readiness-checker", readiness_checker::NEEDS_SINK)
-        .await?;
-    let port = ctx.config.port;
-    let app = readiness_checker::app_from_env(ctx).await?;
-    storefleet_shared::server::serve(app, port).await
+    storefleet_shared::cli::run(
+        "readiness-checker",
+        readiness_checker::NEEDS_SINK,
+        readiness_checker::app_from_env,
+    )
+    .await
 }

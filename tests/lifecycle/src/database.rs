@@ -1,5 +1,5 @@
-//! A fresh PostgreSQL database per test (the functions apply the migrations
-//! themselves when they start, as in a cluster).
+//! A fresh PostgreSQL database per test (`list-stores migrate` applies the
+//! migrations before the functions start, as the platform chart's Job does).
 
 use anyhow::Context as _;
 use sqlx::{Connection, PgConnection};

@@ -302,6 +302,20 @@ impl Platform {
             }
         }
 
+        // The platform chart's migrations Job, as it runs in a cluster: the
+        // functions get STOREFLEET_MIGRATE_ON_START=false from the ConfigMap.
+        let migrate = tokio::process::Command::new(bin_dir.join("list-stores"))
+            .arg("migrate")
+            .env("DATABASE_URL", &db.url)
+            .output()
+            .await?;
+        if !migrate.status.success() {
+            bail!(
+                "list-stores migrate failed: {}",
+                String::from_utf8_lossy(&migrate.stderr)
+            );
+        }
+
         let mut functions = BTreeMap::new();
         let mut broker_args = vec![
             "--manifests".to_owned(),
