@@ -223,12 +223,12 @@ impl Config {
             store_values: parsed("STOREFLEET_STORE_VALUES", "helm/store/values-local.yaml")?,
             storefront_check_url,
             store_manager_subjects: rbac::parse_subjects(&parsed(
-                "STOREFLEET_STORE_MANAGER_SUBJECTS",
+                rbac::MANAGER_SUBJECTS_VAR,
                 "storefleet/create-store,storefleet/delete-store,storefleet/readiness-checker",
             )?)
             .map_err(subjects_error)?,
             store_reader_subjects: rbac::parse_reader_subjects(&parsed(
-                "STOREFLEET_STORE_READER_SUBJECTS",
+                rbac::READER_SUBJECTS_VAR,
                 "",
             )?)
             .map_err(subjects_error)?,

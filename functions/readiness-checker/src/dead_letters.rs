@@ -32,7 +32,8 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     if dedup::already_processed(&ctx.pool, &key).await? {
         return Ok(Outcome::Duplicate);
     }
-    let reason = reason(event);
+    let back_pressure = was_back_pressure(event);
+    let reason = reason(event, back_pressure);
     let step_status = match event.ty() {
         STORE_REQUESTED | STORE_INSTALLED => Some(Status::Provisioning),
         STORE_DELETE_REQUESTED => Some(Status::Deleting),
@@ -55,7 +56,7 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
         return Ok(Outcome::Duplicate);
     }
     // back-pressure to the end: not a failure, the sweep re-drives the step
-    let from = step_status.filter(|_| !was_back_pressure(event));
+    let from = step_status.filter(|_| !back_pressure);
     let moved = match from {
         Some(from) => {
             stores::transition(&mut tx, &id, &[from], Status::Failed, Some(&reason)).await?
@@ -97,7 +98,7 @@ fn was_back_pressure(event: &cloudevents::Event) -> bool {
 
 /// A sentence for the activity log from the `knativeerror*` extensions: the
 /// `detail` of our own problem+json answers, else the raw body.
-fn reason(event: &cloudevents::Event) -> String {
+fn reason(event: &cloudevents::Event, back_pressure: bool) -> String {
     let ext = |name: &str| event.extension(name).map(|v| v.to_string());
     let code = ext("knativeerrorcode").unwrap_or_else(|| "unknown".into());
     let body = ext("knativeerrordata").map(|data| {
@@ -122,7 +123,7 @@ fn reason(event: &cloudevents::Event) -> String {
         reason.extend(detail.trim().chars().take(MAX_DETAIL));
     }
     reason.push(')');
-    if was_back_pressure(event) {
+    if back_pressure {
         reason.push_str("; the store keeps its status and the sweep retries the step");
     }
     reason

@@ -587,11 +587,14 @@ impl Platform {
 
     /// `GET /api/stores/{id}`.
     pub async fn store(&self, id: &str) -> anyhow::Result<Value> {
-        let (status, body) = self
-            .call(reqwest::Method::GET, &format!("/api/stores/{id}"), None)
-            .await?;
+        self.get_ok(&format!("/api/stores/{id}")).await
+    }
+
+    /// GET `path` through the gateway; an error unless it answered 2xx.
+    async fn get_ok(&self, path: &str) -> anyhow::Result<Value> {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await?;
         if !status.is_success() {
-            bail!("GET /api/stores/{id} answered {status}: {body}");
+            bail!("GET {path} answered {status}: {body}");
         }
         Ok(body)
     }
@@ -599,32 +602,13 @@ impl Platform {
     /// `GET /api/stores/{id}/credentials`: list-stores reads the store's
     /// Secret with its own token (the per-store reader binding).
     pub async fn credentials(&self, id: &str) -> anyhow::Result<Value> {
-        let (status, body) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/stores/{id}/credentials"),
-                None,
-            )
-            .await?;
-        if !status.is_success() {
-            bail!("GET /api/stores/{id}/credentials answered {status}: {body}");
-        }
-        Ok(body)
+        self.get_ok(&format!("/api/stores/{id}/credentials")).await
     }
 
     /// `GET /api/stores/{id}/events`: the activity log's event types... as
     /// the API returns them (objects), oldest first.
     pub async fn events(&self, id: &str) -> anyhow::Result<Vec<Value>> {
-        let (status, body) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/stores/{id}/events"),
-                None,
-            )
-            .await?;
-        if !status.is_success() {
-            bail!("GET /api/stores/{id}/events answered {status}: {body}");
-        }
+        let body = self.get_ok(&format!("/api/stores/{id}/events")).await?;
         Ok(body["events"].as_array().cloned().unwrap_or_default())
     }
 
