@@ -9,9 +9,10 @@ TEST_TARGETS += test-chain
 test-chain: ## the event chain end to end: create → ready → deleted, duplicates, late events, 429 back-pressure, dead letters, the sweep, no Secret in logs
 	scripts/test-cluster up >/dev/null
 	cargo build -p create-store -p delete-store -p list-stores -p readiness-checker -p local-broker
-	DATABASE_URL="$$(scripts/ensure-postgres)" \
-	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
-	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
+	database_url="$$(scripts/ensure-postgres)"; \
+	kubeconfig="$$(scripts/test-cluster kubeconfig)"; \
+	helm="$$(scripts/tool helm)"; \
+	DATABASE_URL="$$database_url" STOREFLEET_TEST_KUBECONFIG="$$kubeconfig" STOREFLEET_TEST_HELM_BIN="$$helm" \
 	  cargo test -p readiness-checker --test chain -- --test-threads 3
 
 BENCH_TARGETS += bench-chain

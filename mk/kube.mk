@@ -9,8 +9,9 @@ TEST_TARGETS += test-kube
 .PHONY: test-kube
 test-kube: ## storefleet-kube against the test cluster and the real helm (namespace, Secret, RoleBinding, install/uninstall, stuck releases)
 	scripts/test-cluster up >/dev/null
-	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
-	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
+	kubeconfig="$$(scripts/test-cluster kubeconfig)"; \
+	helm="$$(scripts/tool helm)"; \
+	STOREFLEET_TEST_KUBECONFIG="$$kubeconfig" STOREFLEET_TEST_HELM_BIN="$$helm" \
 	  cargo test -p storefleet-kube --test real_cluster -- --nocapture
 
 BENCH_TARGETS += bench-kube
@@ -18,6 +19,7 @@ BENCH_TARGETS += bench-kube
 .PHONY: bench-kube
 bench-kube: ## durations of the store actions on the test cluster (namespace, Secret, helm, readiness, teardown) as a table
 	scripts/test-cluster up >/dev/null
-	STOREFLEET_TEST_KUBECONFIG="$$(scripts/test-cluster kubeconfig)" \
-	STOREFLEET_TEST_HELM_BIN="$$(scripts/tool helm)" \
+	kubeconfig="$$(scripts/test-cluster kubeconfig)"; \
+	helm="$$(scripts/tool helm)"; \
+	STOREFLEET_TEST_KUBECONFIG="$$kubeconfig" STOREFLEET_TEST_HELM_BIN="$$helm" \
 	  cargo test -p storefleet-kube --test real_cluster -- --ignored --nocapture bench_store_actions
