@@ -30,14 +30,14 @@ KUBE_SCORE_FLAGS := --ignore-container-cpu-limit \
 ifeq ($(LOCAL_BASES),1)
 FUNCTION_BASE_ARGS := --build-arg RUST_IMAGE=storefleet-local/rust:local \
   --build-arg GO_IMAGE=storefleet-local/golang:local \
-  --build-arg RUNTIME_IMAGE=storefleet-local/cc:bookworm
+  --build-arg RUNTIME_IMAGE=storefleet-local/static:bookworm
 DASHBOARD_BASE_ARGS := --build-arg NODE_IMAGE=storefleet-local/node:local \
   --build-arg NGINX_IMAGE=storefleet-local/nginx:bookworm
 endif
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FUNCTIONS := create-store delete-store list-stores readiness-checker
 
-.PHONY: lint-deploy test-deploy test-skaffold images base-images up down
+.PHONY: lint-deploy test-deploy test-skaffold images base-images test-images up down
 
 lint-deploy: shellcheck-installed ## helm lint --strict and kube-score of helm/platform with each values file; shellcheck of the gateway entrypoint
 	@helm="$$(scripts/tool helm)"; kube_score="$$(scripts/tool kube-score)"; \
@@ -71,6 +71,9 @@ images: ## build every image: dev.local/storefleet/<function>:$(IMAGE_TAG) and .
 	  --build-arg SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(DASHBOARD_BASE_ARGS) \
 	  -t $(IMAGE_REGISTRY)/dashboard:$(IMAGE_TAG) dashboard
 	@$(DOCKER) image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' '$(IMAGE_REGISTRY)/*'
+
+test-images: ## the built images: static, non-root, no shell, sizes; DNS in the static binary; the store lifecycle with the images as the functions (needs Docker; after make images)
+	DOCKER=$(DOCKER) IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) scripts/test-images
 
 up: ## a k3d cluster with ingress-nginx, Knative and Storefleet on this laptop (needs Docker, k3d, kubectl, helm, skaffold)
 	scripts/up
