@@ -3,7 +3,7 @@
 # See docs/local-cluster.md and docs/production.md.
 
 LINT_TARGETS += lint-deploy
-TEST_TARGETS += test-deploy test-skaffold
+TEST_TARGETS += test-deploy test-skaffold test-knative
 
 DOCKER ?= docker
 # Tag of the images `make images` builds.
@@ -37,7 +37,7 @@ endif
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FUNCTIONS := create-store delete-store list-stores readiness-checker
 
-.PHONY: lint-deploy test-deploy test-skaffold images base-images test-images up down
+.PHONY: lint-deploy test-deploy test-skaffold test-knative images base-images test-images up down
 
 lint-deploy: shellcheck-installed ## helm lint --strict and kube-score of helm/platform with each values file; shellcheck of the gateway entrypoint
 	@helm="$$(scripts/tool helm)"; kube_score="$$(scripts/tool kube-score)"; \
@@ -56,6 +56,13 @@ test-deploy: ## assertions on the platform chart's rendering and a real nginx ru
 
 test-skaffold: ## skaffold diagnose + render of skaffold.yaml (skaffold built from Go modules), dry-run on the test cluster
 	scripts/test-deploy skaffold
+
+# tests/knative-validate is a Go test program built from Knative's own modules
+# (the versions of scripts/tool-versions.env); Go caches its build outside the
+# repo, so only the first run compiles Knative (minutes).
+test-knative: ## Knative's own admission (its webhooks' defaulting + validation, with the release's ConfigMaps) of every resource in knative/, mistakes it must refuse, and make up's Knative = the checked one
+	cd tests/knative-validate && test -z "$$(gofmt -l .)" || { gofmt -d .; exit 1; }
+	cd tests/knative-validate && go vet . && go test -count=1 -v . | grep -E '^(=== RUN|--- |\s+main_test|ok|FAIL|PASS)'
 
 base-images: ## make local base images with debootstrap + docker import (no registry needed; root + Docker)
 	scripts/build-base-images
