@@ -181,6 +181,11 @@ fn setup_step(
         return Some(PodState::Failed(failed_setup()));
     }
     let terminated = init.state.as_ref().and_then(|s| s.terminated.as_ref());
+    // The current state decides: a step whose retry ended with exit 0 is done,
+    // whatever its earlier attempts (lastState) say.
+    if terminated.is_some_and(|t| t.exit_code == 0) {
+        return None;
+    }
     let last_terminated = init.last_state.as_ref().and_then(|s| s.terminated.as_ref());
     let failed_now = terminated.is_some_and(|t| t.exit_code != 0);
     let failed_before = last_terminated.is_some_and(|t| t.exit_code != 0);

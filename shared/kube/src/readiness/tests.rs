@@ -193,6 +193,22 @@ fn a_setup_failing_once_is_retried_then_failed_at_the_restart_limit() {
     );
 }
 
+/// A setup step that failed once and then succeeded (its current state is
+/// terminated with exit 0, its last state a failure) is done: the store is
+/// Ready, whatever the restart limit.
+#[test]
+fn a_setup_step_that_succeeded_on_its_retry_is_done() {
+    assert_eq!(verdict("setup-succeeded-on-retry.yaml"), Verdict::Ready);
+    let strict = ReadinessPolicy {
+        init_restart_limit: 1,
+        ..policy()
+    };
+    assert_eq!(
+        assess(&load("setup-succeeded-on-retry.yaml"), &strict, now()),
+        Verdict::Ready
+    );
+}
+
 #[test]
 fn unschedulable_carries_the_scheduler_message() {
     failed_with(
