@@ -24,7 +24,7 @@ lint-chart: shellcheck-installed ## helm lint --strict + kube-score of helm/stor
 	  "$$helm" template store-abcd1234 $(STORE_CHART) --namespace store-abcd1234 -f "$(STORE_CHART)/$$f" \
 	    $(STORE_INTERFACE) | "$$kube_score" score $(STORE_KUBE_SCORE_FLAGS) - ; \
 	done
-	shellcheck -s sh $(STORE_CHART)/files/setup-woocommerce.sh
+	shellcheck -s sh $(STORE_CHART)/files/wordpress-files.sh $(STORE_CHART)/files/setup-woocommerce.sh
 	shellcheck -x $(STORE_CHART)/tests/run
 
 test-chart: ## helm/store: rendering assertions, kubeconform with the API server's schemas, install/upgrade/rollback/uninstall on the test cluster

@@ -76,6 +76,9 @@ if ! wp core is-installed; then
     --admin_email="$admin_email" --skip-email --prompt=admin_password \
     <"$SECRETS_DIR/wordpress-admin-password"
 fi
+# After an upgrade of the image, wordpress-files brought the core files to
+# its version; the database follows (a no-op when it is already there).
+wp core update-db
 set_option home "$STORE_URL"
 set_option siteurl "$STORE_URL"
 set_option blogname "$STORE_TITLE"

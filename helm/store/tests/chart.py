@@ -99,3 +99,16 @@ def pods_at_worst(workload):
                 surge = -(-replicas * int(surge[:-1]) // 100)
             return replicas + surge
     return replicas
+
+
+def store_secret():
+    """A Secret of the keys create-store writes, with fresh random values
+    (shared/kube/src/secret.rs makes them the same way: letters and digits)."""
+    import secrets
+    import string
+    alphabet = string.ascii_letters + string.digits
+    value = lambda n: "".join(secrets.choice(alphabet) for _ in range(n))  # noqa: E731
+    data = {k: value(64 if "key" in k or "salt" in k else 24) for k in SECRET_KEYS}
+    data["wordpress-admin-user"] = "admin-" + value(6).lower()
+    data["wordpress-admin-email"] = "admin@example.com"
+    return data

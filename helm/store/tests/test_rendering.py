@@ -18,7 +18,7 @@ import yaml
 from chart import (CHART, SECRET_KEYS, STORE_ID, VALUES_FILES, by_kind, containers, helm_template, named,
                    pod_share, pods_at_worst, quantity, render, workloads)
 
-SETUP_SCRIPT = os.path.join(CHART, "files", "setup-woocommerce.sh")
+SCRIPTS = ["wordpress-files.sh", "setup-woocommerce.sh"]
 
 
 def each_values_file(test):
@@ -199,9 +199,9 @@ class Probes(unittest.TestCase):
         self.assertEqual(wp["readinessProbe"]["httpGet"]["path"], "/wp-login.php")
         self.assertEqual([c["name"] for c in spec["initContainers"]], ["wordpress-files", "woocommerce-setup"])
         files = spec["initContainers"][0]
-        # docker-ensure-installed.sh ends with `exec "$@"`: anything but a
-        # command that exits (apache2-foreground, say) would never finish the init.
-        self.assertEqual((files["command"], files["args"]), (["docker-ensure-installed.sh"], ["true"]))
+        # the chart's own copy (test_wordpress_files runs it), a command that exits
+        self.assertEqual(files["command"], ["/bin/sh", "/opt/storefleet/wordpress-files.sh"])
+        self.assertNotIn("args", files)
 
 
 class Labels(unittest.TestCase):
@@ -244,19 +244,23 @@ class Labels(unittest.TestCase):
 
 
 class Setup(unittest.TestCase):
-    def test_the_configmap_carries_the_script_file_unchanged(self):
-        with open(SETUP_SCRIPT) as fh:
-            self.assertEqual(setup_script(render()), fh.read())
+    def test_the_configmap_carries_the_script_files_unchanged(self):
+        data = named(render(), "ConfigMap", "woocommerce-setup")["data"]
+        for name in SCRIPTS:
+            with self.subTest(script=name), open(os.path.join(CHART, "files", name)) as fh:
+                self.assertEqual(data[name], fh.read())
 
-    def test_the_rendered_script_passes_shellcheck(self):
+    def test_the_rendered_scripts_pass_shellcheck(self):
         shellcheck = shutil.which("shellcheck")
         if not shellcheck:
             self.fail("shellcheck is missing (apt-get install shellcheck; `make lint-chart` installs it)")
-        with tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
-            f.write(setup_script(render()))
-            f.flush()
-            r = subprocess.run([shellcheck, "-s", "sh", f.name], capture_output=True, text=True)
-            self.assertEqual(r.returncode, 0, r.stdout)
+        data = named(render(), "ConfigMap", "woocommerce-setup")["data"]
+        for name in SCRIPTS:
+            with self.subTest(script=name), tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
+                f.write(data[name])
+                f.flush()
+                r = subprocess.run([shellcheck, "-s", "sh", f.name], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stdout)
 
     def steps(self):
         """The script's commands, in order, without comments."""
