@@ -6,7 +6,13 @@
 # Not yet in TEST_TARGETS: it joins `make test` once its suite has passed a
 # CI-like run (see /work/notes/node.md for the state of that work).
 
-.PHONY: test-node test-node-up test-node-down node-images
+LINT_TARGETS += lint-node
+
+.PHONY: test-node test-node-up test-node-down node-images lint-node
+
+lint-node: shellcheck-installed ## shellcheck of the real node's suite (tests/node/) and a syntax check of scripts/node-image
+	shellcheck -x tests/node/run tests/node/check-node
+	python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' scripts/node-image
 
 node-images: ## build (or find, cached by content) the real node's images: pause, busybox, CoreDNS, Traefik, Knative Eventing
 	scripts/node-images build
