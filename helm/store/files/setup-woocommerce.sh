@@ -72,9 +72,13 @@ done
 step "2/11 install WordPress core"
 if ! wp core is-installed; then
   # The password comes from its Secret file on stdin, never on a command line.
+  # WP-CLI's --prompt echoes the completed command, password included, on
+  # stdout (WP_CLI::log), so stdout goes nowhere and our own line says what
+  # happened; errors (stderr) stay visible and carry no prompted value.
   wp core install --url="$STORE_URL" --title="$STORE_TITLE" --admin_user="$admin_user" \
     --admin_email="$admin_email" --skip-email --prompt=admin_password \
-    <"$SECRETS_DIR/wordpress-admin-password"
+    <"$SECRETS_DIR/wordpress-admin-password" >/dev/null
+  echo "WordPress installed at $STORE_URL (administrator $admin_user)"
 fi
 # After an upgrade of the image, wordpress-files brought the core files to
 # its version; the database follows (a no-op when it is already there).

@@ -49,6 +49,13 @@ class Image:
     links: dict = field(default_factory=dict)
 
 
+def require_root(test):
+    """podrun needs root (mount and PID namespaces); the containers themselves do not run as root."""
+    if os.geteuid() != 0:
+        raise AssertionError(f"{test} needs root: it makes mount and PID namespaces "
+                             "(the container itself runs as uid 33); run `make test-chart` as root")
+
+
 def prepare_claim(path, mode):
     """A PersistentVolumeClaim's directory as a real node presents it to a pod
     with fsGroup 33: "fsgroup" = a volume whose ownership the kubelet manages

@@ -21,7 +21,7 @@ import tempfile
 import unittest
 
 from chart import named, render, store_secret
-from podrun import Image, Pod, prepare_claim
+from podrun import Image, Pod, prepare_claim, require_root
 
 VOLUME_MODES = ["fsgroup", "local-path"]
 RELEASE = os.environ.get("STOREFLEET_WORDPRESS_RELEASE", "")
@@ -106,9 +106,7 @@ def tree(root):
 class WordPressFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise AssertionError("test_wordpress_files needs root: it makes mount and PID namespaces "
-                                 "(the container itself runs as uid 33); run `make test-chart` as root")
+        require_root("test_wordpress_files")
         docs = render()
         cls.spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
         cls.configmap = named(docs, "ConfigMap", "woocommerce-setup")["data"]

@@ -1,0 +1,121 @@
+"""The init container woocommerce-setup (files/setup-woocommerce.sh), run as
+the pod spec says (podrun.py: its rendered command, env, mounts and Secret
+files, uid 33, a read-only root), with a recording stand-in for WP-CLI
+(fake_wp.py as /usr/local/bin/wp) and for PHP's database wait. What WordPress
+does is not tested here (there is no WordPress on this machine); what the
+script asks WP-CLI for, when, and what reaches the container's log is.
+
+Needs root (mount and PID namespaces; the container itself runs as uid 33).
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from chart import named, render, store_secret
+from podrun import Image, Pod, prepare_claim, require_root
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The database wait (`php -r '...mysqli_connect...'`) succeeds once the
+# password file is readable; any other PHP call fails loudly.
+FAKE_PHP = """#!/bin/sh
+case "$*" in
+  *mysqli_connect*) exec test -r "$WORDPRESS_DB_PASSWORD_FILE" ;;
+esac
+echo "the fake php stands in only for the database wait, not for: $*" >&2
+exit 1
+"""
+
+
+def secret_values(secret):
+    """Every value of the store's Secret that must never be logged (the
+    admin's user name and email are not secret: the dashboard shows them)."""
+    return {k: v for k, v in secret.items() if k not in ("wordpress-admin-user", "wordpress-admin-email")}
+
+
+class SetupScript(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_root("test_setup_script")
+        cls.docs = render()
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="setup-script-")
+        os.chmod(self.dir, 0o755)
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.volume = prepare_claim(os.path.join(self.dir, "volume"), "fsgroup")
+        self.secret = store_secret()
+        bin_dir = os.path.join(self.dir, "bin")
+        os.makedirs(bin_dir)
+        shutil.copy(os.path.join(HERE, "fake_wp.py"), os.path.join(bin_dir, "wp"))
+        with open(os.path.join(bin_dir, "php"), "w") as fh:
+            fh.write(FAKE_PHP)
+        for name in ("wp", "php"):
+            os.chmod(os.path.join(bin_dir, name), 0o755)
+        self.image = Image("wordpress:cli (stand-in)", workdir="/var/www/html",
+                           files={"/usr/local/bin/wp": os.path.join(bin_dir, "wp"),
+                                  "/usr/local/bin/php": os.path.join(bin_dir, "php")})
+        self.runs = 0
+
+    def run_setup(self, docs=None):
+        docs = docs or self.docs
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        configmap = named(docs, "ConfigMap", "woocommerce-setup")["data"]
+        self.runs += 1
+        pod = Pod(f"wordpress-{self.runs}", spec, claims={"wordpress-content": self.volume},
+                  configmaps={"woocommerce-setup": configmap}, secrets={"store-credentials": self.secret},
+                  workdir=os.path.join(self.dir, f"pod-{self.runs}"))
+        r = pod.run("woocommerce-setup", self.image, timeout=120)
+        r.termination_log = pod.termination_message("woocommerce-setup")
+        return r
+
+    def calls(self):
+        with open(os.path.join(self.volume, ".fake-wp-calls.jsonl")) as fh:
+            return [json.loads(line) for line in fh]
+
+    def db(self):
+        with open(os.path.join(self.volume, ".fake-wp-db.json")) as fh:
+            return json.load(fh)
+
+    def assert_ok(self, r):
+        self.assertEqual(r.returncode, 0, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n"
+                         f"termination log: {r.termination_log}")
+
+    def test_no_secret_value_reaches_the_log(self):
+        r = self.run_setup()
+        self.assert_ok(r)
+        log = r.stdout + r.stderr + r.termination_log
+        for key, value in secret_values(self.secret).items():
+            with self.subTest(key=key):
+                self.assertNotIn(value, log, f"the value of {key} is in the setup's log")
+        # the stand-in did get the password (on stdin) and echoed it as WP-CLI
+        # does: so the log is clean because the script silenced it
+        install = [c for c in self.calls() if c["argv"][:2] == ["core", "install"]]
+        self.assertEqual(len(install), 1)
+        self.assertEqual(install[0]["stdin"], self.secret["wordpress-admin-password"] + "\n")
+        self.assertIn(self.secret["wordpress-admin-password"], install[0]["stdout"])
+        self.assertEqual(self.db()["admin_password"], self.secret["wordpress-admin-password"])
+        # and no call carries a Secret value on its command line
+        for call in self.calls():
+            for key, value in secret_values(self.secret).items():
+                self.assertNotIn(value, " ".join(call["argv"]), f"{key} on the command line of {call['argv']}")
+        self.assertIn("==> the store is ready to sell", r.stdout)
+
+    def test_a_failing_install_shows_its_error_and_still_no_secret(self):
+        # WordPress refuses the install (here: a bad admin email): the error is
+        # shown, the password is not
+        self.secret["wordpress-admin-email"] = "not-an-email"
+        r = self.run_setup()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("The 'not-an-email' email address is invalid.", r.stderr)
+        self.assertIn("setup failed at step: 2/", r.termination_log)
+        log = r.stdout + r.stderr + r.termination_log
+        for key, value in secret_values(self.secret).items():
+            self.assertNotIn(value, log, f"the value of {key} is in the setup's log")
+
+
+if __name__ == "__main__":
+    unittest.main()
