@@ -2,8 +2,18 @@
 # The WooCommerce setup: makes a fresh WordPress a store that can sell, in the
 # order that matters. Runs in init container woocommerce-setup (wordpress:cli,
 # uid 33, HOME=/tmp) of the WordPress pod, so the pod — and the store — is not
-# Ready before every step has succeeded. Every step is idempotent: a pod
-# restart or a helm upgrade runs it again harmlessly.
+# Ready before every step has succeeded. A pod restart or a helm upgrade runs
+# it again, and that run must leave the merchant's store as the merchant made
+# it. So there are two kinds of steps:
+#   - every run: what makes the store reachable at all — MySQL, WordPress
+#     installed and at the image's database version, WooCommerce installed
+#     (at the chosen version) and active, coming-soon mode off;
+#   - first install only (until the option storefleet_first_install marks
+#     them done, written after the first full check passed): the store's
+#     settings — title, permalinks, address, currency, guest checkout, Cash on
+#     delivery and Check payments, free shipping, the shop as the front page,
+#     sample products. A merchant who then turns COD off, changes the front
+#     page or drafts every product keeps that over every restart and upgrade.
 #
 # Inputs (environment, from the pod spec; no value is templated into this file):
 #   WORDPRESS_DB_*          database (password as a file), same as WordPress
@@ -50,7 +60,7 @@ set_option() {
 # order check): this image's wp phar, copied into a volume both share.
 cp "$(command -v wp)" /opt/wp-cli/wp
 
-step "1/11 wait for MySQL to accept the WordPress user"
+step "1/9 wait for MySQL to accept the WordPress user"
 # PHP's mysqli, not the CLI image's mysql client (which cannot authenticate
 # to MySQL 8's caching_sha2_password) and not a bare TCP check.
 waited=0
@@ -69,7 +79,7 @@ until php -r '
   waited=$((waited + 5))
 done
 
-step "2/11 install WordPress core"
+step "2/9 install WordPress core"
 if ! wp core is-installed; then
   # The password comes from its Secret file on stdin, never on a command line.
   # WP-CLI's --prompt echoes the completed command, password included, on
@@ -83,18 +93,22 @@ fi
 # After an upgrade of the image, wordpress-files brought the core files to
 # its version; the database follows (a no-op when it is already there).
 wp core update-db
+# The store's address is the chart's (WP_HOME/WP_SITEURL win anyway).
 set_option home "$STORE_URL"
 set_option siteurl "$STORE_URL"
-set_option blogname "$STORE_TITLE"
 
-step "3/11 pretty permalinks"
-wp rewrite structure '/%postname%/'
+if wp option get storefleet_first_install >/dev/null 2>&1; then
+  first_install=no
+  echo "first-install settings applied on $(wp option get storefleet_first_install): the merchant's settings are kept"
+else
+  first_install=yes
+fi
 
-step "4/11 turn off WooCommerce's coming-soon mode (before activation: WooCommerce 9.3+ turns it on for new stores)"
+step "3/9 turn off WooCommerce's coming-soon mode (before activation: WooCommerce 9.3+ turns it on for new stores)"
 set_option woocommerce_coming_soon no
 set_option woocommerce_store_pages_only no
 
-step "5/11 install WooCommerce ${WOOCOMMERCE_VERSION:-latest} from ${WOOCOMMERCE_SOURCE:-wordpress.org}"
+step "4/9 install WooCommerce ${WOOCOMMERCE_VERSION:-latest} from ${WOOCOMMERCE_SOURCE:-wordpress.org}"
 installed_version="$(wp plugin get woocommerce --field=version 2>/dev/null || true)"
 if [ -z "$installed_version" ] ||
   { [ -n "$WOOCOMMERCE_VERSION" ] && [ "$installed_version" != "$WOOCOMMERCE_VERSION" ]; }; then
@@ -107,56 +121,74 @@ if [ -z "$installed_version" ] ||
   fi
 fi
 
-step "6/11 activate WooCommerce (creates the shop, cart and checkout pages)"
+step "5/9 activate WooCommerce (creates the shop, cart and checkout pages)"
 wp plugin is-active woocommerce || wp plugin activate woocommerce
 # Activation may have added coming-soon mode after all: make sure it is off.
 set_option woocommerce_coming_soon no
 set_option woocommerce_store_pages_only no
 
-step "7/11 skip the onboarding wizard"
-wp transient delete _wc_activation_redirect || true
-set_option woocommerce_onboarding_profile '{"skipped":true}' --format=json
-set_option woocommerce_task_list_hidden_lists '["setup","extended"]' --format=json
-woo tool run install_pages
+if [ "$first_install" = yes ]; then
+  step "6/9 first install: title, permalinks, no onboarding wizard, the shop as the front page"
+  set_option blogname "$STORE_TITLE"
+  wp rewrite structure '/%postname%/'
+  wp transient delete _wc_activation_redirect || true
+  set_option woocommerce_onboarding_profile '{"skipped":true}' --format=json
+  set_option woocommerce_task_list_hidden_lists '["setup","extended"]' --format=json
+  woo tool run install_pages
+  # The README promises the shop at / (WordPress's default front page is the
+  # blog). Only over that default: a front page chosen already is kept.
+  if [ "$(wp option get show_on_front)" = posts ]; then
+    set_option page_on_front "$(wp option get woocommerce_shop_page_id)"
+    set_option show_on_front page
+  fi
 
-step "8/11 store address, currency and guest checkout"
-set_option woocommerce_default_country "$STORE_COUNTRY"
-set_option woocommerce_currency "$STORE_CURRENCY"
-set_option woocommerce_store_address "$STORE_ADDRESS"
-set_option woocommerce_store_city "$STORE_CITY"
-set_option woocommerce_store_postcode "$STORE_POSTCODE"
-set_option woocommerce_enable_guest_checkout yes
+  step "7/9 first install: store address, currency and guest checkout"
+  set_option woocommerce_default_country "$STORE_COUNTRY"
+  set_option woocommerce_currency "$STORE_CURRENCY"
+  set_option woocommerce_store_address "$STORE_ADDRESS"
+  set_option woocommerce_store_city "$STORE_CITY"
+  set_option woocommerce_store_postcode "$STORE_POSTCODE"
+  set_option woocommerce_enable_guest_checkout yes
 
-step "9/11 enable the payment methods Cash on delivery and Check payments"
-set_option woocommerce_cod_settings --format=json \
-  '{"enabled":"yes","title":"Cash on delivery","description":"Pay with cash upon delivery.","instructions":"","enable_for_methods":[],"enable_for_virtual":"yes"}'
-set_option woocommerce_cheque_settings --format=json \
-  '{"enabled":"yes","title":"Check payments","description":"Pay by check.","instructions":""}'
+  step "8/9 first install: the payment methods Cash on delivery and Check payments, a shipping method"
+  set_option woocommerce_cod_settings --format=json \
+    '{"enabled":"yes","title":"Cash on delivery","description":"Pay with cash upon delivery.","instructions":"","enable_for_methods":[],"enable_for_virtual":"yes"}'
+  set_option woocommerce_cheque_settings --format=json \
+    '{"enabled":"yes","title":"Check payments","description":"Pay by check.","instructions":""}'
+  # physical products cannot be checked out without a shipping method
+  if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then
+    woo shipping_zone_method create 0 --method_id=free_shipping --enabled=true
+  fi
 
-step "10/11 a shipping method (physical products cannot be checked out without one)"
-if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then
-  woo shipping_zone_method create 0 --method_id=free_shipping --enabled=true
+  step "9/9 first install: sample products (only in a store without products)"
+  if [ "$(woo product list --format=count)" -eq 0 ]; then
+    while IFS='|' read -r name price description; do
+      [ -n "$name" ] || continue
+      woo product create --name="$name" --type=simple --regular_price="$price" \
+        --description="$description" --status=publish --porcelain
+    done <"$PRODUCTS_FILE"
+  fi
 fi
 
-step "11/11 sample products (only in a store without products)"
-if [ "$(woo product list --format=count)" -eq 0 ]; then
-  while IFS='|' read -r name price description; do
-    [ -n "$name" ] || continue
-    woo product create --name="$name" --type=simple --regular_price="$price" \
-      --description="$description" --status=publish --porcelain
-  done <"$PRODUCTS_FILE"
-fi
-
-step "check: the store can sell"
+step "check: the store is reachable"
 test "$(wp option get woocommerce_coming_soon)" = no
+test "$(wp option get woocommerce_store_pages_only)" = no
 wp plugin is-active woocommerce
-test "$(wp option pluck woocommerce_cod_settings enabled)" = yes
-test "$(wp option pluck woocommerce_cheque_settings enabled)" = yes
-# the shop, cart and checkout pages that install_pages made, published
-for page in shop cart checkout; do
-  test "$(wp post get "$(wp option get "woocommerce_${page}_page_id")" --field=post_status)" = publish
-done
-test "$(woo shipping_zone_method list 0 --format=count)" -gt 0
-test "$(woo product list --status=publish --format=count)" -gt 0
+
+if [ "$first_install" = yes ]; then
+  # Only now: what the merchant may change later is checked once, on the
+  # store as the first install made it.
+  step "check: the new store can sell"
+  test "$(wp option pluck woocommerce_cod_settings enabled)" = yes
+  test "$(wp option pluck woocommerce_cheque_settings enabled)" = yes
+  # the shop, cart and checkout pages that install_pages made, published
+  for page in shop cart checkout; do
+    test "$(wp post get "$(wp option get "woocommerce_${page}_page_id")" --field=post_status)" = publish
+  done
+  test "$(wp option get show_on_front)" = page
+  test "$(woo shipping_zone_method list 0 --format=count)" -gt 0
+  test "$(woo product list --status=publish --format=count)" -gt 0
+  set_option storefleet_first_install "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --autoload=no
+fi
 current_step="done"
 echo "==> the store is ready to sell at $STORE_URL"

@@ -80,6 +80,22 @@ class SetupScript(unittest.TestCase):
         with open(os.path.join(self.volume, ".fake-wp-db.json")) as fh:
             return json.load(fh)
 
+    def change_db(self, change):
+        """What the merchant did in wp-admin between two runs."""
+        db = self.db()
+        change(db)
+        with open(os.path.join(self.volume, ".fake-wp-db.json"), "w") as fh:
+            json.dump(db, fh)
+
+    def writes(self, calls):
+        """What a run changed: the options it updated, the other writing calls."""
+        options = [c["argv"][2] for c in calls if c["argv"][:2] == ["option", "update"]]
+        others = [" ".join(c["argv"][:3]) for c in calls
+                  if c["argv"][:2] in (["rewrite", "structure"], ["transient", "delete"], ["plugin", "install"],
+                                       ["plugin", "activate"])
+                  or (c["argv"][:1] == ["wc"] and c["argv"][2:3] in (["create"], ["run"]))]
+        return options, others
+
     def assert_ok(self, r):
         self.assertEqual(r.returncode, 0, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n"
                          f"termination log: {r.termination_log}")
@@ -115,6 +131,87 @@ class SetupScript(unittest.TestCase):
         log = r.stdout + r.stderr + r.termination_log
         for key, value in secret_values(self.secret).items():
             self.assertNotIn(value, log, f"the value of {key} is in the setup's log")
+
+
+    # -- defect 5: first-install settings once, later runs repair only reachability --
+
+    def test_a_second_run_writes_none_of_the_first_install_settings(self):
+        self.assert_ok(self.run_setup())
+        first = len(self.calls())
+        options, others = self.writes(self.calls())
+        for name in ("woocommerce_cod_settings", "woocommerce_cheque_settings", "woocommerce_currency",
+                     "woocommerce_default_country", "woocommerce_store_address", "blogname", "show_on_front",
+                     "storefleet_first_install"):
+            self.assertIn(name, options, "the first install writes it")
+        self.assertIn("wc shipping_zone_method create", others)
+        self.assertIn("wc product create", others)
+
+        r = self.run_setup()
+        self.assert_ok(r)
+        self.assertIn("first-install settings applied on", r.stdout)
+        options, others = self.writes(self.calls()[first:])
+        # only what makes the store reachable, each already as it should be
+        self.assertEqual(set(options), {"home", "siteurl", "woocommerce_coming_soon", "woocommerce_store_pages_only"})
+        self.assertEqual(others, [], "a second run re-did a first-install step")
+
+    def test_what_the_merchant_changed_survives_a_restart_and_an_unreachable_store_is_repaired(self):
+        self.assert_ok(self.run_setup())
+        sample_page = next(p["ID"] for p in self.db()["posts"] if p["post_title"] == "Sample Page")
+
+        def merchant(db):
+            db["options"]["woocommerce_cod_settings"]["enabled"] = "no"      # turned COD off
+            db["options"]["woocommerce_currency"] = "EUR"
+            db["options"]["blogname"] = "Anna's shop"
+            db["options"]["page_on_front"] = str(sample_page)               # another front page
+            db["shipping"]["0"] = []                                         # deleted free shipping
+            for p in db["posts"]:
+                if p["post_type"] == "product":
+                    p["post_status"] = "draft"                               # drafted every product
+            # and what makes the store unreachable: coming soon on, WooCommerce off
+            db["options"]["woocommerce_coming_soon"] = "yes"
+            db["plugins"]["woocommerce"]["active"] = False
+        self.change_db(merchant)
+
+        r = self.run_setup()
+        self.assert_ok(r)
+        db = self.db()
+        self.assertEqual(db["options"]["woocommerce_cod_settings"]["enabled"], "no")
+        self.assertEqual(db["options"]["woocommerce_currency"], "EUR")
+        self.assertEqual(db["options"]["blogname"], "Anna's shop")
+        self.assertEqual(db["options"]["page_on_front"], str(sample_page))
+        self.assertEqual(db["shipping"]["0"], [])
+        self.assertEqual({p["post_status"] for p in db["posts"] if p["post_type"] == "product"}, {"draft"})
+        self.assertEqual(len([p for p in db["posts"] if p["post_type"] == "product"]), 3, "samples re-added")
+        # repaired
+        self.assertEqual(db["options"]["woocommerce_coming_soon"], "no")
+        self.assertTrue(db["plugins"]["woocommerce"]["active"])
+
+    def test_a_first_install_cut_off_before_its_check_is_applied_again(self):
+        # the pod died after the settings, before the marker: the next run does it all
+        self.assert_ok(self.run_setup())
+        self.change_db(lambda db: (db["options"].pop("storefleet_first_install"),
+                                   db["options"]["woocommerce_cod_settings"].update(enabled="no")))
+        r = self.run_setup()
+        self.assert_ok(r)
+        self.assertEqual(self.db()["options"]["woocommerce_cod_settings"]["enabled"], "yes")
+        self.assertIn("storefleet_first_install", self.db()["options"])
+
+    # -- defect 4: the shop is the front page, unless the merchant chose another --
+
+    def test_the_shop_is_the_front_page_of_a_new_store(self):
+        self.assert_ok(self.run_setup())
+        options = self.db()["options"]
+        self.assertEqual(options["show_on_front"], "page")
+        self.assertEqual(options["page_on_front"], options["woocommerce_shop_page_id"])
+
+    def test_a_front_page_the_merchant_chose_is_kept(self):
+        # a store set up before the marker existed, whose merchant chose a front page
+        self.assert_ok(self.run_setup())
+        sample_page = next(p["ID"] for p in self.db()["posts"] if p["post_title"] == "Sample Page")
+        self.change_db(lambda db: (db["options"].pop("storefleet_first_install"),
+                                   db["options"].update(show_on_front="page", page_on_front=str(sample_page))))
+        self.assert_ok(self.run_setup())
+        self.assertEqual(self.db()["options"]["page_on_front"], str(sample_page))
 
 
 if __name__ == "__main__":
