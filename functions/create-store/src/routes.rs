@@ -60,10 +60,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
     params(("Idempotency-Key" = Option<String>, Header, description = "same key and same body: the same store, no second one")),
     responses(
         (status = 202, description = "provisioning started", body = StoreView),
-        (status = 400, description = "malformed JSON", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "the body is not JSON, or not a JSON object", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "quota exceeded", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 413, description = "body over 16 KiB", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "body without Content-Type: application/json", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid field, unknown or disabled type, reused Idempotency-Key", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

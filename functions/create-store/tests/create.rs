@@ -302,7 +302,23 @@ async fn bad_input_changes_nothing(pool: PgPool) {
             "control",
         ),
         ("oversized body", huge, 413, "payload-too-large", "bytes"),
-        ("not an object", "[]".into(), 422, "validation", "JSON"),
+        // serde's structs also read arrays (fields in order): a body is an object
+        (
+            "an array",
+            r#"["woocommerce","x"]"#.into(),
+            400,
+            "bad-request",
+            "JSON object",
+        ),
+        ("an empty array", "[]".into(), 400, "bad-request", "array"),
+        (
+            "a string",
+            r#""woocommerce""#.into(),
+            400,
+            "bad-request",
+            "string",
+        ),
+        ("null", "null".into(), 400, "bad-request", "null"),
     ];
     let before = table_counts(&pool).await;
     for (what, body, expected, slug, mentions) in cases {

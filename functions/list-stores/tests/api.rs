@@ -310,7 +310,15 @@ async fn admins_create_users_and_the_token_works(pool: PgPool) {
     assert_eq!(me["max_stores"], 2);
 
     let before = table_counts(&pool).await;
-    let cases: [(Option<&str>, &str, u16, &str); 6] = [
+    let cases: [(Option<&str>, &str, u16, &str); 8] = [
+        // serde's structs also read arrays (fields in order): a body is an object
+        (
+            Some("bootstrap-token-0123456789"),
+            r#"["u",7,true]"#,
+            400,
+            "bad-request",
+        ),
+        (Some("bootstrap-token-0123456789"), "42", 400, "bad-request"),
         (Some(plain.as_str()), r#"{"name":"dave"}"#, 403, "forbidden"),
         (None, r#"{"name":"dave"}"#, 401, "unauthorized"),
         (

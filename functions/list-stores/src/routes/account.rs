@@ -87,9 +87,12 @@ pub async fn engines(State(state): State<AppState>, _caller: Caller) -> axum::Js
 #[utoipa::path(post, path = "/api/users", tag = "account", request_body = CreateUser,
     responses(
         (status = 201, body = CreatedUser),
+        (status = 400, description = "the body is not JSON, or not a JSON object", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "the caller is not an admin", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "the name is taken", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body over 16 KiB", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "body without Content-Type: application/json", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 422, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
