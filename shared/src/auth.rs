@@ -4,6 +4,7 @@
 //! (hex). The token is shown once, when the user is created.
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
@@ -45,24 +46,46 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| Error::Unauthorized("send Authorization: Bearer <token>".into()))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::Unauthorized("the Authorization header must be \"Bearer <token>\"".into())
-            })?;
+        let token = bearer_token(&parts.headers)?;
         let pool = PgPool::from_ref(state);
         find_by_token(&pool, token)
             .await?
-            .ok_or_else(|| Error::Unauthorized("the token is not valid".into()))
+            .ok_or_else(|| Error::InvalidToken("the token is not valid".into()))
     }
+}
+
+/// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1). The scheme
+/// is case-insensitive (RFC 9110 §11.1: `bearer` is `Bearer`). Two
+/// Authorization headers are a malformed request (`400 invalid_request`):
+/// which one a proxy or the server would pick is not defined.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(header) = values.next() else {
+        return Err(Error::Unauthorized(
+            "send Authorization: Bearer <token>".into(),
+        ));
+    };
+    if values.next().is_some() {
+        return Err(Error::InvalidAuthorization(
+            "send one Authorization header, not several".into(),
+        ));
+    }
+    let malformed =
+        || Error::InvalidToken("the Authorization header must be \"Bearer <token>\"".into());
+    let value = header.to_str().map_err(|_| malformed())?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // another scheme (Basic …): no Bearer credentials at all, so the 401
+        // carries no error code (RFC 6750 §3.1)
+        return Err(Error::Unauthorized(
+            "the Authorization scheme must be Bearer: send Authorization: Bearer <token>".into(),
+        ));
+    }
+    let token = token.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(malformed());
+    }
+    Ok(token)
 }
 
 pub async fn find_by_token(pool: &PgPool, token: &str) -> Result<Option<Caller>> {

@@ -22,8 +22,17 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     Validation(String),
+    /// `401` without Bearer credentials (none, or another scheme).
     #[error("{0}")]
     Unauthorized(String),
+    /// `401` with a Bearer token that is malformed, unknown or whose user is gone
+    /// (RFC 6750 §3.1 `invalid_token`).
+    #[error("{0}")]
+    InvalidToken(String),
+    /// `400` for a malformed Authorization, e.g. the header repeated
+    /// (RFC 6750 §3.1 `invalid_request`).
+    #[error("{0}")]
+    InvalidAuthorization(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -71,13 +80,15 @@ impl Error {
     fn classify(&self) -> (StatusCode, &'static str, &'static str) {
         use Error::*;
         match self {
-            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            BadRequest(_) | InvalidAuthorization(_) => {
+                (StatusCode::BAD_REQUEST, "bad-request", "Bad request")
+            }
             Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "The request is not valid",
             ),
-            Unauthorized(_) => (
+            Unauthorized(_) | InvalidToken(_) => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Missing or wrong token",
@@ -128,6 +139,20 @@ impl Error {
         }
     }
 
+    /// The `WWW-Authenticate` challenge of an authentication failure (RFC 6750 §3):
+    /// every 401 names the Bearer scheme; `error=` only when Bearer
+    /// credentials were sent and were wrong.
+    fn challenge(&self) -> Option<&'static str> {
+        match self {
+            Error::Unauthorized(_) => Some(r#"Bearer realm="storefleet""#),
+            Error::InvalidToken(_) => Some(r#"Bearer realm="storefleet", error="invalid_token""#),
+            Error::InvalidAuthorization(_) => {
+                Some(r#"Bearer realm="storefleet", error="invalid_request""#)
+            }
+            _ => None,
+        }
+    }
+
     pub fn problem(&self) -> Problem {
         let (status, slug, title) = self.classify();
         let detail = if status.is_server_error() {
@@ -164,6 +189,12 @@ impl IntoResponse for Error {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(challenge) = self.challenge() {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         response
     }
 }

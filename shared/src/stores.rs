@@ -162,7 +162,7 @@ pub async fn insert_within_quota(
             .bind(new.owner_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| Error::Unauthorized("the token's user no longer exists".into()))?;
+            .ok_or_else(|| Error::InvalidToken("the token's user no longer exists".into()))?;
 
     if let Some(key) = new.idempotency_key {
         let existing = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(

@@ -379,6 +379,13 @@ async fn every_api_route_needs_a_valid_token(pool: PgPool) {
             )
             .await;
             assert_problem(status, &headers, &body, 401, "unauthorized");
+            // RFC 6750 §3: every 401 names the scheme; error= only when a
+            // Bearer token was sent and was wrong
+            let expected = match token {
+                None => r#"Bearer realm="storefleet""#,
+                Some(_) => r#"Bearer realm="storefleet", error="invalid_token""#,
+            };
+            assert_eq!(headers["www-authenticate"], expected, "{path}");
         }
     }
     let (status, _, body) = read_json(
@@ -432,4 +439,81 @@ async fn unknown_paths_and_methods_are_problems_that_point_at_the_api(pool: PgPo
     .await;
     assert_problem(status, &headers, &body, 405, "method-not-allowed");
     assert!(body["detail"].as_str().unwrap().contains("PUT"), "{body}");
+}
+
+/// The Authorization header as RFC 6750 and RFC 9110 read it: the scheme is
+/// case-insensitive, a second Authorization header is a malformed request,
+/// and every refusal says which scheme to use.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_authorization_header_is_read_as_the_rfcs_say(pool: PgPool) {
+    let (_, token) = user(&pool, "alice", 5, false).await;
+    let app = test_app(&pool);
+    let me = |values: &[String]| {
+        let mut req = request("GET", "/api/me", None, None);
+        for value in values {
+            req.headers_mut()
+                .append("authorization", value.parse().unwrap());
+        }
+        app.clone().oneshot(req)
+    };
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let (status, _, body) = read_json(me(&[format!("{scheme} {token}")]).await.unwrap()).await;
+        assert_eq!(status, 200, "{scheme}: {body}");
+        assert_eq!(body["name"], "alice");
+    }
+    let (status, _, _) = read_json(me(&[format!("Bearer   {token}  ")]).await.unwrap()).await;
+    assert_eq!(status, 200, "spaces around the token");
+
+    // two headers, even both valid: which one counts is not defined
+    let (status, headers, body) = read_json(
+        me(&[format!("Bearer {token}"), format!("Bearer {token}")])
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &headers, &body, 400, "bad-request");
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"Bearer realm="storefleet", error="invalid_request""#
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("one Authorization")
+    );
+
+    for (value, challenge) in [
+        // another scheme: no Bearer credentials at all
+        (
+            "Basic YWxpY2U6eA==".to_owned(),
+            r#"Bearer realm="storefleet""#,
+        ),
+        (
+            "Bearer".to_owned(),
+            r#"Bearer realm="storefleet", error="invalid_token""#,
+        ),
+        (
+            format!("Bearer {token} extra"),
+            r#"Bearer realm="storefleet", error="invalid_token""#,
+        ),
+        (format!("Bearer{token}"), r#"Bearer realm="storefleet""#),
+    ] {
+        let (status, headers, body) =
+            read_json(me(std::slice::from_ref(&value)).await.unwrap()).await;
+        assert_problem(status, &headers, &body, 401, "unauthorized");
+        assert_eq!(headers["www-authenticate"], challenge, "{value}");
+    }
+
+    // a token whose user is gone
+    sqlx::query("DELETE FROM users WHERE name = 'alice'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, headers, body) = read_json(me(&[format!("Bearer {token}")]).await.unwrap()).await;
+    assert_problem(status, &headers, &body, 401, "unauthorized");
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"Bearer realm="storefleet", error="invalid_token""#
+    );
 }
