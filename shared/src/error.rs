@@ -11,6 +11,10 @@ use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `Retry-After` of every `503` (seconds): about the pool's acquire timeout,
+/// so a client that waits this long finds a recovered database.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
 /// Base of every problem `type` URI.
 pub const PROBLEM_BASE: &str = "https://storefleet.dev/problems/";
 
@@ -131,6 +135,11 @@ impl Error {
                 "unavailable",
                 "Temporarily unavailable",
             ),
+            Database(err) if database_unavailable(err) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+            ),
             Config(_) | Database(_) | Migrate(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -162,6 +171,9 @@ impl Error {
                 Error::Kube(_) => {
                     "the Kubernetes API did not answer as expected; try again later".into()
                 }
+                Error::Database(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                    "the database is not reachable right now; try again later".into()
+                }
                 _ => "something went wrong on the server; it has been logged".into(),
             }
         } else {
@@ -189,6 +201,11 @@ impl IntoResponse for Error {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         if let Some(challenge) = self.challenge() {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -196,5 +213,33 @@ impl IntoResponse for Error {
             );
         }
         response
+    }
+}
+
+/// Whether a database error is an outage (retry later) rather than a bug:
+/// the server is down, unreachable, refusing connections, shutting down, the
+/// database is gone, or the pool found no free connection in time. These are
+/// `503` + `Retry-After`, never `500`.
+pub fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // SQLSTATE classes (PostgreSQL appendix A): 08 connection
+            // exception, 53 insufficient resources (too many connections, disk
+            // full), 57P01-57P05 shutdown/cannot connect now/idle timeouts,
+            // 3D000 the database does not exist (dropped), 40001/40P01 a
+            // serialization failure or deadlock (retrying succeeds)
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code == "3D000"
+                || code == "40001"
+                || code == "40P01"
+        }),
+        _ => false,
     }
 }

@@ -17,7 +17,7 @@ use crate::routes::{account, stores};
         account::me, account::engines, account::create_user,
     ),
     components(schemas(storefleet_shared::error::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Unavailable),
     tags((name = "stores", description = "the caller's stores"), (name = "account", description = "the caller, users and engines"))
 )]
 pub struct ApiDoc;
@@ -31,6 +31,49 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// Every route that needs a token reads PostgreSQL (the token's hash first),
+/// so every one of them can answer `503` + `Retry-After` when the database
+/// is down: added to each here rather than repeated in every route.
+struct Unavailable;
+
+impl Modify for Unavailable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, Type};
+        use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
+        let retry_after = HeaderBuilder::new()
+            .schema(Object::with_type(Type::Integer))
+            .description(Some(format!(
+                "seconds to wait before retrying ({})",
+                storefleet_shared::error::RETRY_AFTER_SECONDS
+            )))
+            .build();
+        let response = ResponseBuilder::new()
+            .description("a dependency (PostgreSQL, Kubernetes) is not reachable; retry after Retry-After seconds")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .header("Retry-After", retry_after)
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                if operation.security.is_some() {
+                    operation
+                        .responses
+                        .responses
+                        .entry("503".into())
+                        .or_insert_with(|| response.clone().into());
+                }
+            }
+        }
     }
 }
 
