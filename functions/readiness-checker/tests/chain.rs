@@ -445,7 +445,7 @@ async fn ready_waits_for_the_storefront_to_answer(pool: PgPool) {
         if request.uri().path() == "/wp-json/wc/store/v1/products" {
             ([("content-type", "application/json")], "[]").into_response()
         } else {
-            "<html><body>a shop</body></html>".into_response()
+            r#"<html><body><ul class="products"><li class="product type-product">a product</li></ul></body></html>"#.into_response()
         }
     }
     let router = axum::Router::new()

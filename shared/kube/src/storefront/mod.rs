@@ -9,9 +9,12 @@
 //! selects the store's Ingress rule.
 //!
 //! What counts as "answers" (all three, so a half-set-up store never counts):
-//! 1. `GET /` is 200 and is not WooCommerce's "coming soon" page: WordPress is
-//!    installed (not redirected to `/wp-admin/install.php`) and the site is
-//!    public to logged-out shoppers.
+//! 1. `GET /` is 200, is not WooCommerce's "coming soon" page and shows
+//!    products: WordPress is installed (not redirected to
+//!    `/wp-admin/install.php`), the site is public to logged-out shoppers and
+//!    its front page is the shop (the setup makes it so; WordPress's default
+//!    is the "Hello world!" blog, which the README's promise of the shop at
+//!    `/` and the dashboard's link to `/` would miss).
 //! 2. `GET /?post_type=product` (the shop page, whatever the permalinks) is
 //!    200 and not "coming soon": "store pages only" coming-soon mode hides
 //!    only these.
@@ -32,6 +35,10 @@ use crate::{Error, Result};
 /// The CSS class every variant of WooCommerce's coming-soon page carries
 /// (`woocommerce/patterns/coming-soon*.php`, block `woocommerce/coming-soon`).
 const COMING_SOON_MARKER: &str = "wp-block-woocommerce-coming-soon";
+/// The class WordPress's `post_class()` gives every product in a product
+/// loop — the Product Collection block of block themes and WooCommerce's
+/// classic `ul.products` alike (`fixtures/storefront/`).
+const PRODUCT_CLASS: &str = "type-product";
 const MAX_REDIRECTS: usize = 5;
 /// Bodies beyond this are not read further (a storefront page is far smaller).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -87,6 +94,12 @@ impl StorefrontCheck {
                 return Err(format!(
                     "{path} shows WooCommerce's \"coming soon\" page: the store is not public yet"
                 ));
+            }
+            if path == "/" && !shows_products(&body) {
+                return Err(
+                    "/ shows no products: the front page is not the shop (WordPress's blog?) or no product is published"
+                        .into(),
+                );
             }
         }
         let body = self
@@ -144,6 +157,17 @@ impl StorefrontCheck {
         }
         Err(format!("GET {path}: more than {MAX_REDIRECTS} redirects"))
     }
+}
+
+/// Does a page list at least one product? A class token `type-product` on
+/// an element (not merely a substring of another class).
+fn shows_products(body: &str) -> bool {
+    let is_boundary =
+        |c: Option<char>| c.is_none_or(|c| c.is_ascii_whitespace() || c == '"' || c == '\'');
+    body.match_indices(PRODUCT_CLASS).any(|(at, _)| {
+        is_boundary(body[..at].chars().next_back())
+            && is_boundary(body[at + PRODUCT_CLASS.len()..].chars().next())
+    })
 }
 
 /// The path (and query) of a redirect target on the same host, if it is one.

@@ -15,6 +15,7 @@ use super::*;
 #[derive(Clone, Copy, PartialEq)]
 enum Shop {
     Ready,
+    BlogHome,
     ComingSoon,
     StorePagesComingSoon,
     NotInstalled,
@@ -30,6 +31,18 @@ struct Fake {
 }
 
 const HOST: &str = "k7m2q9xd.localhost";
+
+fn fixture(name: &str) -> &'static str {
+    match name {
+        "blog-home.html" => include_str!("../../fixtures/storefront/blog-home.html"),
+        "shop-home-blocks.html" => include_str!("../../fixtures/storefront/shop-home-blocks.html"),
+        "shop-home-classic.html" => {
+            include_str!("../../fixtures/storefront/shop-home-classic.html")
+        }
+        "shop-home-empty.html" => include_str!("../../fixtures/storefront/shop-home-empty.html"),
+        _ => panic!("no fixture {name}"),
+    }
+}
 
 async fn serve(State(fake): State<Fake>, headers: HeaderMap, request: Request) -> Response {
     let host = headers
@@ -60,7 +73,8 @@ async fn serve(State(fake): State<Fake>, headers: HeaderMap, request: Request) -
         (Shop::NotInstalled, _) => redirect(&format!("http://{HOST}/wp-admin/install.php")),
         (Shop::RedirectsElsewhere, "/") => redirect("http://other.example.com/"),
         (Shop::ComingSoon, "/") => page(coming_soon),
-        (_, "/") => page("<html><body class=\"home\">Demo shop</body></html>"),
+        (Shop::BlogHome, "/") => page(fixture("blog-home.html")),
+        (_, "/") => page(fixture("shop-home-blocks.html")),
         // WordPress' canonical redirect of the shop archive, absolute and on the store's host.
         (_, "/?post_type=product") => redirect(&format!("http://{HOST}/shop/")),
         (Shop::StorePagesComingSoon, "/shop/") => page(coming_soon),
@@ -128,6 +142,26 @@ async fn the_coming_soon_page_is_not_an_answer() {
         check(Shop::StorePagesComingSoon).await,
         "/?post_type=product shows WooCommerce's \"coming soon\"",
     );
+}
+
+#[tokio::test]
+async fn the_blog_as_front_page_is_not_an_answer() {
+    not_yet(check(Shop::BlogHome).await, "/ shows no products");
+}
+
+#[test]
+fn products_are_found_on_the_shop_front_page_of_block_and_classic_themes() {
+    assert!(shows_products(fixture("shop-home-blocks.html")));
+    assert!(shows_products(fixture("shop-home-classic.html")));
+    assert!(!shows_products(fixture("blog-home.html")), "the blog");
+    assert!(
+        !shows_products(fixture("shop-home-empty.html")),
+        "a shop without products"
+    );
+    // the class token itself, not a longer class containing it
+    assert!(!shows_products(r#"<body class="post-type-product">"#));
+    assert!(!shows_products(r#"<li class="type-products">"#));
+    assert!(shows_products(r#"<li class='type-product'>"#));
 }
 
 #[tokio::test]
