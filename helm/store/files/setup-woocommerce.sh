@@ -18,7 +18,7 @@
 # Inputs (environment, from the pod spec; no value is templated into this file):
 #   WORDPRESS_DB_*          database (password as a file), same as WordPress
 #   STORE_URL STORE_TITLE STORE_COUNTRY STORE_CURRENCY STORE_ADDRESS STORE_CITY STORE_POSTCODE
-#   WOOCOMMERCE_VERSION     pinned version ("" = latest)
+#   WOOCOMMERCE_VERSION     pinned version ("" = latest); unused with a source
 #   WOOCOMMERCE_SOURCE      zip URL or path instead of wordpress.org ("" = wordpress.org)
 #   DATABASE_WAIT_SECONDS   how long to wait for MySQL
 #   SECRETS_DIR             directory of the wordpress-admin-user/-password/-email files
@@ -108,13 +108,45 @@ step "3/9 turn off WooCommerce's coming-soon mode (before activation: WooCommerc
 set_option woocommerce_coming_soon no
 set_option woocommerce_store_pages_only no
 
-step "4/9 install WooCommerce ${WOOCOMMERCE_VERSION:-latest} from ${WOOCOMMERCE_SOURCE:-wordpress.org}"
+step "4/9 install WooCommerce (${WOOCOMMERCE_SOURCE:-${WOOCOMMERCE_VERSION:-latest} from wordpress.org})"
 installed_version="$(wp plugin get woocommerce --field=version 2>/dev/null || true)"
-if [ -z "$installed_version" ] ||
+if [ -n "$WOOCOMMERCE_SOURCE" ]; then
+  # The zip's own version decides (its woocommerce.php header), not
+  # woocommerce.version: installed only when missing or another version, so
+  # a restart never swaps plugin files on the shared volume under the pod
+  # that still serves.
+  case "$WOOCOMMERCE_SOURCE" in
+    http://* | https://*)
+      zip=/tmp/woocommerce-source.zip
+      curl -fsSL --retry 3 -o "$zip" "$WOOCOMMERCE_SOURCE"
+      ;;
+    *) zip="$WOOCOMMERCE_SOURCE" ;;
+  esac
+  if [ ! -r "$zip" ]; then
+    echo "woocommerce.source $WOOCOMMERCE_SOURCE: no such file in the setup container (a zip URL, or a path in setup.image)" >&2
+    exit 1
+  fi
+  zip_version="$(unzip -p "$zip" woocommerce/woocommerce.php 2>/dev/null |
+    sed -n 's/^[[:space:]*]*Version:[[:space:]]*\([^[:space:]]*\).*/\1/p' | head -n 1)"
+  if [ -z "$zip_version" ]; then
+    echo "woocommerce.source $WOOCOMMERCE_SOURCE is not a WooCommerce zip (no woocommerce/woocommerce.php with a Version: header)" >&2
+    exit 1
+  fi
+  if [ -n "$WOOCOMMERCE_VERSION" ] && [ "$WOOCOMMERCE_VERSION" != "$zip_version" ]; then
+    echo "woocommerce.version $WOOCOMMERCE_VERSION is not used: woocommerce.source is set, and its zip is $zip_version"
+  fi
+  if [ -z "$installed_version" ]; then
+    wp plugin install "$zip"
+  elif [ "$installed_version" != "$zip_version" ]; then
+    echo "WooCommerce $installed_version is installed, woocommerce.source has $zip_version: replacing it"
+    wp plugin install "$zip" --force
+  else
+    echo "WooCommerce $zip_version (woocommerce.source) is installed"
+  fi
+  if [ "$zip" != "$WOOCOMMERCE_SOURCE" ]; then rm -f "$zip"; fi
+elif [ -z "$installed_version" ] ||
   { [ -n "$WOOCOMMERCE_VERSION" ] && [ "$installed_version" != "$WOOCOMMERCE_VERSION" ]; }; then
-  if [ -n "$WOOCOMMERCE_SOURCE" ]; then
-    wp plugin install "$WOOCOMMERCE_SOURCE" --force
-  elif [ -n "$WOOCOMMERCE_VERSION" ]; then
+  if [ -n "$WOOCOMMERCE_VERSION" ]; then
     wp plugin install woocommerce --version="$WOOCOMMERCE_VERSION" --force
   else
     wp plugin install woocommerce

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import unittest
+import zipfile
 
 from chart import named, render, store_secret
 from podrun import Image, Pod, prepare_claim, require_root
@@ -60,15 +61,16 @@ class SetupScript(unittest.TestCase):
                                   "/usr/local/bin/php": os.path.join(bin_dir, "php")})
         self.runs = 0
 
-    def run_setup(self, docs=None):
+    def run_setup(self, docs=None, files=None):
         docs = docs or self.docs
+        image = Image(self.image.name, workdir=self.image.workdir, files={**self.image.files, **(files or {})})
         spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
         configmap = named(docs, "ConfigMap", "woocommerce-setup")["data"]
         self.runs += 1
         pod = Pod(f"wordpress-{self.runs}", spec, claims={"wordpress-content": self.volume},
                   configmaps={"woocommerce-setup": configmap}, secrets={"store-credentials": self.secret},
                   workdir=os.path.join(self.dir, f"pod-{self.runs}"))
-        r = pod.run("woocommerce-setup", self.image, timeout=120)
+        r = pod.run("woocommerce-setup", image, timeout=120)
         r.termination_log = pod.termination_message("woocommerce-setup")
         return r
 
@@ -212,6 +214,58 @@ class SetupScript(unittest.TestCase):
                                    db["options"].update(show_on_front="page", page_on_front=str(sample_page))))
         self.assert_ok(self.run_setup())
         self.assertEqual(self.db()["options"]["page_on_front"], str(sample_page))
+
+
+    # -- defect 6: with woocommerce.source, the zip's own version decides --
+
+    def plugin_zip(self, version, main_file="woocommerce/woocommerce.php"):
+        """A small WooCommerce zip: the header WordPress reads, as the release has it."""
+        path = os.path.join(self.dir, f"woocommerce-{version}.zip")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr(main_file, "<?php\n/**\n * Plugin Name: WooCommerce\n * Plugin URI: https://woocommerce.com/\n"
+                                  " * Description: An ecommerce toolkit.\n"
+                                  f" * Version: {version}\n * Requires at least: 6.7\n */\n")
+            z.writestr("woocommerce/readme.txt", f"Stable tag: {version}\n")
+        return path
+
+    def run_with_source(self, zip_path):
+        # a path in a pre-baked setup image; the version pin differs from the zip
+        docs = render("values.yaml", "--set-string", "woocommerce.source=/opt/plugins/woocommerce.zip",
+                      "--set-string", "woocommerce.version=10.2.2")
+        return self.run_setup(docs, files={"/opt/plugins/woocommerce.zip": zip_path})
+
+    def installs(self, calls):
+        return [c["argv"] for c in calls if c["argv"][:2] == ["plugin", "install"]]
+
+    def test_a_source_zip_is_installed_once_and_again_only_for_another_version(self):
+        r = self.run_with_source(self.plugin_zip("10.2.4"))
+        self.assert_ok(r)
+        self.assertEqual(self.installs(self.calls()), [["plugin", "install", "/opt/plugins/woocommerce.zip"]])
+        self.assertEqual(self.db()["plugins"]["woocommerce"]["version"], "10.2.4")
+        self.assertIn("woocommerce.version 10.2.2 is not used", r.stdout)
+
+        # a restart with the same zip: no reinstall, with or without --force
+        seen = len(self.calls())
+        r = self.run_with_source(self.plugin_zip("10.2.4"))
+        self.assert_ok(r)
+        self.assertEqual(self.installs(self.calls()[seen:]), [])
+        self.assertIn("WooCommerce 10.2.4 (woocommerce.source) is installed", r.stdout)
+
+        # the source now has another version: replaced, once
+        seen = len(self.calls())
+        r = self.run_with_source(self.plugin_zip("10.3.1"))
+        self.assert_ok(r)
+        self.assertEqual(self.installs(self.calls()[seen:]),
+                         [["plugin", "install", "/opt/plugins/woocommerce.zip", "--force"]])
+        self.assertEqual(self.db()["plugins"]["woocommerce"]["version"], "10.3.1")
+        self.assertEqual(self.db()["plugins"]["woocommerce"]["installs"], 2)
+
+    def test_a_source_that_is_not_a_woocommerce_zip_says_so(self):
+        r = self.run_with_source(self.plugin_zip("1.0.0", main_file="other/other.php"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not a WooCommerce zip", r.stderr)
+        self.assertIn("setup failed at step: 4/9", r.termination_log)
+        self.assertEqual(self.installs(self.calls()), [])
 
 
 if __name__ == "__main__":
