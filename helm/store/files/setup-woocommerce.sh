@@ -11,8 +11,8 @@
 #   - first install only (until the option storefleet_first_install marks
 #     them done, written after the first full check passed): the store's
 #     settings — title, permalinks, address, currency, guest checkout, Cash on
-#     delivery and Check payments, free shipping, the shop as the front page,
-#     sample products. A merchant who then turns COD off, changes the front
+#     delivery and Check payments, free shipping, high-performance order
+#     storage, the shop as the front page, sample products. A merchant who then turns COD off, changes the front
 #     page or drafts every product keeps that over every restart and upgrade.
 #
 # Inputs (environment, from the pod spec; no value is templated into this file):
@@ -182,7 +182,7 @@ if [ "$first_install" = yes ]; then
   set_option woocommerce_store_postcode "$STORE_POSTCODE"
   set_option woocommerce_enable_guest_checkout yes
 
-  step "8/9 first install: the payment methods Cash on delivery and Check payments, a shipping method"
+  step "8/9 first install: the payment methods Cash on delivery and Check payments, a shipping method, order storage"
   set_option woocommerce_cod_settings --format=json \
     '{"enabled":"yes","title":"Cash on delivery","description":"Pay with cash upon delivery.","instructions":"","enable_for_methods":[],"enable_for_virtual":"yes"}'
   set_option woocommerce_cheque_settings --format=json \
@@ -190,6 +190,13 @@ if [ "$first_install" = yes ]; then
   # physical products cannot be checked out without a shipping method
   if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then
     woo shipping_zone_method create 0 --method_id=free_shipping --enabled=true
+  fi
+
+  # High-performance order storage, as new WooCommerce stores have it — and
+  # not, as otherwise, on or off depending on whether the admin logged in
+  # before the first order (WooCommerce decides it on its first admin page).
+  if [ "$(wp option get woocommerce_custom_orders_table_enabled 2>/dev/null || true)" != yes ]; then
+    wp wc hpos enable
   fi
 
   step "9/9 first install: sample products (only in a store without products)"
@@ -218,6 +225,7 @@ if [ "$first_install" = yes ]; then
     test "$(wp post get "$(wp option get "woocommerce_${page}_page_id")" --field=post_status)" = publish
   done
   test "$(wp option get show_on_front)" = page
+  test "$(wp option get woocommerce_custom_orders_table_enabled)" = yes
   test "$(woo shipping_zone_method list 0 --format=count)" -gt 0
   test "$(woo product list --status=publish --format=count)" -gt 0
   set_option storefleet_first_install "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --autoload=no

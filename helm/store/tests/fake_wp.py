@@ -101,6 +101,8 @@ class Wp:
         self.need_installed()
         if not self.db["plugins"].get("woocommerce", {}).get("active"):
             self.error("'wc' is not a registered wp command. See 'wp help' for available commands.")
+        if self.args[1:2] == ["hpos"]:
+            return  # WooCommerce's own CLI runner, not the REST-based commands: no acting user
         user = self.assoc.get("user")
         if user not in (self.db.get("admin_user"), "1"):
             self.error(f"Invalid user ID, email or login: '{user}'")
@@ -258,6 +260,11 @@ class Wp:
         if a[:3] == ["tool", "run", "install_pages"]:
             self.install_pages()
             return self.success("Updated install_pages.")
+        if a[:2] == ["hpos", "enable"]:
+            if any(p["post_type"] == "shop_order" for p in self.db["posts"]):
+                self.error("[Failed] There are orders pending sync. Please run `wp wc hpos sync` first.")
+            self.db["options"]["woocommerce_custom_orders_table_enabled"] = "yes"
+            return self.success("High-Performance Order Storage was enabled.")
         if a[:2] == ["shipping_zone_method", "list"]:
             methods = self.db["shipping"].setdefault(a[2], [])
             return self.line(str(len(methods)) if fmt == "count" else json.dumps(methods))

@@ -95,7 +95,7 @@ class SetupScript(unittest.TestCase):
         others = [" ".join(c["argv"][:3]) for c in calls
                   if c["argv"][:2] in (["rewrite", "structure"], ["transient", "delete"], ["plugin", "install"],
                                        ["plugin", "activate"])
-                  or (c["argv"][:1] == ["wc"] and c["argv"][2:3] in (["create"], ["run"]))]
+                  or (c["argv"][:1] == ["wc"] and c["argv"][2:3] in (["create"], ["run"], ["enable"]))]
         return options, others
 
     def assert_ok(self, r):
@@ -145,6 +145,9 @@ class SetupScript(unittest.TestCase):
                      "woocommerce_default_country", "woocommerce_store_address", "blogname", "show_on_front",
                      "storefleet_first_install"):
             self.assertIn(name, options, "the first install writes it")
+        self.assertIn("wc hpos enable", others)
+        self.assertEqual(self.db()["options"]["woocommerce_custom_orders_table_enabled"], "yes",
+                         "high-performance order storage on, whatever the admin did first")
         self.assertIn("wc shipping_zone_method create", others)
         self.assertIn("wc product create", others)
 
