@@ -125,7 +125,7 @@ Passwords and salts are files (the *_FILE variants), never values in env.
     define('WP_HOME', '{{ include "store.url" . }}');
     define('WP_SITEURL', '{{ include "store.url" . }}');
     define('FS_METHOD', 'direct');
-    define('WP_MEMORY_LIMIT', '{{ .Values.wordpress.phpMemoryLimit }}');
+    define('WP_MEMORY_LIMIT', '{{ include "store.phpMemoryLimit" . }}');
     // Versions are pinned by the chart (image tag, woocommerce.version): no
     // unattended updates writing into the volume behind its back.
     define('AUTOMATIC_UPDATER_DISABLED', true);
@@ -155,4 +155,56 @@ container sees exactly what it needs: include with
 {{- $keys = append $keys (printf "wordpress-%s" .) -}}
 {{- end -}}
 {{ join " " $keys }}
+{{- end }}
+
+{{/*
+A Kubernetes memory quantity (e.g. 512Mi, 1Gi, 1.5G, 536870912) in whole MiB.
+*/}}
+{{- define "store.mebibytes" -}}
+{{- $q := toString . -}}
+{{- $factors := list (list "Ki" 1024.0) (list "Mi" 1048576.0) (list "Gi" 1073741824.0) (list "Ti" 1099511627776.0) (list "k" 1000.0) (list "M" 1000000.0) (list "G" 1000000000.0) (list "T" 1000000000000.0) (list "m" 0.001) -}}
+{{- $number := $q -}}
+{{- $factor := 1.0 -}}
+{{- range $factors -}}
+{{- if and (eq $factor 1.0) (hasSuffix (index . 0) $q) -}}
+{{- $number = trimSuffix (index . 0) $q -}}
+{{- $factor = index . 1 -}}
+{{- end -}}
+{{- end -}}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?$" $number) -}}
+{{- fail (printf "cannot read the memory quantity %q (e.g. 512Mi, 1Gi)" $q) -}}
+{{- end -}}
+{{- divf (mulf (float64 $number) $factor) 1048576.0 | floor | int -}}
+{{- end }}
+
+{{/*
+PHP's memory for one request (WP_MEMORY_LIMIT, WordPress and WP-CLI):
+wordpress.phpMemoryLimit, or half the WordPress container's memory limit, at
+most 512M (256M for 512Mi).
+*/}}
+{{- define "store.phpMemoryLimit" -}}
+{{- if .Values.wordpress.phpMemoryLimit -}}
+{{- .Values.wordpress.phpMemoryLimit -}}
+{{- else -}}
+{{- $limit := include "store.mebibytes" .Values.wordpress.resources.limits.memory | int -}}
+{{- printf "%dM" (min 512 (div $limit 2)) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Apache prefork's MaxRequestWorkers: wordpress.apache.maxRequestWorkers, or as
+many workers as fit the WordPress container's memory limit after the reserve,
+each budgeted wordpress.apache.workerMemory (7 for 512Mi, 64Mi reserve, 64Mi a
+worker); at least 1. Apache's default, 150, would be far past the limit.
+*/}}
+{{- define "store.maxRequestWorkers" -}}
+{{- $apache := .Values.wordpress.apache -}}
+{{- if $apache.maxRequestWorkers -}}
+{{- $apache.maxRequestWorkers -}}
+{{- else -}}
+{{- $limit := include "store.mebibytes" .Values.wordpress.resources.limits.memory | int -}}
+{{- $reserve := include "store.mebibytes" $apache.reserveMemory | int -}}
+{{- $worker := include "store.mebibytes" $apache.workerMemory | int -}}
+{{- max 1 (div (sub $limit $reserve) (max 1 $worker)) -}}
+{{- end -}}
 {{- end }}

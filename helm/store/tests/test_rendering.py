@@ -82,6 +82,35 @@ class Resources(unittest.TestCase):
                     for w in workloads(docs))
         self.assertGreater(total, quantity(hard["requests.memory"]), "the check above would fail on this")
 
+    def wordpress(self, docs):
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        container = next(c for c in spec["containers"] if c["name"] == "wordpress")
+        workers = int(container["args"][2].removeprefix("MaxRequestWorkers "))
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        php = re.search(r"define\('WP_MEMORY_LIMIT', '(\d+)M'\);", env["WORDPRESS_CONFIG_EXTRA"]).group(1)
+        return container, workers, int(php)
+
+    def test_apache_workers_and_php_memory_are_sized_to_the_memory_limit(self):
+        for f, docs in each_values_file(self):
+            container, workers, php = self.wordpress(docs)
+            self.assertEqual(container["args"][:2], ["apache2-foreground", "-c"], "the image's CMD, with -c")
+            limit = quantity(container["resources"]["limits"]["memory"]) / 2**20
+            self.assertEqual(workers, max(1, int((limit - 64) // 64)), "(limit - reserve) / per-worker budget")
+            self.assertLess(workers, 150, "prefork's default would not fit")
+            self.assertLessEqual(workers * 64 + 64, limit, "the workers' budget fits the limit")
+            self.assertEqual(php, min(512, int(limit // 2)))
+        # a larger limit gets more workers and more PHP memory; explicit values win
+        _, workers, php = self.wordpress(render("values.yaml", "--set-string", "wordpress.resources.limits.memory=1Gi"))
+        self.assertEqual((workers, php), (15, 512))
+        _, workers, php = self.wordpress(render("values.yaml", "--set", "wordpress.apache.maxRequestWorkers=3",
+                                                "--set-string", "wordpress.phpMemoryLimit=192M"))
+        self.assertEqual((workers, php), (3, 192))
+        # the setup's WP-CLI has the same PHP memory (one environment)
+        spec = named(render(), "Deployment", "wordpress")["spec"]["template"]["spec"]
+        setup = next(c for c in spec["initContainers"] if c["name"] == "woocommerce-setup")
+        self.assertIn("define('WP_MEMORY_LIMIT', '256M');",
+                      next(e["value"] for e in setup["env"] if e["name"] == "WORDPRESS_CONFIG_EXTRA"))
+
     def test_every_container_and_volume_fits_the_limit_range(self):
         for _, docs in each_values_file(self):
             lr = named(docs, "LimitRange", "store-limits")["spec"]["limits"]
