@@ -243,3 +243,16 @@ pub fn database_unavailable(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Whether a database error is permanent for the input that caused it: a
+/// constraint the row violates (class 23), data the column cannot hold
+/// (class 22), or a program limit (class 54: e.g. an index row too large).
+/// Retrying the same input fails the same way.
+pub fn database_refused_input(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("23") || code.starts_with("22") || code.starts_with("54")
+        }),
+        _ => false,
+    }
+}

@@ -404,11 +404,49 @@ async fn events_that_retrying_cannot_fix_are_answered_400(pool: PgPool) {
             .body(axum::body::Body::from("{}"))
             .unwrap()
     };
+    let with = |name: &str, value: &str| {
+        let mut req = cloud_event("io.storefleet.store.requested", "abcd1234");
+        req.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+        req
+    };
+    let structured = |id: &str| {
+        http::Request::builder()
+            .method("POST")
+            .uri("/events")
+            .header("content-type", "application/cloudevents+json")
+            .body(axum::body::Body::from(
+                serde_json::json!({
+                    "specversion": "1.0", "id": id, "source": "/test",
+                    "type": "io.storefleet.store.requested", "subject": "abcd1234",
+                })
+                .to_string(),
+            ))
+            .unwrap()
+    };
     let cases = [
         (
             "not a CloudEvent",
             request("POST", "/events", None, Some("{}")),
         ),
+        // the dedup key is (source, id): an id or source too long for its
+        // index failed with 503 and was retried seven times
+        ("an empty id", with("ce-id", "")),
+        ("a blank id", with("ce-id", "  ")),
+        ("an id over 400 bytes", with("ce-id", &"i".repeat(401))),
+        (
+            "an id far over the index limit",
+            with("ce-id", &"i".repeat(3000)),
+        ),
+        (
+            "a source over 400 bytes",
+            with("ce-source", &format!("/{}", "s".repeat(400))),
+        ),
+        ("CloudEvents 0.3", with("ce-specversion", "0.3")),
+        // PostgreSQL text cannot hold NUL: a data error, permanent (was 503)
+        ("an id PostgreSQL cannot store", structured("a\u{0}b")),
         (
             "a type create-store does not handle",
             cloud_event("io.storefleet.store.ready", "abcd1234"),
@@ -432,4 +470,22 @@ async fn events_that_retrying_cannot_fix_are_answered_400(pool: PgPool) {
         );
     }
     assert_eq!(table_counts(&pool).await, before, "nothing changed");
+
+    // at the bound: handled (no such store: acknowledged and recorded)
+    let id = "i".repeat(400);
+    let source = format!("/{}", "s".repeat(399));
+    let mut req = with("ce-id", &id);
+    req.headers_mut()
+        .insert("ce-source", source.parse().unwrap());
+    let (status, _, body) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+    assert_eq!(status.as_u16(), 202, "{body}");
+    let recorded: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM processed_events WHERE source = $1 AND id = $2)",
+    )
+    .bind(&source)
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(recorded);
 }

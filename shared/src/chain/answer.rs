@@ -63,6 +63,16 @@ impl From<Error> for Refusal {
     fn from(err: Error) -> Self {
         match err {
             Error::BadRequest(d) | Error::Validation(d) => Refusal::BadEvent(d),
+            // a constraint or a column the event's values cannot satisfy:
+            // retrying the same event fails the same way, so 400 (straight to
+            // the dead-letter sink) instead of seven retries of a 503
+            Error::Database(db) if crate::error::database_refused_input(&db) => {
+                tracing::warn!(error = %db, "the database refused the event's values");
+                Refusal::BadEvent(
+                    "the event's values cannot be stored (a length or format the platform does not accept)"
+                        .into(),
+                )
+            }
             Error::Kube(kube) => Refusal::from(kube),
             other => {
                 // the cause is logged; the broker sees a retryable 503 whose

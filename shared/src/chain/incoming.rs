@@ -20,6 +20,12 @@ use crate::ids;
 /// a few tens of KiB.
 pub const EVENT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The longest `id` and `source` accepted (bytes). Together they are the key
+/// of `processed_events`; a longer pair would fail the index (a permanent
+/// error the broker would retry seven times) and no sender of ours comes close
+/// (a UUID, `/storefleet/<function>`, Knative's source URIs).
+pub const MAX_ID_SOURCE_LEN: usize = 400;
+
 /// A received CloudEvent.
 pub struct Incoming(pub Event);
 
@@ -36,15 +42,42 @@ impl<S: Send + Sync> FromRequest<S> for Incoming {
                     &format!("the event body is over {EVENT_BODY_LIMIT} bytes"),
                 )
             })?;
-        cloudevents::binding::http::to_event(&parts.headers, bytes.to_vec())
-            .map(Incoming)
-            .map_err(|err| {
+        let event = cloudevents::binding::http::to_event(&parts.headers, bytes.to_vec()).map_err(
+            |err| {
                 problem(
                     StatusCode::BAD_REQUEST,
                     &format!("not a CloudEvent (binary or structured mode): {err}"),
                 )
-            })
+            },
+        )?;
+        check_attributes(&event).map_err(|why| problem(StatusCode::BAD_REQUEST, &why))?;
+        Ok(Incoming(event))
     }
+}
+
+/// What the handlers rely on and the SDK lets through: CloudEvents 1.0 only
+/// (the SDK also reads 0.3), a non-empty `id`, and `id`/`source` short enough
+/// for the dedup key. Refused with `400`, never retried.
+pub fn check_attributes(event: &Event) -> Result<(), String> {
+    if event.specversion() != cloudevents::event::SpecVersion::V10 {
+        return Err(format!(
+            "specversion must be 1.0, not {}",
+            event.specversion()
+        ));
+    }
+    if event.id().trim().is_empty() {
+        return Err("the event id (ce-id) must not be empty".into());
+    }
+    let source = event.source().to_string();
+    for (attribute, value) in [("id (ce-id)", event.id()), ("source (ce-source)", &source)] {
+        if value.len() > MAX_ID_SOURCE_LEN {
+            return Err(format!(
+                "the event {attribute} is {} bytes long; at most {MAX_ID_SOURCE_LEN} are accepted",
+                value.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The event's data as JSON (binary mode delivers JSON as bytes).
