@@ -130,6 +130,42 @@ Passwords and salts are files (the *_FILE variants), never values in env.
     // unattended updates writing into the volume behind its back.
     define('AUTOMATIC_UPDATER_DISABLED', true);
     define('WP_AUTO_UPDATE_CORE', false);
+    {{- include "store.smtpConfig" . | nindent 4 }}
+{{- end }}
+
+{{/*
+WordPress's mailer over SMTP (smtp.*): the image has no sendmail, so without
+this every order email fails. Hooks pre-registered in $wp_filter (WordPress
+builds them into WP_Hook when plugin.php loads), so no plugin and no file in
+the store's volume is needed. The credentials are files of the Secret
+smtp.existingSecret, mounted only into the WordPress container; the values
+are restricted by the schema to characters that cannot end a PHP string.
+*/}}
+{{- define "store.smtpConfig" -}}
+{{- with .Values.smtp }}
+{{- if .enabled }}
+// SMTP for wp_mail() (values smtp.*, docs/store-chart.md)
+$GLOBALS['wp_filter']['phpmailer_init'][10][] = array('accepted_args' => 1, 'function' => static function ($mail) {
+    $mail->isSMTP();
+    $mail->Host = '{{ required "smtp.host is required with smtp.enabled" .host }}';
+    $mail->Port = {{ .port | int }};
+    $mail->SMTPSecure = '{{ if eq .encryption "none" }}{{ else }}{{ .encryption }}{{ end }}';
+    $mail->SMTPAutoTLS = {{ if eq .encryption "none" }}false{{ else }}true{{ end }};
+    $dir = '/run/secrets/smtp';
+    if (is_readable("$dir/smtp-username") && trim(file_get_contents("$dir/smtp-username")) !== '') {
+        $mail->SMTPAuth = true;
+        $mail->Username = trim(file_get_contents("$dir/smtp-username"));
+        $mail->Password = rtrim(file_get_contents("$dir/smtp-password"), "\r\n");
+    }
+});
+$GLOBALS['wp_filter']['wp_mail_from'][10][] = array('accepted_args' => 1, 'function' => static function () {
+    return '{{ required "smtp.from is required with smtp.enabled" .from }}';
+});
+$GLOBALS['wp_filter']['wp_mail_from_name'][10][] = array('accepted_args' => 1, 'function' => static function () {
+    return '{{ .fromName | default $.Values.store.title | replace "\\" "\\\\" | replace "'" "\\'" }}';
+});
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -6,6 +6,7 @@ a way that fails when the property breaks.
 """
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -369,6 +370,89 @@ class Setup(unittest.TestCase):
             return named(docs, "Deployment", "wordpress")["spec"]["template"]["metadata"]["annotations"]
         self.assertNotEqual(checksum(), checksum("--set-string", "store.title=Other"))
         self.assertEqual(checksum(), checksum())
+
+
+SMTP = ["--set", "smtp.enabled=true", "--set-string", "smtp.host=smtp.example.com", "--set-string",
+        "smtp.from=shop@example.com", "--set-string", "smtp.existingSecret=smtp-credentials"]
+
+# What PHPMailer exposes to phpmailer_init, and the way wp-config-docker.php
+# evaluates WORDPRESS_CONFIG_EXTRA; then the hooks as WordPress would call them.
+SMTP_HARNESS = r"""<?php
+class Mailer { public $Mailer = 'mail'; public $Host = 'localhost'; public $Port = 25; public $SMTPSecure = '';
+  public $SMTPAutoTLS = true; public $SMTPAuth = false; public $Username = ''; public $Password = '';
+  public function isSMTP() { $this->Mailer = 'smtp'; } }
+eval(str_replace('/run/secrets/smtp', $argv[2], file_get_contents($argv[1])));
+$mail = new Mailer();
+foreach ($GLOBALS['wp_filter']['phpmailer_init'][10] as $hook) { $hook['function']($mail); }
+$from = $GLOBALS['wp_filter']['wp_mail_from'][10][0]['function']('wordpress@localhost');
+$name = $GLOBALS['wp_filter']['wp_mail_from_name'][10][0]['function']('WordPress');
+echo json_encode(['mail' => get_object_vars($mail), 'from' => $from, 'name' => $name]);
+"""
+
+
+class Mail(unittest.TestCase):
+    def config_extra(self, docs, container="wordpress"):
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        c = next(c for _, c in containers(spec) if c["name"] == container)
+        return next(e["value"] for e in c["env"] if e["name"] == "WORDPRESS_CONFIG_EXTRA")
+
+    def run_hooks(self, extra, username=None, password=None):
+        php = shutil.which("php")
+        if not php:
+            self.fail("php is missing (apt-get install php-cli; helm/store/tests/run installs it)")
+        with tempfile.TemporaryDirectory() as d:
+            secrets = os.path.join(d, "smtp")
+            os.mkdir(secrets)
+            if username is not None:
+                for key, value in (("smtp-username", username), ("smtp-password", password)):
+                    with open(os.path.join(secrets, key), "w") as fh:
+                        fh.write(value + "\n")
+            for name, text in (("extra.php", extra), ("harness.php", SMTP_HARNESS)):
+                with open(os.path.join(d, name), "w") as fh:
+                    fh.write(text)
+            r = subprocess.run([php, os.path.join(d, "harness.php"), os.path.join(d, "extra.php"), secrets],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return json.loads(r.stdout)
+
+    def test_smtp_settings_reach_wordpress_mailer(self):
+        docs = render("values.yaml", *SMTP, "--set-string", "store.title=Anna's shop")
+        out = self.run_hooks(self.config_extra(docs), "mailer", "s3cret pass")
+        self.assertEqual({k: out["mail"][k] for k in ("Mailer", "Host", "Port", "SMTPSecure", "SMTPAutoTLS",
+                                                         "SMTPAuth", "Username", "Password")},
+                         {"Mailer": "smtp", "Host": "smtp.example.com", "Port": 587, "SMTPSecure": "tls",
+                          "SMTPAutoTLS": True, "SMTPAuth": True, "Username": "mailer", "Password": "s3cret pass"})
+        self.assertEqual((out["from"], out["name"]), ("shop@example.com", "Anna's shop"))
+        # without credentials: no authentication; plain SMTP to a catcher
+        docs = render("values.yaml", *SMTP[:-2], "--set", "smtp.port=1025", "--set-string", "smtp.encryption=none")
+        out = self.run_hooks(self.config_extra(docs))
+        self.assertEqual((out["mail"]["Port"], out["mail"]["SMTPSecure"], out["mail"]["SMTPAutoTLS"],
+                          out["mail"]["SMTPAuth"]), (1025, "", False, False))
+
+    def test_smtp_credentials_only_in_the_wordpress_container_and_egress_to_the_relay(self):
+        docs = render("values.yaml", *SMTP)
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        for _, c in containers(spec):
+            mounted = [m["name"] for m in c.get("volumeMounts", [])]
+            self.assertEqual("smtp-secrets" in mounted, c["name"] == "wordpress", c["name"])
+        volume = next(v for v in spec["volumes"] if v["name"] == "smtp-secrets")
+        self.assertEqual(volume["secret"]["secretName"], "smtp-credentials")
+        egress = named(docs, "NetworkPolicy", "wordpress")["spec"]["egress"]
+        self.assertIn({"protocol": "TCP", "port": 587}, [p for rule in egress for p in rule.get("ports", [])])
+        # off by default: no hook, no volume, no egress
+        docs = render()
+        self.assertNotIn("phpmailer_init", self.config_extra(docs))
+        self.assertNotIn("smtp-secrets", [v["name"] for v in
+                                          named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]["volumes"]])
+
+    def test_bad_smtp_values_fail_with_a_message(self):
+        for extra, message in ((["--set", "smtp.enabled=true", "--set-string", "smtp.from=a@b.c"], "smtp.host is required"),
+                               ([*SMTP, "--set-string", "smtp.from=x'); evil();//@b.c"], "/smtp/from"),
+                               ([*SMTP, "--set-string", "smtp.encryption=starttls"], "/smtp/encryption")):
+            with self.subTest(extra=extra):
+                r = helm_template("values.yaml", *extra)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(message, r.stderr)
 
 
 class Storage(unittest.TestCase):
