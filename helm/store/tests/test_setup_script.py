@@ -201,6 +201,18 @@ class SetupScript(unittest.TestCase):
         self.assertEqual(self.db()["options"]["woocommerce_cod_settings"]["enabled"], "yes")
         self.assertIn("storefleet_first_install", self.db()["options"])
 
+    def test_orders_in_the_legacy_tables_keep_hpos_off_without_failing_the_store(self):
+        # a store from before the marker, with an order in the posts tables
+        self.assert_ok(self.run_setup())
+        self.change_db(lambda db: (db["options"].pop("storefleet_first_install"),
+                                   db["options"].pop("woocommerce_custom_orders_table_enabled"),
+                                   db["posts"].append({"ID": 999, "post_type": "shop_order",
+                                                       "post_title": "Order", "post_status": "wc-processing"})))
+        r = self.run_setup()
+        self.assert_ok(r)
+        self.assertIn("high-performance order storage stays off", r.stderr)
+        self.assertNotIn("woocommerce_custom_orders_table_enabled", self.db()["options"])
+
     # -- defect 4: the shop is the front page, unless the merchant chose another --
 
     def test_the_shop_is_the_front_page_of_a_new_store(self):
