@@ -97,7 +97,12 @@ pub async fn find_by_token(pool: &PgPool, token: &str) -> Result<Option<Caller>>
     .await?)
 }
 
-/// Validate a user name: 1..=64 characters after trimming, no control characters.
+/// Validate a user or store name: 1..=64 characters after trimming, no
+/// control characters, no invisible format characters (Unicode general
+/// category Cf: U+200B zero width space, U+202E right-to-left override, …)
+/// and no line or paragraph separators (U+2028, U+2029). Those render as
+/// nothing or reorder what is shown, so two names that look alike, or a name
+/// that reads as something else, could be told apart only by bytes.
 pub fn validate_name(field: &str, raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() {
@@ -114,7 +119,38 @@ pub fn validate_name(field: &str, raw: &str) -> Result<String> {
             "{field} must not contain control characters"
         )));
     }
+    if let Some(c) = name.chars().find(|&c| invisible(c)) {
+        return Err(Error::Validation(format!(
+            "{field} must not contain invisible or direction-changing characters (found U+{:04X})",
+            u32::from(c)
+        )));
+    }
     Ok(name.to_owned())
+}
+
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// The key under which user names are unique: Unicode's compatibility
+/// caseless form (Unicode §3.13 D146: NFKC of the case-folded NFKC of the
+/// case-folded NFD), so `Alice`, `alice`, `ＡＬＩＣＥ` (fullwidth) and
+/// `STRASSE`/`straße` are one name.
+pub fn name_key(name: &str) -> String {
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+    name.nfd()
+        .default_case_fold()
+        .nfkc()
+        .default_case_fold()
+        .nfkc()
+        .collect()
 }
 
 /// Create a user; returns the user and the token (the only time it exists in clear).
@@ -126,18 +162,25 @@ pub async fn create_user(
 ) -> Result<(Caller, String)> {
     let token = new_token();
     let user = sqlx::query_as::<_, Caller>(
-        "INSERT INTO users (id, name, token_hash, max_stores, is_admin) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (name) DO NOTHING
+        // the same name has the same key, so this one arbiter covers both
+        "INSERT INTO users (id, name, name_key, token_hash, max_stores, is_admin)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (name_key) DO NOTHING
          RETURNING id, name, is_admin, max_stores",
     )
     .bind(Uuid::new_v4())
     .bind(name)
+    .bind(name_key(name))
     .bind(hash_token(&token))
     .bind(max_stores)
     .bind(is_admin)
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| Error::Conflict(format!("a user named {name:?} already exists")))?;
+    .ok_or_else(|| {
+        Error::Conflict(format!(
+            "the name {name:?} is taken: names are compared ignoring case and Unicode compatibility forms (e.g. fullwidth letters)"
+        ))
+    })?;
     Ok((user, token))
 }
 
@@ -145,7 +188,8 @@ pub async fn create_user(
 /// in the Secret always works (rotating the Secret rotates the token).
 pub async fn ensure_bootstrap_admin(pool: &PgPool, token: &str, max_stores: i32) -> Result<()> {
     sqlx::query(
-        "INSERT INTO users (id, name, token_hash, max_stores, is_admin) VALUES ($1, 'admin', $2, $3, true)
+        "INSERT INTO users (id, name, name_key, token_hash, max_stores, is_admin)
+         VALUES ($1, 'admin', 'admin', $2, $3, true)
          ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, is_admin = true",
     )
     .bind(Uuid::new_v4())
@@ -154,4 +198,52 @@ pub async fn ensure_bootstrap_admin(pool: &PgPool, token: &str, max_stores: i32)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_refuse_invisible_and_direction_characters() {
+        for bad in [
+            "ad\u{200B}min",   // zero width space (Cf)
+            "shop\u{202E}gpj", // right-to-left override (Cf)
+            "\u{FEFF}alice",   // byte order mark (Cf)
+            "a\u{2066}b",      // left-to-right isolate (Cf)
+            "line\u{2028}two", // line separator (Zl)
+            "para\u{2029}two", // paragraph separator (Zp)
+        ] {
+            let err = validate_name("name", bad).unwrap_err().to_string();
+            assert!(err.contains("invisible"), "{bad:?}: {err}");
+            assert!(err.contains("U+"), "{err}");
+        }
+        for good in [
+            "Café Müller",
+            "日本の店",
+            "🛍 Shop",
+            "O'Brien & Sons",
+            "Ünïcödé",
+        ] {
+            assert_eq!(validate_name("name", good).unwrap(), good);
+        }
+    }
+
+    #[test]
+    fn name_keys_fold_case_and_compatibility_forms() {
+        let key = name_key("alice");
+        for same in ["Alice", "ALICE", "ＡＬＩＣＥ", "ａｌｉｃｅ"] {
+            assert_eq!(name_key(same), key, "{same}");
+        }
+        // full case folding, not lowercasing: ß is ss, final sigma is sigma
+        assert_eq!(name_key("straße"), name_key("STRASSE"));
+        assert_eq!(name_key("ΟΔΟΣ"), name_key("οδος"));
+        assert_eq!(name_key("οδοσ"), name_key("οδος"));
+        // compatibility forms: the ligature ﬁ is fi, ① is 1
+        assert_eq!(name_key("ﬁle①"), name_key("file1"));
+        // composed and decomposed é are one
+        assert_eq!(name_key("Caf\u{e9}"), name_key("cafe\u{301}"));
+        assert_ne!(name_key("alice"), name_key("alicia"));
+        assert_eq!(name_key("admin"), "admin", "the bootstrap admin's key");
+    }
 }

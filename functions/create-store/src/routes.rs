@@ -29,7 +29,7 @@ pub struct CreateStore {
     #[serde(rename = "type")]
     #[schema(example = "woocommerce")]
     pub engine: String,
-    /// 1 to 64 characters, no control characters; surrounding spaces are trimmed.
+    /// 1 to 64 characters, no control, invisible (Unicode Cf) or line/paragraph separator characters; surrounding spaces are trimmed.
     #[schema(example = "Demo shop")]
     pub name: String,
 }

@@ -301,6 +301,27 @@ async fn bad_input_changes_nothing(pool: PgPool) {
             "validation",
             "control",
         ),
+        (
+            "a direction override",
+            r#"{"type":"woocommerce","name":"shop\u202Egpj.exe"}"#.into(),
+            422,
+            "validation",
+            "U+202E",
+        ),
+        (
+            "a zero width space",
+            r#"{"type":"woocommerce","name":"Demo\u200Bshop"}"#.into(),
+            422,
+            "validation",
+            "invisible",
+        ),
+        (
+            "a line separator",
+            r#"{"type":"woocommerce","name":"Demo\u2028shop"}"#.into(),
+            422,
+            "validation",
+            "U+2028",
+        ),
         ("oversized body", huge, 413, "payload-too-large", "bytes"),
         // serde's structs also read arrays (fields in order): a body is an object
         (

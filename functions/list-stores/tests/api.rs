@@ -517,3 +517,58 @@ async fn the_authorization_header_is_read_as_the_rfcs_say(pool: PgPool) {
         r#"Bearer realm="storefleet", error="invalid_token""#
     );
 }
+
+/// User names are unique as people read them: case, fullwidth letters,
+/// ligatures and composed accents do not make a second user; invisible
+/// characters are refused.
+#[sqlx::test(migrations = "../../migrations")]
+async fn user_names_are_unique_after_nfkc_and_case_folding(pool: PgPool) {
+    let (_, admin) = user(&pool, "root", 5, true).await;
+    let app = test_app(&pool);
+    let create = |name: &str| {
+        let body = serde_json::json!({ "name": name }).to_string();
+        let app = app.clone();
+        let admin = admin.clone();
+        async move {
+            read_json(
+                app.oneshot(request("POST", "/api/users", Some(&admin), Some(&body)))
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for first in ["Alice", "straße", "Café"] {
+        let (status, _, body) = create(first).await;
+        assert_eq!(status, 201, "{first}: {body}");
+        assert_eq!(body["name"], first, "the name is kept as written");
+    }
+    let before = table_counts(&pool).await;
+    for taken in [
+        "alice",
+        "ALICE",
+        " ALICE ",
+        "ＡＬＩＣＥ",
+        "STRASSE",
+        "Strasse",
+        "cafe\u{301}",
+        "ROOT",
+    ] {
+        let (status, headers, body) = create(taken).await;
+        assert_problem(status, &headers, &body, 409, "conflict");
+        assert!(
+            body["detail"].as_str().unwrap().contains("ignoring case"),
+            "{body}"
+        );
+    }
+    for invisible in [
+        "ali\u{200B}ce",
+        "\u{202E}ecila",
+        "ali\u{2028}ce",
+        "a\u{2029}b",
+    ] {
+        let (status, headers, body) = create(invisible).await;
+        assert_problem(status, &headers, &body, 422, "validation");
+    }
+    assert_eq!(table_counts(&pool).await, before, "nothing created");
+}

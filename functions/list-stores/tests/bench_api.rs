@@ -87,7 +87,7 @@ async fn seed(pool: &PgPool) -> Vec<String> {
         .collect();
     for (i, token) in tokens.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO users (id, name, token_hash, max_stores) VALUES ($1, $2, $3, 100000)",
+            "INSERT INTO users (id, name, name_key, token_hash, max_stores) VALUES ($1, $2, $2, $3, 100000)",
         )
         .bind(uuid::Uuid::new_v4())
         .bind(format!("bench-{i:04}"))

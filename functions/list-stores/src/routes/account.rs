@@ -34,7 +34,7 @@ pub struct EngineList {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// 1 to 64 characters, unique.
+    /// 1 to 64 characters as for store names; unique ignoring case and Unicode compatibility forms (NFKC + case folding).
     pub name: String,
     /// Default: `STOREFLEET_DEFAULT_MAX_STORES`.
     pub max_stores: Option<i32>,
