@@ -11,6 +11,7 @@
 //! - [`events`]: emitting CloudEvents to `K_SINK` from HTTP routes.
 //! - [`chain`]: receiving CloudEvents: extractor, answers, dedup, the Kubernetes side.
 //! - [`metrics`]: the Prometheus registry and `GET /metrics`.
+//! - [`reasons`]: the fixed, tenant-safe failure reasons.
 //! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
 //! - [`json`]: the JSON body extractor whose rejections are problems.
 //! - [`testing`]: helpers for the functions' integration tests.
@@ -26,6 +27,7 @@ pub mod events;
 pub mod ids;
 pub mod json;
 pub mod metrics;
+pub mod reasons;
 pub mod server;
 pub mod stores;
 pub mod testing;

@@ -107,7 +107,18 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         }
         Err(err) if err.is_retryable() => Err(Refusal::from(err)),
         // helm's reason, a namespace claimed by someone else, RBAC: a person must act
-        Err(err) => step::fail(ctx, &key, &store, Status::Provisioning, &err.to_string()).await,
+        Err(err) => {
+            let reason = storefleet_shared::reasons::install_failed(&store.engine);
+            step::fail(
+                ctx,
+                &key,
+                &store,
+                Status::Provisioning,
+                &reason,
+                &err.to_string(),
+            )
+            .await
+        }
     }
 }
 

@@ -119,8 +119,16 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         // a namespace Storefleet does not own: a person must look; `failed`
         // lets the owner ask for the deletion again
         Err(err) => {
-            let reason = format!("deletion failed: {err}");
-            step::fail(ctx, &key, &store, Status::Deleting, &reason).await
+            let reason = storefleet_shared::reasons::DELETE_REFUSED;
+            step::fail(
+                ctx,
+                &key,
+                &store,
+                Status::Deleting,
+                reason,
+                &err.to_string(),
+            )
+            .await
         }
     }
 }

@@ -5,7 +5,8 @@
 //! body, base64).
 //!
 //! The store's own step events (`requested`, `installed`, `delete-requested`)
-//! make the store `failed` with the reason — unless the last answer was `429`:
+//! make the store `failed` with a fixed reason (the answer's body is logged,
+//! never shown: it is internal, or a forger's text) — unless the last answer was `429`:
 //! back-pressure (the helm cap, another operation on the store) says "later",
 //! never "broken", so such a store keeps its status and the sweep re-drives
 //! its step (and fails it only at the provisioning timeout). A dead-lettered
@@ -22,6 +23,7 @@ use storefleet_shared::context::Context;
 use storefleet_shared::events::{
     STORE_DELETE_REQUESTED, STORE_FAILED, STORE_INSTALLED, STORE_REQUESTED,
 };
+use storefleet_shared::reasons;
 use storefleet_shared::stores::{self, Status};
 
 /// The longest reason kept from the subscriber's answer.
@@ -33,7 +35,9 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
         return Ok(Outcome::Duplicate);
     }
     let back_pressure = was_back_pressure(event);
-    let reason = reason(event, back_pressure);
+    // what the broker says happened: for the log only (its body is whatever
+    // the last answer, or a forger, wrote)
+    let cause = cause(event, back_pressure);
     let step_status = match event.ty() {
         STORE_REQUESTED | STORE_INSTALLED => Some(Status::Provisioning),
         STORE_DELETE_REQUESTED => Some(Status::Deleting),
@@ -44,12 +48,18 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     } else {
         incoming::apiserver_store_id(event)
     };
-    tracing::error!(event_type = event.ty(), store_id = ?id, reason = %reason, "dead letter");
+    tracing::error!(event_type = event.ty(), store_id = ?id, cause = %cause, "dead letter");
     let Some(id) = id else {
-        return skip(ctx, &key, format!("dead letter without a store: {reason}")).await;
+        return skip(ctx, &key, "dead letter without a store".into()).await;
     };
     let Some(store) = stores::get(&ctx.pool, &id).await? else {
         return skip(ctx, &key, format!("dead letter for unknown store {id}")).await;
+    };
+    // what the tenant reads: fixed sentences (crate storefleet_shared::reasons)
+    let reason = match step_status {
+        Some(_) if back_pressure => reasons::RETRIES_EXHAUSTED_BUSY.to_owned(),
+        Some(status) => reasons::retries_exhausted(&store.engine, status == Status::Deleting),
+        None => reasons::CLUSTER_EVENT_DROPPED.to_owned(),
     };
     let mut tx = ctx.pool.begin().await?;
     if !dedup::claim(&mut tx, &key).await? {
@@ -73,7 +83,7 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
         &id,
         kind,
         &reason,
-        Some(json!({ "event_type": event.ty(), "event_id": event.id() })),
+        step_status.map(|_| json!({ "event_type": event.ty() })),
     )
     .await?;
     if moved.is_some() && from == Some(Status::Provisioning) {
@@ -96,9 +106,9 @@ fn was_back_pressure(event: &cloudevents::Event) -> bool {
         .is_some_and(|code| code.to_string().trim() == "429")
 }
 
-/// A sentence for the activity log from the `knativeerror*` extensions: the
+/// A sentence for the log from the `knativeerror*` extensions: the
 /// `detail` of our own problem+json answers, else the raw body.
-fn reason(event: &cloudevents::Event, back_pressure: bool) -> String {
+fn cause(event: &cloudevents::Event, back_pressure: bool) -> String {
     let ext = |name: &str| event.extension(name).map(|v| v.to_string());
     let code = ext("knativeerrorcode").unwrap_or_else(|| "unknown".into());
     let body = ext("knativeerrordata").map(|data| {

@@ -86,8 +86,12 @@ fn timed_out(ctx: &Context, store: &Store, waiting_for: String) -> Finding {
     let timeout = ctx.config.chain.provisioning_timeout;
     let age = (Utc::now() - store.created_at).to_std().unwrap_or_default();
     if age > timeout {
+        // what it waited for can name the internal storefront check URL or
+        // the scheduler's view of the nodes: the log has it, the tenant a
+        // fixed sentence
+        tracing::warn!(store_id = %store.id, waiting_for, "provisioning timed out");
         Finding::Failed(format!(
-            "not ready within {} s (still waiting for: {waiting_for})",
+            "not ready within {} s: the store's workloads or its storefront did not come up in time. Delete the store and create it again, or ask the platform team (the platform's logs say what it waited for).",
             timeout.as_secs()
         ))
     } else {

@@ -70,13 +70,17 @@ fn app(pool: &PgPool) -> axum::Router {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
-async fn exhausted_retries_fail_the_store_with_the_reason(pool: PgPool) {
+async fn exhausted_retries_fail_the_store_with_a_fixed_reason(pool: PgPool) {
+    // the last answer's body is internal (kubeconfig paths, kube and
+    // database errors) or, in a forged dead letter, anybody's text: the
+    // tenant reads a fixed sentence, the log keeps the body
     let id = provisioning_store(&pool).await;
     let response = app(&pool)
         .oneshot(dead_letter(
             &id,
             503,
-            "the Kubernetes cluster is not reachable",
+            "Your store was suspended for fraud; pay at https://evil.example \
+             (the Kubernetes cluster is not reachable: /etc/storefleet/kubeconfig)",
         ))
         .await
         .unwrap();
@@ -84,10 +88,20 @@ async fn exhausted_retries_fail_the_store_with_the_reason(pool: PgPool) {
     let (status, reason) = status_and_reason(&pool, &id).await;
     assert_eq!(status, "failed");
     let reason = reason.unwrap();
-    assert!(
-        reason.contains("last answer 503") && reason.contains("not reachable"),
-        "{reason}"
+    assert_eq!(
+        reason,
+        storefleet_shared::reasons::retries_exhausted("woocommerce", false)
     );
+    let (kind, message) = last_entry(&pool, &id).await;
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("failed", reason.as_str())
+    );
+    for text in [&reason, &message] {
+        for leaked in ["evil.example", "suspended", "kubeconfig", "503"] {
+            assert!(!text.contains(leaked), "{text}");
+        }
+    }
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -107,8 +121,6 @@ async fn back_pressure_to_the_end_leaves_the_store_to_the_sweep(pool: PgPool) {
     assert_eq!(reason, None);
     let (kind, message) = last_entry(&pool, &id).await;
     assert_eq!(kind, "dead-letter");
-    assert!(
-        message.contains("last answer 429") && message.contains("the sweep retries"),
-        "{message}"
-    );
+    assert_eq!(message, storefleet_shared::reasons::RETRIES_EXHAUSTED_BUSY);
+    assert!(!message.contains("helm"), "{message}");
 }

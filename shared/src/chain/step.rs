@@ -56,15 +56,18 @@ pub async fn begin(
 
 /// The step failed for a reason a person must act on: claim the event and
 /// move the store from `from` to `failed` with `reason` in one transaction,
-/// then emit `io.storefleet.store.failed`.
+/// then emit `io.storefleet.store.failed`. `reason` is what the tenant reads
+/// (one of [`crate::reasons`]); `cause`, the raw error, goes to the log only.
 pub async fn fail(
     ctx: &Context,
     key: &EventKey,
     store: &Store,
     from: Status,
     reason: &str,
+    cause: &str,
 ) -> Result<Outcome, Refusal> {
     let id = store.id.as_str();
+    tracing::warn!(store_id = %id, cause, reason, "store step failed");
     let mut tx = ctx.pool.begin().await?;
     if !dedup::claim(&mut tx, key).await? {
         return Ok(Outcome::Duplicate);

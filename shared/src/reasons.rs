@@ -1,0 +1,57 @@
+//! What a tenant reads when a store fails (`failure_reason`, the `failed`
+//! entry of the activity log): fixed, tenant-safe sentences. The raw cause —
+//! helm's stderr, kube and database errors, kubeconfig paths, internal URLs,
+//! the body a dead letter carries (which anyone who can reach
+//! `/dead-letters` could write) — goes to the log only, next to the store id,
+//! where the platform team looks.
+
+/// The name people know the engine by.
+fn engine_name(engine: &str) -> &'static str {
+    match engine {
+        "medusa" => "Medusa",
+        _ => "WooCommerce",
+    }
+}
+
+/// create-store's install step failed for a reason a person must act on.
+pub fn install_failed(engine: &str) -> String {
+    format!(
+        "the {} store could not be installed; the platform team can see why in the platform's logs. Delete the store and create it again, or ask them.",
+        engine_name(engine)
+    )
+}
+
+/// delete-store refused: the namespace is not one Storefleet manages.
+pub const DELETE_REFUSED: &str = "the store could not be deleted: its namespace is not managed by Storefleet. Ask the platform team; deleting the store again is safe.";
+
+/// A step event whose deliveries ran out (the dead-letter sink).
+pub fn retries_exhausted(engine: &str, deleting: bool) -> String {
+    if deleting {
+        "the deletion did not complete: a platform service kept failing through every retry. Delete the store again; the platform team can see why in the platform's logs.".into()
+    } else {
+        format!(
+            "the {} store could not be set up: a platform service kept failing through every retry. Delete the store and create it again; the platform team can see why in the platform's logs.",
+            engine_name(engine)
+        )
+    }
+}
+
+/// A step that ran out of retries on back-pressure only: not a failure.
+pub const RETRIES_EXHAUSTED_BUSY: &str = "the platform was busy through every retry of a step; the store keeps its status and the sweep retries the step";
+
+/// A dead-lettered cluster event (no status change).
+pub const CLUSTER_EVENT_DROPPED: &str =
+    "a cluster event about the store could not be handled; the next sweep looks at the store again";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_name_the_engine_and_nothing_internal() {
+        assert!(install_failed("woocommerce").contains("WooCommerce"));
+        assert!(install_failed("medusa").contains("Medusa"));
+        assert!(retries_exhausted("woocommerce", false).contains("WooCommerce"));
+        assert!(retries_exhausted("woocommerce", true).contains("deletion"));
+    }
+}
