@@ -16,11 +16,16 @@ import secrets
 import time
 import unittest
 
-from cluster import CHART, HELM, NS, kubectl, run, sa_kubeconfig
+from cluster import (CHART, HELM, NS, POD_SECURITY_LABELS, deployment, kubectl, restricted_pod_spec, run,
+                     sa_kubeconfig, wait_until)
 
 
-def store_namespace(store_id, labelled=True):
+def store_namespace(store_id, labelled=True, pod_security=None):
+    """The store namespace as create-store applies it (namespace.rs); `pod_security`
+    replaces its Pod Security labels."""
     labels = {"app.kubernetes.io/managed-by": "storefleet", "storefleet.io/store-id": store_id} if labelled else {}
+    if labelled:
+        labels.update(POD_SECURITY_LABELS if pod_security is None else pod_security)
     return json.dumps({"apiVersion": "v1", "kind": "Namespace",
                        "metadata": {"name": f"store-{store_id}", "labels": labels}})
 
@@ -190,6 +195,290 @@ class PlatformOnARealApiServer(unittest.TestCase):
         self.assertEqual(len(before[0]), 48)
         self.install()
         self.assertEqual((token(), db()), before, "helm upgrade must keep the generated token and password")
+
+    # --- The fence against a stolen token (issue 11, items 1, 2, 3, 7) ---
+
+    def store_with_bindings(self, prefix):
+        """A store namespace and its two bindings, made with create-store's own
+        token as create-store makes them; deleted after the test."""
+        store_id = f"{prefix}{secrets.token_hex(3)}0"
+        ns = f"store-{store_id}"
+        self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+        for manifest in (store_namespace(store_id), role_binding(ns), reader_binding(ns)):
+            r = apply_as(self.create, manifest)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: can_i(self.create, "create", "deployments.apps", "-n", ns), "the binding takes effect")
+        return store_id, ns
+
+    def labels_of(self, ns):
+        return json.loads(kubectl("get", "namespace", ns, "-o", "json").stdout)["metadata"].get("labels", {})
+
+    def test_7_store_namespaces_enforce_restricted_and_nothing_else(self):
+        weaker = [({"pod-security.kubernetes.io/enforce": "privileged"}, "enforce privileged"),
+                  ({"pod-security.kubernetes.io/enforce": "baseline"}, "enforce baseline"),
+                  ({"pod-security.kubernetes.io/warn": "restricted"}, "no enforce label (privileged on k3s)"),
+                  ({**POD_SECURITY_LABELS, "pod-security.kubernetes.io/enforce-version": "v1.24"},
+                   "an enforce-version pin")]
+        new_id = f"n{self.suffix}1"
+        self.addCleanup(kubectl, "delete", "namespace", f"store-{new_id}", "--ignore-not-found", "--wait=false",
+                        check=False)
+        for labels, what in weaker:
+            with self.subTest(create=what):
+                r = apply_as(self.create, store_namespace(new_id, pod_security=labels))
+                self.assertNotEqual(r.returncode, 0, f"create-store made a store namespace with {what}")
+                self.assertIn("create-store may", r.stderr)
+                self.assertEqual(kubectl("get", "namespace", f"store-{new_id}", "--ignore-not-found",
+                                         "-o", "name").stdout, "", "nothing was created")
+        # An existing store namespace cannot be weakened either (the apply
+        # drops or replaces the label, as a relabel by a stolen token would).
+        _, ns = self.store_with_bindings("w")
+        store_id = ns.removeprefix("store-")
+        for labels, what in weaker:
+            with self.subTest(relabel=what):
+                r = apply_as(self.create, store_namespace(store_id, pod_security=labels))
+                self.assertNotEqual(r.returncode, 0, f"create-store relabelled {ns} to {what}")
+                self.assertIn("create-store may", r.stderr)
+                self.assertEqual({k: v for k, v in self.labels_of(ns).items() if k.startswith("pod-security")},
+                                 POD_SECURITY_LABELS)
+        r = kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=privileged", "--overwrite",
+                    kubeconfig=self.create, check=False)
+        self.assertNotEqual(r.returncode, 0, "kubectl label as create-store")
+        # The store namespace as create-store writes it is still admitted (control).
+        r = apply_as(self.create, store_namespace(store_id))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_8_no_pod_in_a_store_namespace_reaches_the_node(self):
+        _, ns = self.store_with_bindings("e")
+        # Whatever the namespace's labels say: someone relabelled it
+        # privileged, so Pod Security admission lets everything through.
+        kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=privileged", "--overwrite")
+        # The issue's attack: a privileged pod in the node's PID and network
+        # namespaces with the node's / mounted.
+        attack = restricted_pod_spec()
+        attack.update(hostPID=True, hostNetwork=True,
+                      volumes=[{"name": "node", "hostPath": {"path": "/"}}])
+        attack["containers"][0]["securityContext"] = {"privileged": True}
+        attack["containers"][0]["volumeMounts"] = [{"name": "node", "mountPath": "/node"}]
+        for who, kc in (("create-store", self.create), ("delete-store", self.delete)):
+            for kind in ("Deployment", "StatefulSet"):
+                with self.subTest(who=who, kind=kind):
+                    r = self.create_as(kc, ns, workload(kind, attack))
+                    self.assertNotEqual(r.returncode, 0, f"{who} created a privileged hostPath {kind}")
+                    self.assertIn("store namespaces admit no", r.stderr)
+                    r = self.create_as(kc, ns, workload(kind, restricted_pod_spec()), dry_run=True)
+                    self.assertEqual(r.returncode, 0, f"{who}: a restricted {kind} is admitted: {r.stderr}")
+        r = self.create_as(self.create, ns, deployment("web"))
+        self.assertEqual(r.returncode, 0, f"create-store creates a restricted Deployment: {r.stderr}")
+        # Every kind that carries a pod, for everyone (the cluster admin too).
+        for kind in WORKLOAD_KINDS:
+            with self.subTest(kind=kind, admin=True):
+                r = self.create_as(None, ns, workload(kind, attack), dry_run=True)
+                self.assertNotEqual(r.returncode, 0, f"a privileged hostPath {kind} was admitted")
+                self.assertIn("store namespaces admit no", r.stderr)
+                r = self.create_as(None, ns, workload(kind, restricted_pod_spec()), dry_run=True)
+                self.assertEqual(r.returncode, 0, f"a restricted {kind} is refused: {r.stderr}")
+        # Each rule on its own, so none is dead weight.
+        for kind in ("Pod", "Deployment", "CronJob"):
+            for what, mutate, words in VIOLATIONS:
+                with self.subTest(kind=kind, violation=what):
+                    spec = restricted_pod_spec()
+                    mutate(spec)
+                    r = self.create_as(self.create if kind == "Deployment" else None, ns, workload(kind, spec),
+                                       dry_run=True)
+                    self.assertNotEqual(r.returncode, 0, f"{kind} with {what} was admitted")
+                    self.assertIn(words, r.stderr)
+        # A namespace that is not a store's is not the policy's business.
+        kubectl("label", "namespace", self.decoy, "pod-security.kubernetes.io/enforce=privileged", "--overwrite")
+        r = self.create_as(None, self.decoy, workload("Pod", attack), dry_run=True)
+        self.assertEqual(r.returncode, 0, f"the pod policy reaches beyond store namespaces: {r.stderr}")
+
+    def create_as(self, kubeconfig, ns, obj, dry_run=False):
+        args = ["-n", ns, "create", "-f", "-"] + (["--dry-run=server"] if dry_run else [])
+        if kubeconfig is None:
+            return kubectl(*args, stdin=json.dumps(obj), check=False)
+        return kubectl(*args, kubeconfig=kubeconfig, stdin=json.dumps(obj), check=False)
+
+    def test_9_create_store_cannot_adopt_a_foreign_store_namespace(self):
+        for i, labels in enumerate([{}, {"app.kubernetes.io/managed-by": "storefleet"},
+                                    {"team": "payments"}]):
+            store_id = f"f{self.suffix}{i}"
+            ns = f"store-{store_id}"
+            self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+            kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                                                          "metadata": {"name": ns, "labels": labels}}))
+            with self.subTest(labels=labels):
+                r = apply_as(self.create, store_namespace(store_id))
+                self.assertNotEqual(r.returncode, 0, f"create-store adopted {ns}")
+                self.assertIn("refused to adopt", r.stderr)
+                after = {k: v for k, v in self.labels_of(ns).items() if k != "kubernetes.io/metadata.name"}
+                self.assertEqual(after, labels, "the namespace was relabelled")
+                # ... so delete-store cannot delete it either.
+                r = kubectl("delete", "namespace", ns, "--wait=false", kubeconfig=self.delete, check=False)
+                self.assertNotEqual(r.returncode, 0, f"delete-store deleted {ns}")
+
+    def test_10_per_store_bindings_name_only_their_functions(self):
+        _, ns = self.store_with_bindings("b")
+
+        def sa(name, namespace=NS):
+            return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+
+        for role, subjects in [
+            ("storefleet-store-manager", [sa("default")]),
+            ("storefleet-store-manager", [sa("create-store"), sa("delete-store"), sa("default")]),
+            ("storefleet-store-manager", [sa("create-store"), sa("list-stores")]),
+            ("storefleet-store-manager", [sa("create-store"), sa("readiness-checker")]),
+            ("storefleet-store-manager", [sa("create-store", "kube-system")]),
+            ("storefleet-store-reader", [sa("default")]),
+            ("storefleet-store-reader", [sa("create-store")]),
+            ("storefleet-store-reader", [sa("list-stores"), sa("delete-store")]),
+        ]:
+            with self.subTest(role=role, subjects=[s["namespace"] + "/" + s["name"] for s in subjects]):
+                r = apply_as(self.create, role_binding(ns, role=role, subjects=subjects))
+                self.assertNotEqual(r.returncode, 0, "create-store bound a role to another ServiceAccount")
+                self.assertIn("create-store may bind", r.stderr)
+                got = json.loads(kubectl("-n", ns, "get", "rolebinding", role, "-o", "json").stdout)["subjects"]
+                self.assertEqual(sorted(s["name"] for s in got), sorted(DEFAULT_SUBJECTS[role]))
+        self.assertFalse(can_i(sa_kubeconfig("default"), "create", "deployments.apps", "-n", ns))
+
+    def test_11_store_ingresses_serve_only_the_store_host(self):
+        store_id, ns = self.store_with_bindings("i")
+        host = f"{store_id}.localhost"  # config.storeHostPattern of values-local.yaml
+        r = self.create_as(self.create, ns, ingress(host))
+        self.assertEqual(r.returncode, 0, f"the store's own Ingress is admitted: {r.stderr}")
+        solver = ingress(host, name="cm-acme-http-solver-abcde", path="/.well-known/acme-challenge/token")
+        solver["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/whitelist-source-range": "0.0.0.0/0,::/0"}
+        r = self.create_as(self.create, ns, solver, dry_run=True)
+        self.assertEqual(r.returncode, 0, f"cert-manager's HTTP-01 solver Ingress is admitted: {r.stderr}")
+
+        def changed(change):
+            obj = ingress(host, name="hijack")
+            change(obj)
+            return obj
+
+        attacks = [
+            ("the dashboard's host", lambda o: o["spec"]["rules"][0].update(host="storefleet.localhost"),
+             "every Ingress rule must have host"),
+            ("another store's host", lambda o: o["spec"]["rules"][0].update(host="zzzz9999.localhost"),
+             "every Ingress rule must have host"),
+            ("a second rule for another host", lambda o: o["spec"]["rules"].append(
+                {**o["spec"]["rules"][0], "host": "storefleet.localhost"}), "every Ingress rule must have host"),
+            ("a hostless rule (every host)", lambda o: o["spec"]["rules"][0].pop("host"),
+             "every Ingress rule must have host"),
+            ("a defaultBackend", lambda o: o["spec"].update(
+                defaultBackend={"service": {"name": "wordpress", "port": {"number": 80}}}),
+             "every Ingress rule must have host"),
+            ("TLS for another host", lambda o: o["spec"].update(
+                tls=[{"hosts": [host, "storefleet.localhost"], "secretName": "x"}]), "TLS entry"),
+            ("TLS without hosts", lambda o: o["spec"].update(tls=[{"secretName": "x"}]), "TLS entry"),
+            ("another class", lambda o: o["spec"].update(ingressClassName="traefik"), "IngressClass nginx"),
+            ("no class", lambda o: o["spec"].pop("ingressClassName"), "IngressClass nginx"),
+            ("another class by annotation", lambda o: (o["spec"].pop("ingressClassName"), o["metadata"].update(
+                annotations={"kubernetes.io/ingress.class": "traefik"})), "IngressClass nginx"),
+            ("configuration-snippet", lambda o: o["metadata"].update(
+                annotations={"nginx.ingress.kubernetes.io/configuration-snippet": "return 200;"}), "snippet"),
+            ("server-snippet", lambda o: o["metadata"].update(
+                annotations={"nginx.ingress.kubernetes.io/server-snippet": "location /api/ {}"}), "snippet"),
+        ]
+        for who, kc in (("create-store", self.create), ("delete-store", self.delete)):
+            for what, change, words in attacks:
+                with self.subTest(who=who, attack=what):
+                    r = self.create_as(kc, ns, changed(change), dry_run=True)
+                    self.assertNotEqual(r.returncode, 0, f"{who} created an Ingress with {what}")
+                    self.assertIn(words, r.stderr)
+        # Changing the store's own Ingress is judged the same way.
+        r = kubectl("-n", ns, "patch", "ingress", "storefront", "--type=json", "-p",
+                    json.dumps([{"op": "replace", "path": "/spec/rules/0/host", "value": "storefleet.localhost"}]),
+                    kubeconfig=self.create, check=False)
+        self.assertNotEqual(r.returncode, 0, "create-store moved the store's Ingress to the dashboard's host")
+        self.assertIn("every Ingress rule must have host", r.stderr)
+
+
+def ingress(host, name="storefront", path="/"):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name},
+            "spec": {"ingressClassName": "nginx",
+                     "rules": [{"host": host, "http": {"paths": [
+                         {"path": path, "pathType": "Prefix",
+                          "backend": {"service": {"name": "wordpress", "port": {"number": 80}}}}]}}]}}
+
+
+# Every kind the pod policy judges (storefleet-store-pods).
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job", "CronJob",
+                  "ReplicationController", "PodTemplate")
+
+
+def workload(kind, pod_spec):
+    """An object of `kind` that runs `pod_spec`."""
+    pod_spec = json.loads(json.dumps(pod_spec))
+    name = f"probe-{kind.lower()}"
+    if kind in ("Job", "CronJob"):
+        pod_spec["restartPolicy"] = "Never"
+    if kind == "Pod":
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": pod_spec}
+    template = {"metadata": {"labels": {"app": name}}, "spec": pod_spec}
+    if kind == "PodTemplate":
+        return {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}, "template": template}
+    if kind == "ReplicationController":
+        return {"apiVersion": "v1", "kind": kind, "metadata": {"name": name},
+                "spec": {"selector": {"app": name}, "template": template}}
+    if kind == "Job":
+        return {"apiVersion": "batch/v1", "kind": kind, "metadata": {"name": name}, "spec": {"template": template}}
+    if kind == "CronJob":
+        return {"apiVersion": "batch/v1", "kind": kind, "metadata": {"name": name},
+                "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": template}}}}
+    spec = {"selector": {"matchLabels": {"app": name}}, "template": template}
+    if kind == "StatefulSet":
+        spec["serviceName"] = name
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+def container(spec, index=0):
+    return spec["containers"][index]
+
+
+def init_container(spec):
+    spec["initContainers"] = [json.loads(json.dumps(spec["containers"][0]))]
+    spec["initContainers"][0]["name"] = "init"
+    return spec["initContainers"][0]
+
+
+# One violation of Pod Security `restricted` each, on an otherwise restricted
+# pod: (what, change, words of the policy's message).
+VIOLATIONS = [
+    ("privileged", lambda s: container(s)["securityContext"].update(privileged=True,
+                                                                   allowPrivilegeEscalation=True),
+     "no privileged"),
+    ("a privileged init container", lambda s: init_container(s)["securityContext"].update(
+        privileged=True, allowPrivilegeEscalation=True), "no privileged"),
+    ("hostPID", lambda s: s.update(hostPID=True), "hostNetwork/hostPID/hostIPC"),
+    ("hostNetwork", lambda s: s.update(hostNetwork=True), "hostNetwork/hostPID/hostIPC"),
+    ("hostIPC", lambda s: s.update(hostIPC=True), "hostNetwork/hostPID/hostIPC"),
+    ("a hostPath volume", lambda s: s.update(volumes=[{"name": "v", "hostPath": {"path": "/var/run"}}]),
+     "no hostPath"),
+    ("an nfs volume", lambda s: s.update(volumes=[{"name": "v", "nfs": {"server": "10.0.0.1", "path": "/"}}]),
+     "no hostPath"),
+    ("a hostPort", lambda s: container(s).update(ports=[{"containerPort": 80, "hostPort": 80}]), "no hostPort"),
+    ("an added capability", lambda s: container(s)["securityContext"]["capabilities"].update(add=["SYS_ADMIN"]),
+     "capabilities"),
+    ("NET_BIND_SERVICE added", lambda s: container(s)["securityContext"]["capabilities"].update(
+        add=["NET_BIND_SERVICE"]), "capabilities"),
+    ("capabilities not dropped", lambda s: container(s)["securityContext"].pop("capabilities"), "capabilities"),
+    ("allowPrivilegeEscalation", lambda s: container(s)["securityContext"].update(allowPrivilegeEscalation=True),
+     "allowPrivilegeEscalation"),
+    ("allowPrivilegeEscalation unset", lambda s: container(s)["securityContext"].pop("allowPrivilegeEscalation"),
+     "allowPrivilegeEscalation"),
+    ("seccomp Unconfined", lambda s: s["securityContext"].update(seccompProfile={"type": "Unconfined"}),
+     "seccomp"),
+    ("seccomp Unconfined in a container", lambda s: container(s)["securityContext"].update(
+        seccompProfile={"type": "Unconfined"}), "seccomp"),
+    ("no seccomp profile", lambda s: s["securityContext"].pop("seccompProfile"), "seccomp"),
+    ("AppArmor Unconfined", lambda s: container(s)["securityContext"].update(
+        appArmorProfile={"type": "Unconfined"}), "AppArmor"),
+    ("root", lambda s: s["securityContext"].update(runAsNonRoot=False), "non-root"),
+    ("runAsUser 0", lambda s: container(s)["securityContext"].update(runAsUser=0), "non-root"),
+    ("an SELinux user", lambda s: s["securityContext"].update(seLinuxOptions={"user": "system_u"}), "SELinux"),
+    ("an unsafe sysctl", lambda s: s["securityContext"].update(sysctls=[{"name": "kernel.msgmax", "value": "1"}]),
+     "sysctls"),
+]
 
 
 if __name__ == "__main__":

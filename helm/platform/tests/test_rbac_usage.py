@@ -31,12 +31,12 @@ import json
 import os
 import secrets
 import subprocess
-import time
 import unittest
 
 import yaml
 
-from cluster import ADMIN, CHART, HELM, NS, ROOT, kubectl, run, sa_kubeconfig
+from cluster import (ADMIN, CHART, HELM, NS, POD_SECURITY_LABELS, ROOT, deployment, kubectl, run, sa_kubeconfig,
+                     wait_until)
 
 # STOREFLEET_STORE_CHART_UNDER_TEST: another chart to check the role against (trying a chart).
 STORE_CHART = os.environ.get("STOREFLEET_STORE_CHART_UNDER_TEST") or os.path.join(ROOT, "helm", "store")
@@ -128,7 +128,7 @@ def store_namespace(store_id):
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": f"store-{store_id}",
                          "labels": {"app.kubernetes.io/managed-by": "storefleet",
-                                    "storefleet.io/store-id": store_id}}}
+                                    "storefleet.io/store-id": store_id, **POD_SECURITY_LABELS}}}
 
 
 def role_binding(namespace, subjects, role="storefleet-store-manager", name=None):
@@ -155,14 +155,6 @@ READERS = config_subjects("STOREFLEET_STORE_READER_SUBJECTS")
 
 def forbidden(r):
     return r.returncode != 0 and "forbidden" in r.stderr
-
-
-def wait_until(predicate, what, tries=100):
-    for _ in range(tries):
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 def can_i(kubeconfig, verb, group, resource, name=None, namespace=None):
@@ -370,7 +362,7 @@ class StoreReaderRole(unittest.TestCase):
         ns = self.store("l")
         kubectl("-n", ns, "create", "secret", "generic", "sh.helm.release.v1.store-x.v1",
                 "--from-literal=release=not-for-list-stores")
-        kubectl("-n", ns, "create", "deployment", "web", "--image=registry.k8s.io/pause:3.10")
+        kubectl("-n", ns, "apply", "-f", "-", stdin=json.dumps(deployment("web")))
         wait_until(lambda: can_i(self.list, "get", "", "secrets", "store-credentials", ns),
                    "the reader binding takes effect")
         r = kubectl("-n", ns, "get", "secret", "store-credentials", "-o", "name", kubeconfig=self.list,

@@ -170,10 +170,14 @@ class EveryValuesFile(unittest.TestCase):
                              check=True, capture_output=True, text=True).stdout
         cfg = named([d for d in yaml.safe_load_all(out) if d], "ConfigMap", "storefleet-config")
         self.assertEqual(cfg["data"]["STOREFLEET_STORE_READER_SUBJECTS"], "", "no reader binding")
-        cfg = named(render("values.yaml", "rbac.storeReaderSubjects={list-stores,readiness-checker}"),
-                    "ConfigMap", "storefleet-config")
-        self.assertEqual(cfg["data"]["STOREFLEET_STORE_READER_SUBJECTS"],
-                         "storefleet/list-stores,storefleet/readiness-checker")
+        cfg = named(render("values.yaml", "rbac.storeManagerSubjects={create-store}"), "ConfigMap", "storefleet-config")
+        self.assertEqual(cfg["data"]["STOREFLEET_STORE_MANAGER_SUBJECTS"], "storefleet/create-store")
+        # The policy pins each binding's subjects to exactly the configured list.
+        rb = named(render("values.yaml", "rbac.storeManagerSubjects={create-store}"), "ValidatingAdmissionPolicy",
+                   "storefleet-create-store-rolebindings")
+        allowed = next(v["expression"] for v in rb["spec"]["variables"] if v["name"] == "allowed")
+        self.assertIn("? ['create-store'] :", allowed)
+        self.assertIn("? ['list-stores'] :", allowed)
 
     def test_admission_policy_confines_create_and_delete(self):
         docs = render()
@@ -186,8 +190,40 @@ class EveryValuesFile(unittest.TestCase):
         for role in PER_STORE_ROLES:
             self.assertIn(f"'{role}'", rb["spec"]["validations"][1]["expression"], "create-store may bind it")
         for p in ("storefleet-create-store-namespaces", "storefleet-create-store-rolebindings",
-                  "storefleet-delete-store-scope"):
+                  "storefleet-delete-store-scope", "storefleet-store-pods", "storefleet-store-ingresses"):
+            self.assertEqual(named(docs, "ValidatingAdmissionPolicy", p)["spec"]["failurePolicy"], "Fail")
             self.assertEqual(named(docs, "ValidatingAdmissionPolicyBinding", p)["spec"]["validationActions"], ["Deny"])
+        # The pod and Ingress policies bind everyone in every store namespace.
+        for p in ("storefleet-store-pods", "storefleet-store-ingresses"):
+            spec = named(docs, "ValidatingAdmissionPolicy", p)["spec"]
+            self.assertNotIn("matchConditions", spec)
+            self.assertEqual(spec["matchConstraints"]["namespaceSelector"],
+                             {"matchExpressions": [{"key": "storefleet.io/store-id", "operator": "Exists"}]})
+        rules = named(docs, "ValidatingAdmissionPolicy", "storefleet-store-pods")["spec"]["matchConstraints"]
+        kinds = {r for rule in rules["resourceRules"] for r in rule["resources"]}
+        self.assertLessEqual({"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs",
+                              "cronjobs"}, kinds)
+
+    def test_ingress_policy_uses_the_configured_host_and_class(self):
+        for f, host, cls in (("values-local.yaml", "'{id}.localhost'", "nginx"),
+                             ("values-prod.yaml", "'{id}.stores.example.com'", "traefik")):
+            spec = named(render(f), "ValidatingAdmissionPolicy", "storefleet-store-ingresses")["spec"]
+            variables = {v["name"]: v["expression"] for v in spec["variables"]}
+            self.assertIn(host + ".replace('{id}',", variables["host"], f)
+            self.assertTrue(any(f"== '{cls}'" in v["expression"] for v in spec["validations"]), f)
+
+    def test_the_fence_cannot_be_switched_off_silently(self):
+        failed, err = render_fails("rbac.admissionPolicy=false")
+        self.assertTrue(failed, "rbac.admissionPolicy=false without the acknowledgement was accepted")
+        self.assertIn("acknowledgeNoAdmissionPolicy", err)
+        # The template refuses too, where the schema is skipped.
+        r = subprocess.run([HELM, "template", "storefleet", CHART, "--namespace", "storefleet",
+                            "--skip-schema-validation", "--set", "rbac.admissionPolicy=false"],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("reach cluster-admin", r.stderr)
+        docs = render("values.yaml", "rbac.admissionPolicy=false", "rbac.acknowledgeNoAdmissionPolicy=true")
+        self.assertEqual(by_kind(docs, "ValidatingAdmissionPolicy"), [])
 
     def test_fixed_names_of_docs_development(self):
         for f, docs in self.each():
@@ -272,6 +308,10 @@ class EveryValuesFile(unittest.TestCase):
             ("config.storeHostPattern=shop.example.com", "storeHostPattern"),
             ("rbac.storeManagerSubjects[0]=default", "storeManagerSubjects"),
             ("rbac.storeReaderSubjects[0]=default", "storeReaderSubjects"),
+            ("rbac.storeManagerSubjects={delete-store}", "storeManagerSubjects"),
+            ("rbac.storeManagerSubjects={create-store,list-stores}", "storeManagerSubjects"),
+            ("rbac.storeReaderSubjects={list-stores,readiness-checker}", "storeReaderSubjects"),
+            ("rbac.storeIngressClassName=Not_A_Class", "storeIngressClassName"),
             ("dashboard.replicas=0", "replicas"),
             ("unknownKey=1", "unknownKey"),
         ]:

@@ -532,7 +532,7 @@ class Namespace(unittest.TestCase):
             self.assertEqual(by_kind(docs, "Namespace"), [])
         docs = render("values.yaml", "--set", "namespace.create=true", "--set", "namespace.name=store-manual1")
         ns = named(docs, "Namespace", "store-manual1")
-        self.assertEqual(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "baseline")
+        self.assertEqual(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted")
         self.assertTrue(all(d["metadata"].get("namespace") == "store-manual1" for d in docs if d["kind"] != "Namespace"))
 
 

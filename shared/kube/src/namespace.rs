@@ -5,16 +5,18 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, Preconditions};
 use kube::{Api, Client};
 
-use crate::names::{
-    ENGINE_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, STORE_ID_LABEL,
-};
+use crate::names::{ENGINE_LABEL, FIELD_MANAGER};
 use crate::{Engine, Error, Result, StoreId};
 
-/// Pod Security Admission: `baseline` is enforced (WordPress' official image
-/// runs Apache as root and binds port 80), `restricted` is warned and audited
-/// so any drift towards weaker pods shows up.
+/// Pod Security Admission: `restricted`, enforced, warned and audited. Every
+/// store pod meets it (WordPress runs as www-data and binds port 80 through
+/// the namespaced sysctl `net.ipv4.ip_unprivileged_port_start`, MySQL as
+/// mysql; helm/store's cluster test installs into a `restricted` namespace).
+/// No `enforce-version`: the level follows the cluster's release. The
+/// platform's admission policy refuses a store namespace with any other
+/// enforce level or a version pin (helm/platform admission-policy.yaml).
 const POD_SECURITY_LABELS: [(&str, &str); 3] = [
-    ("pod-security.kubernetes.io/enforce", "baseline"),
+    ("pod-security.kubernetes.io/enforce", "restricted"),
     ("pod-security.kubernetes.io/warn", "restricted"),
     ("pod-security.kubernetes.io/audit", "restricted"),
 ];
@@ -68,21 +70,13 @@ pub async fn apply_store_namespace(
     Ok(applied)
 }
 
-/// A namespace of the store's name that another manager or another store
-/// claims through the ownership labels. An unlabelled one is taken over: it
-/// can only be a leftover of our own attempt that crashed between create and
-/// label (store ids are random, so a human's namespace is not expected).
+/// A namespace of the store's name that does not carry this store's
+/// ownership labels. Storefleet never leaves an unlabelled one behind (the
+/// apply creates the namespace with its labels in one request), so an
+/// unlabelled or half-labelled `store-<id>` is someone else's and is never
+/// adopted; the admission policy refuses that update too (issue 11, item 2).
 fn claimed_by_someone_else(id: &StoreId, ns: &Namespace) -> bool {
-    let Some(labels) = ns.metadata.labels.as_ref() else {
-        return false;
-    };
-    let other_manager = labels
-        .get(MANAGED_BY_LABEL)
-        .is_some_and(|manager| manager != MANAGED_BY_VALUE);
-    let other_store = labels
-        .get(STORE_ID_LABEL)
-        .is_some_and(|store| store != id.as_str());
-    other_manager || other_store
+    !id.owns(ns.metadata.labels.as_ref())
 }
 
 /// Where the deletion of a store namespace stands.
@@ -210,7 +204,7 @@ mod tests {
                         "app.kubernetes.io/managed-by": "storefleet",
                         "storefleet.io/store-id": "abcd1234",
                         "storefleet.io/engine": "woocommerce",
-                        "pod-security.kubernetes.io/enforce": "baseline",
+                        "pod-security.kubernetes.io/enforce": "restricted",
                         "pod-security.kubernetes.io/warn": "restricted",
                         "pod-security.kubernetes.io/audit": "restricted",
                     })
@@ -224,18 +218,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn apply_refuses_a_namespace_claimed_by_another_manager() {
-        let (client, api) = scripted(vec![Exchange::new(
-            Method::GET,
-            NS_PATH,
-            200,
-            namespace(json!({"app.kubernetes.io/managed-by": "argocd"}), false),
-        )]);
-        let err = apply_store_namespace(&client, &id(), Engine::WooCommerce)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::ForeignNamespace { .. }), "{err}");
-        api.await.unwrap();
+    async fn apply_refuses_a_namespace_it_does_not_own_and_sends_no_patch() {
+        // Unlabelled and half-labelled ones too: adopting them is what a
+        // stolen token would do (issue 11, item 2).
+        for labels in [
+            json!({"app.kubernetes.io/managed-by": "argocd"}),
+            json!({}),
+            json!({"app.kubernetes.io/managed-by": "storefleet"}),
+            json!({"storefleet.io/store-id": "abcd1234"}),
+            json!({"app.kubernetes.io/managed-by": "storefleet", "storefleet.io/store-id": "zzzz9999"}),
+        ] {
+            // The script holds only the GET: a PATCH would fail the test.
+            let (client, api) = scripted(vec![Exchange::new(
+                Method::GET,
+                NS_PATH,
+                200,
+                namespace(labels.clone(), false),
+            )]);
+            let err = apply_store_namespace(&client, &id(), Engine::WooCommerce)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::ForeignNamespace { .. }),
+                "{labels}: {err}"
+            );
+            api.await.unwrap();
+        }
     }
 
     #[tokio::test]

@@ -222,7 +222,7 @@ async fn namespace_secret_and_binding_on_a_real_apiserver() {
     assert_eq!(labels["app.kubernetes.io/managed-by"], "storefleet");
     assert_eq!(labels["storefleet.io/store-id"], id.as_str());
     assert_eq!(labels["storefleet.io/engine"], "woocommerce");
-    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
     assert_eq!(labels["pod-security.kubernetes.io/warn"], "restricted");
     assert_eq!(labels["pod-security.kubernetes.io/audit"], "restricted");
     let managers: Vec<_> = ns
@@ -382,15 +382,14 @@ async fn foreign_namespaces_are_never_deleted() {
             still_there.metadata.deletion_timestamp.is_none(),
             "{labels:?}: it was deleted"
         );
-        if labels.is_some() {
-            let err = namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, Error::ForeignNamespace { .. }),
-                "{labels:?}: apply relabelled it: {err}"
-            );
-        }
+        // Unlabelled too: Storefleet never leaves one behind, so it is not ours.
+        let err = namespace::apply_store_namespace(client, &id, Engine::WooCommerce)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ForeignNamespace { .. }),
+            "{labels:?}: apply relabelled it: {err}"
+        );
         namespaces
             .delete(&id.namespace(), &DeleteParams::default())
             .await

@@ -24,7 +24,7 @@ pub async fn store_namespace_is_labelled(admin: &Client, id: &str) -> anyhow::Re
         ("app.kubernetes.io/managed-by", "storefleet"),
         ("storefleet.io/store-id", id),
         ("storefleet.io/engine", "woocommerce"),
-        ("pod-security.kubernetes.io/enforce", "baseline"),
+        ("pod-security.kubernetes.io/enforce", "restricted"),
         ("pod-security.kubernetes.io/warn", "restricted"),
         ("pod-security.kubernetes.io/audit", "restricted"),
     ] {
