@@ -97,6 +97,10 @@ pub struct ChainConfig {
     /// `storefleet-store-reader` (get `store-credentials`) in each store
     /// namespace; empty or unset: no reader binding.
     pub store_reader_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_DELETER_SUBJECTS`: ServiceAccounts bound to
+    /// `storefleet-store-deleter` (what `helm uninstall` needs) in each store
+    /// namespace; empty or unset: no deleter binding.
+    pub store_deleter_subjects: Vec<ServiceAccountRef>,
 }
 
 impl Config {
@@ -229,6 +233,11 @@ impl Config {
             .map_err(subjects_error)?,
             store_reader_subjects: rbac::parse_reader_subjects(&parsed(
                 rbac::READER_SUBJECTS_VAR,
+                "",
+            )?)
+            .map_err(subjects_error)?,
+            store_deleter_subjects: rbac::parse_deleter_subjects(&parsed(
+                rbac::DELETER_SUBJECTS_VAR,
                 "",
             )?)
             .map_err(subjects_error)?,

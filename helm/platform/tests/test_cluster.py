@@ -32,8 +32,9 @@ def store_namespace(store_id, labelled=True, pod_security=None):
 
 # The per-store bindings as create-store makes them with the chart's defaults
 # (rbac.storeManagerSubjects, rbac.storeReaderSubjects).
-DEFAULT_SUBJECTS = {"storefleet-store-manager": ("create-store", "delete-store"),
-                    "storefleet-store-reader": ("list-stores",)}
+DEFAULT_SUBJECTS = {"storefleet-store-manager": ("create-store",),
+                    "storefleet-store-reader": ("list-stores",),
+                    "storefleet-store-deleter": ("delete-store",)}
 
 
 def role_binding(namespace, role="storefleet-store-manager", name=None, subjects=None):
@@ -48,6 +49,10 @@ def role_binding(namespace, role="storefleet-store-manager", name=None, subjects
 
 def reader_binding(namespace):
     return role_binding(namespace, role="storefleet-store-reader")
+
+
+def deleter_binding(namespace):
+    return role_binding(namespace, role="storefleet-store-deleter")
 
 
 def apply_as(kubeconfig, manifest):
@@ -107,6 +112,8 @@ class PlatformOnARealApiServer(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         r = apply_as(self.create, reader_binding(f"store-{self.store_id}"))
         self.assertEqual(r.returncode, 0, r.stderr)
+        r = apply_as(self.create, deleter_binding(f"store-{self.store_id}"))
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_2_create_store_cannot_make_other_namespaces(self):
         r = apply_as(self.create, json.dumps({"apiVersion": "v1", "kind": "Namespace",
@@ -143,12 +150,21 @@ class PlatformOnARealApiServer(unittest.TestCase):
         apply_as(self.create, store_namespace(self.store_id))
         apply_as(self.create, role_binding(ns))
         apply_as(self.create, reader_binding(ns))
-        # Through the per-store RoleBinding (helm install / uninstall needs).
+        apply_as(self.create, deleter_binding(ns))
+        # Through the per-store RoleBinding (helm install / upgrade needs).
         for verb, res in [("create", "deployments.apps"), ("patch", "statefulsets.apps"),
                           ("create", "secrets"), ("delete", "ingresses.networking.k8s.io"),
                           ("create", "networkpolicies.networking.k8s.io"), ("list", "secrets")]:
             self.assertTrue(can_i(self.create, verb, res, "-n", ns), f"create-store {verb} {res} in {ns}")
+        # delete-store, through its own binding: what helm uninstall needs, no write.
+        for verb, res in [("delete", "deployments.apps"), ("delete", "statefulsets.apps"), ("list", "secrets"),
+                          ("delete", "secrets"), ("delete", "ingresses.networking.k8s.io"),
+                          ("watch", "persistentvolumeclaims")]:
             self.assertTrue(can_i(self.delete, verb, res, "-n", ns), f"delete-store {verb} {res} in {ns}")
+        for verb, res in [("create", "deployments.apps"), ("patch", "deployments.apps"), ("create", "secrets"),
+                          ("patch", "secrets"), ("update", "secrets"), ("patch", "resourcequotas"),
+                          ("create", "networkpolicies.networking.k8s.io"), ("create", "pods")]:
+            self.assertFalse(can_i(self.delete, verb, res, "-n", ns), f"delete-store {verb} {res} in {ns}")
         # list-stores, through the reader binding: get store-credentials, and
         # nothing else in the store namespace.
         self.assertTrue(can_i(self.list, "get", "secrets/store-credentials", "-n", ns))
@@ -204,10 +220,11 @@ class PlatformOnARealApiServer(unittest.TestCase):
         store_id = f"{prefix}{secrets.token_hex(3)}0"
         ns = f"store-{store_id}"
         self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
-        for manifest in (store_namespace(store_id), role_binding(ns), reader_binding(ns)):
+        for manifest in (store_namespace(store_id), role_binding(ns), reader_binding(ns), deleter_binding(ns)):
             r = apply_as(self.create, manifest)
             self.assertEqual(r.returncode, 0, r.stderr)
-        wait_until(lambda: can_i(self.create, "create", "deployments.apps", "-n", ns), "the binding takes effect")
+        wait_until(lambda: can_i(self.create, "create", "deployments.apps", "-n", ns)
+                   and can_i(self.delete, "delete", "deployments.apps", "-n", ns), "the bindings take effect")
         return store_id, ns
 
     def labels_of(self, ns):
@@ -259,14 +276,18 @@ class PlatformOnARealApiServer(unittest.TestCase):
                       volumes=[{"name": "node", "hostPath": {"path": "/"}}])
         attack["containers"][0]["securityContext"] = {"privileged": True}
         attack["containers"][0]["volumeMounts"] = [{"name": "node", "mountPath": "/node"}]
-        for who, kc in (("create-store", self.create), ("delete-store", self.delete)):
-            for kind in ("Deployment", "StatefulSet"):
-                with self.subTest(who=who, kind=kind):
-                    r = self.create_as(kc, ns, workload(kind, attack))
-                    self.assertNotEqual(r.returncode, 0, f"{who} created a privileged hostPath {kind}")
-                    self.assertIn("store namespaces admit no", r.stderr)
-                    r = self.create_as(kc, ns, workload(kind, restricted_pod_spec()), dry_run=True)
-                    self.assertEqual(r.returncode, 0, f"{who}: a restricted {kind} is admitted: {r.stderr}")
+        for kind in ("Deployment", "StatefulSet"):
+            with self.subTest(who="create-store", kind=kind):
+                r = self.create_as(self.create, ns, workload(kind, attack))
+                self.assertNotEqual(r.returncode, 0, f"create-store created a privileged hostPath {kind}")
+                self.assertIn("store namespaces admit no", r.stderr)
+                r = self.create_as(self.create, ns, workload(kind, restricted_pod_spec()), dry_run=True)
+                self.assertEqual(r.returncode, 0, f"create-store: a restricted {kind} is admitted: {r.stderr}")
+            with self.subTest(who="delete-store", kind=kind):
+                # delete-store creates nothing at all (its own role: item 4).
+                r = self.create_as(self.delete, ns, workload(kind, attack))
+                self.assertTrue(r.returncode != 0 and "forbidden" in r.stderr,
+                                f"delete-store created a privileged hostPath {kind}: {r.stderr}")
         r = self.create_as(self.create, ns, deployment("web"))
         self.assertEqual(r.returncode, 0, f"create-store creates a restricted Deployment: {r.stderr}")
         # Every kind that carries a pod, for everyone (the cluster admin too).
@@ -331,6 +352,10 @@ class PlatformOnARealApiServer(unittest.TestCase):
             ("storefleet-store-reader", [sa("default")]),
             ("storefleet-store-reader", [sa("create-store")]),
             ("storefleet-store-reader", [sa("list-stores"), sa("delete-store")]),
+            # delete-store has its own role (item 4), not the writer's.
+            ("storefleet-store-manager", [sa("create-store"), sa("delete-store")]),
+            ("storefleet-store-deleter", [sa("create-store")]),
+            ("storefleet-store-deleter", [sa("delete-store"), sa("default")]),
         ]:
             with self.subTest(role=role, subjects=[s["namespace"] + "/" + s["name"] for s in subjects]):
                 r = apply_as(self.create, role_binding(ns, role=role, subjects=subjects))
@@ -379,12 +404,14 @@ class PlatformOnARealApiServer(unittest.TestCase):
             ("server-snippet", lambda o: o["metadata"].update(
                 annotations={"nginx.ingress.kubernetes.io/server-snippet": "location /api/ {}"}), "snippet"),
         ]
-        for who, kc in (("create-store", self.create), ("delete-store", self.delete)):
-            for what, change, words in attacks:
-                with self.subTest(who=who, attack=what):
-                    r = self.create_as(kc, ns, changed(change), dry_run=True)
-                    self.assertNotEqual(r.returncode, 0, f"{who} created an Ingress with {what}")
-                    self.assertIn(words, r.stderr)
+        for what, change, words in attacks:
+            with self.subTest(attack=what):
+                r = self.create_as(self.create, ns, changed(change), dry_run=True)
+                self.assertNotEqual(r.returncode, 0, f"create-store created an Ingress with {what}")
+                self.assertIn(words, r.stderr)
+        # delete-store creates no Ingress at all (its own role: item 4).
+        r = self.create_as(self.delete, ns, changed(attacks[0][1]), dry_run=True)
+        self.assertTrue(r.returncode != 0 and "forbidden" in r.stderr, f"delete-store made an Ingress: {r.stderr}")
         # Changing the store's own Ingress is judged the same way.
         r = kubectl("-n", ns, "patch", "ingress", "storefront", "--type=json", "-p",
                     json.dumps([{"op": "replace", "path": "/spec/rules/0/host", "value": "storefleet.localhost"}]),

@@ -56,6 +56,8 @@ CLUSTER_CALLS = {
          "a RoleBinding to a role whose permissions create-store does not hold itself"),
         ("bind", RBAC, "clusterroles", "storefleet-store-reader",
          "the reader RoleBinding (list-stores), applied before create-store holds the manager role's reads"),
+        ("bind", RBAC, "clusterroles", "storefleet-store-deleter",
+         "the deleter RoleBinding (delete-store): create-store holds no `update` on helm's release records"),
     ],
     "delete-store": [
         ("get", "", "namespaces", None, "namespace.rs delete_store_namespace / actions.rs teardown: get_opt"),
@@ -151,6 +153,7 @@ def config_subjects(key):
 
 # The subjects of the per-store bindings as the chart configures create-store.
 READERS = config_subjects("STOREFLEET_STORE_READER_SUBJECTS")
+DELETERS = config_subjects("STOREFLEET_STORE_DELETER_SUBJECTS")
 
 
 def forbidden(r):
@@ -210,7 +213,7 @@ class CallsOfEachFunction:
     """The calls of CLUSTER_CALLS, performed as a given principal, in code order."""
 
     @staticmethod
-    def create_store(kubeconfig, store_id, subjects, readers=READERS):
+    def create_store(kubeconfig, store_id, subjects, readers=READERS, deleters=DELETERS):
         ns = f"store-{store_id}"
         yield "get namespace", kubectl("get", "namespace", ns, "--ignore-not-found", kubeconfig=kubeconfig,
                                        check=False)
@@ -219,6 +222,8 @@ class CallsOfEachFunction:
         yield "apply rolebinding", apply(role_binding(ns, subjects), kubeconfig, check=False)
         yield "apply reader rolebinding", apply(role_binding(ns, readers, role="storefleet-store-reader"),
                                                 kubeconfig, check=False)
+        yield "apply deleter rolebinding", apply(role_binding(ns, deleters, role="storefleet-store-deleter"),
+                                                 kubeconfig, check=False)
 
     @staticmethod
     def delete_store(kubeconfig, store_id):
@@ -273,7 +278,7 @@ class FunctionRoles(unittest.TestCase):
 
     def test_2_every_call_succeeds_with_the_functions_own_token(self):
         store_id = new_store_id("r")
-        subjects = [(NS, "create-store"), (NS, "delete-store")]
+        subjects = [(NS, "create-store")]
         try:
             for fn in ("create-store", "readiness-checker", "delete-store"):
                 for what, r in self.calls(fn, self.real[fn], store_id, subjects):
@@ -493,20 +498,23 @@ class StoreManagerRole(unittest.TestCase):
                 return step, printed
         return None, printed
 
-    def prepare_store(self, store_id, subjects, role="storefleet-store-manager"):
+    def prepare_store(self, store_id, subjects, role="storefleet-store-manager", deleters=()):
         ns = f"store-{store_id}"
         apply(store_namespace(store_id))
         apply(role_binding(ns, subjects, role=role))
+        if deleters:
+            apply(role_binding(ns, deleters, role="storefleet-store-deleter"))
         kubectl("-n", ns, "create", "secret", "generic", "store-credentials",
                 "--from-literal=placeholder=only-for-rbac-checks")
         return ns
 
     def test_2_helm_works_with_the_functions_own_tokens(self):
         store_id = new_store_id("h")
-        ns = self.prepare_store(store_id, [(NS, "create-store"), (NS, "delete-store")])
+        ns = self.prepare_store(store_id, [(NS, "create-store")], deleters=[(NS, "delete-store")])
         try:
-            wait_until(lambda: can_i(self.create, "create", "apps", "deployments", namespace=ns),
-                       "the binding takes effect")
+            wait_until(lambda: can_i(self.create, "create", "apps", "deployments", namespace=ns)
+                       and can_i(self.delete, "delete", "apps", "deployments", namespace=ns),
+                       "the bindings take effect")
             step, printed = self.helm_sequence(self.create, self.delete, store_id)
             self.assertIsNone(step, f"helm {step} failed with the functions' tokens:\n{printed[-3000:]}")
         finally:
@@ -536,6 +544,117 @@ class StoreManagerRole(unittest.TestCase):
                 finally:
                     run([HELM, "uninstall", f"store-{store_id}", "--namespace", ns, "--wait"], check=False)
                     kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+
+# What `helm uninstall --wait --cascade foreground` needs on each kind the
+# store chart renders: get it (without, helm answers 0 and leaves it), delete
+# it, and watch it until it is gone.
+UNINSTALL_VERBS = {"get", "watch", "delete"}
+# On helm's release records: list them by label (the revisions), get and
+# delete each. (helm also updates the record to `uninstalling` first, but
+# only logs a refusal: test_3 found `update` spare.)
+UNINSTALL_SECRET_VERBS = {"get", "list", "delete"}
+
+
+@unittest.skipUnless(os.path.isfile(os.path.join(STORE_CHART, "Chart.yaml")),
+                     "helm/store is not in the tree: the per-store role cannot be checked against it")
+class StoreDeleterRole(unittest.TestCase):
+    """storefleet-store-deleter: delete-store's only per-store role, exactly
+    what the real `helm uninstall` of the store chart needs (issue 11, item 4)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rules = rendered("ClusterRole", "storefleet-store-deleter")["rules"]
+        cls.scratch = Scratch()
+        cls.delete = sa_kubeconfig("delete-store")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def installed_store(self, prefix, deleters, role="storefleet-store-deleter"):
+        """A store installed by helm as the cluster admin, and a deleter
+        binding of `role` to `deleters`."""
+        store_id = new_store_id(prefix)
+        ns = f"store-{store_id}"
+        self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+        self.addCleanup(run, [HELM, "uninstall", f"store-{store_id}", "--namespace", ns, "--wait"], check=False)
+        apply(store_namespace(store_id))
+        apply(role_binding(ns, deleters, role=role, name="storefleet-store-deleter"))
+        kubectl("-n", ns, "create", "secret", "generic", "store-credentials",
+                "--from-literal=placeholder=only-for-rbac-checks")
+        run([HELM, "upgrade", "--install", f"store-{store_id}", STORE_CHART, "--namespace", ns,
+             "-f", os.path.join(STORE_CHART, "values-local.yaml"), "--set", f"storeId={store_id}",
+             "--set-string", f"ingress.host={store_id}.localhost", "--set", "existingSecret=store-credentials",
+             "--timeout", "2m"])
+        return store_id, ns
+
+    def uninstall(self, kubeconfig, store_id, timeout="2m"):
+        return run([HELM, "uninstall", f"store-{store_id}", "--namespace", f"store-{store_id}", "--wait",
+                    "--cascade", "foreground", "--timeout", timeout, "--debug"], kubeconfig=kubeconfig, check=False)
+
+    def test_1_it_grants_exactly_what_uninstall_needs_on_the_store_chart_kinds(self):
+        self.assertEqual(DELETERS, [(NS, "delete-store")])
+        self.assertNotIn((NS, "delete-store"), config_subjects("STOREFLEET_STORE_MANAGER_SUBJECTS"),
+                         "delete-store must not hold the per-store manager role")
+        kinds = {(g, RESOURCES[k]) for g, k in store_chart_kinds()} | {("", "secrets")}
+        expected = {(v, g, r, None) for g, r in kinds
+                    for v in (UNINSTALL_SECRET_VERBS if r == "secrets" else UNINSTALL_VERBS)}
+        granted = triples(self.rules)
+        self.assertEqual(sorted(granted - expected, key=str), [], "granted but helm uninstall never needs it")
+        self.assertEqual(sorted(expected - granted, key=str), [], "helm uninstall needs it")
+        self.assertFalse({v for v, _, _, _ in granted} & {"create", "patch"}, "the deleter writes nothing new")
+
+    def test_2_delete_store_uninstalls_with_its_own_token_and_can_write_nothing(self):
+        store_id, ns = self.installed_store("d", [(NS, "delete-store")])
+        wait_until(lambda: can_i(self.delete, "delete", "apps", "deployments", namespace=ns),
+                   "the binding takes effect")
+        for verb, group, resource in [("create", "apps", "deployments"), ("patch", "apps", "deployments"),
+                                      ("update", "apps", "deployments"), ("create", "", "secrets"),
+                                      ("patch", "", "secrets"), ("create", "", "pods"),
+                                      ("patch", "", "resourcequotas"), ("create", "networking.k8s.io", "ingresses"),
+                                      ("patch", "networking.k8s.io", "networkpolicies"),
+                                      ("create", RBAC, "rolebindings")]:
+            self.assertFalse(can_i(self.delete, verb, group, resource, namespace=ns),
+                             f"delete-store may {verb} {resource} in {ns}")
+        r = self.uninstall(self.delete, store_id)
+        self.assertEqual(r.returncode, 0, f"helm uninstall with delete-store's token:\n{r.stderr[-3000:]}")
+        left = kubectl("-n", ns, "get", "deployments,statefulsets,services,ingresses,secrets", "-o", "name").stdout
+        self.assertEqual(left.split(), ["secret/store-credentials"], "uninstall left objects (or release records)")
+
+    def test_3_every_verb_is_needed_by_uninstall(self):
+        # Each verb dropped on its own, from helm's release records and from
+        # the chart's kinds separately (they are needed for different reasons).
+        drops = []
+        for verb in sorted({v for v, _, _, _ in triples(self.rules)}):
+            secrets_part = [t for t in triples(self.rules) if t[0] == verb and t[2] == "secrets"]
+            kinds_part = [t for t in triples(self.rules) if t[0] == verb and t[2] != "secrets"]
+            drops += [(f"{verb} on secrets", verb, part) for part in [secrets_part] if part]
+            drops += [(f"{verb} on the chart's kinds", verb, part) for part in [kinds_part] if part]
+        for what, verb, drop in drops:
+            with self.subTest(dropped=what):
+                who = f"del-no-{verb}-{secrets.token_hex(2)}"
+                kept = without(self.rules, drop)
+                kc = self.scratch.principal(who)
+                role = self.scratch.role(who, kept)
+                store_id, ns = self.installed_store("x", [(self.scratch.ns, who)], role=role)
+                probe = sorted(triples(kept), key=str)[0]
+                wait_until(lambda: can_i(kc, probe[0], probe[1], probe[2], namespace=ns),
+                           "the copy's binding takes effect")
+                # A refused read makes --wait retry until its timeout: keep it short.
+                r = self.uninstall(kc, store_id, timeout="30s")
+                printed = r.stdout + r.stderr
+                # helm may answer 0 and leave objects behind: both are failures.
+                left = kubectl("-n", ns, "get", "all,ingresses,networkpolicies,resourcequotas,limitranges,"
+                               "configmaps,serviceaccounts,secrets", "-l", f"storefleet.io/store-id={store_id}",
+                               "-o", "name").stdout.split()
+                left += kubectl("-n", ns, "get", "secrets", "-l", "owner=helm", "-o", "name").stdout.split()
+                self.assertTrue(r.returncode != 0 or left, f"helm uninstall works without {what}: spare")
+                # Without watch, helm's wait falls back to list, which is refused too.
+                refused = f"({verb}|list)" if verb == "watch" else verb
+                self.assertRegex(printed, rf"forbidden: .* cannot {refused} resource",
+                                 f"uninstall failed, but not because {what} was refused:\n{printed[-3000:]}")
 
 
 if __name__ == "__main__":

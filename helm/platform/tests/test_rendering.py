@@ -18,7 +18,7 @@ CHART = os.path.join(ROOT, "helm", "platform")
 HELM = os.environ.get("HELM", "helm")
 VALUES_FILES = ["values.yaml", "values-local.yaml", "values-prod.yaml"]
 FUNCTIONS = ["create-store", "delete-store", "list-stores", "readiness-checker"]
-PER_STORE_ROLES = {"storefleet-store-manager", "storefleet-store-reader"}
+PER_STORE_ROLES = {"storefleet-store-manager", "storefleet-store-reader", "storefleet-store-deleter"}
 
 
 def render(values_file="values.yaml", *sets):
@@ -137,7 +137,10 @@ class EveryValuesFile(unittest.TestCase):
         self.assertEqual(len(create), 3)
         bind = [rule for rule in rules("storefleet-create-store") if "bind" in rule["verbs"]]
         self.assertEqual([sorted(rule["resourceNames"]) for rule in bind], [sorted(PER_STORE_ROLES)],
-                         "create-store binds exactly the two per-store roles")
+                         "create-store binds exactly the three per-store roles")
+        deleter = rules("storefleet-store-deleter")
+        self.assertFalse({v for rule in deleter for v in rule["verbs"]} & {"create", "patch"},
+                         "delete-store's per-store role creates and patches nothing")
         delete = rules("storefleet-delete-store")
         self.assertEqual(delete, [{"apiGroups": [""], "resources": ["namespaces"],
                                    "verbs": ["get", "delete"]}])

@@ -30,6 +30,11 @@ pub struct StoreActions {
     /// [`rbac::parse_reader_subjects`]: bound to `storefleet-store-reader`
     /// (get `store-credentials`) in each store namespace; empty: no such binding.
     pub reader_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_DELETER_SUBJECTS`, parsed with
+    /// [`rbac::parse_deleter_subjects`]: bound to `storefleet-store-deleter`
+    /// (what `helm uninstall` needs) in each store namespace; empty: no such
+    /// binding.
+    pub deleter_subjects: Vec<ServiceAccountRef>,
 }
 
 /// What [`StoreActions::provision`] did.
@@ -48,7 +53,7 @@ pub struct TornDown {
 
 impl StoreActions {
     /// create-store's handler of `store.requested`: namespace, the
-    /// RoleBindings (manager, then reader), Secret, then `helm upgrade
+    /// RoleBindings (manager, reader, deleter), Secret, then `helm upgrade
     /// --install` (no `--wait`). Every step is idempotent, so a repeated
     /// event converges; the helm cap is checked by the helm step
     /// ([`Error::Busy`] → answer 429).
@@ -64,6 +69,8 @@ impl StoreActions {
         rbac::apply_store_role_binding(&self.client, &store.id, &self.subjects).await?;
         // The read-only binding (list-stores reads the Secret through it).
         rbac::apply_store_reader_binding(&self.client, &store.id, &self.reader_subjects).await?;
+        // delete-store's: read and delete, for `helm uninstall`.
+        rbac::apply_store_deleter_binding(&self.client, &store.id, &self.deleter_subjects).await?;
         let secret = self
             .ensure_secret_once_bound(&store.id, admin_email)
             .await?;
@@ -150,7 +157,7 @@ mod tests {
     }
 
     /// The kube requests of provision, in order, up to the Secret.
-    fn provision_script(reader: bool) -> Vec<Exchange> {
+    fn provision_script(reader: bool, deleter: bool) -> Vec<Exchange> {
         let mut script = vec![
             Exchange::new(Method::GET, NS, 404, status(404, "NotFound", "not found")),
             Exchange::new(
@@ -190,6 +197,23 @@ mod tests {
                 }),
             );
         }
+        if deleter {
+            script.push(
+                Exchange::new(
+                    Method::PATCH,
+                    format!("{BINDINGS}/storefleet-store-deleter?&force=true&fieldManager=storefleet"),
+                    200,
+                    binding_answer("storefleet-store-deleter"),
+                )
+                .body(|body| {
+                    assert_eq!(body["roleRef"]["name"], "storefleet-store-deleter");
+                    assert_eq!(
+                        body["subjects"],
+                        json!([{"kind": "ServiceAccount", "name": "delete-store", "namespace": "storefleet"}])
+                    );
+                }),
+            );
+        }
         script.push(Exchange::new(
             Method::POST,
             format!("{NS}/secrets?"),
@@ -199,14 +223,18 @@ mod tests {
         script
     }
 
-    async fn provision_with(reader_subjects: &str) {
+    async fn provision_with(reader_subjects: &str, deleter_subjects: &str) {
         let dir = tempfile::tempdir().unwrap();
-        let (client, api) = scripted(provision_script(!reader_subjects.is_empty()));
+        let (client, api) = scripted(provision_script(
+            !reader_subjects.is_empty(),
+            !deleter_subjects.is_empty(),
+        ));
         let actions = StoreActions {
             client,
             helm: fake_helm(&dir),
             subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
             reader_subjects: rbac::parse_reader_subjects(reader_subjects).unwrap(),
+            deleter_subjects: rbac::parse_deleter_subjects(deleter_subjects).unwrap(),
         };
         let store = StoreRelease {
             id: StoreId::parse("abcd1234").unwrap(),
@@ -222,12 +250,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn provision_binds_manager_then_reader_before_the_secret() {
-        provision_with("storefleet/list-stores").await;
+    async fn provision_binds_manager_then_reader_then_deleter_before_the_secret() {
+        provision_with("storefleet/list-stores", "storefleet/delete-store").await;
     }
 
     #[tokio::test]
-    async fn provision_without_reader_subjects_applies_no_reader_binding() {
-        provision_with("").await;
+    async fn provision_without_reader_or_deleter_subjects_applies_neither_binding() {
+        provision_with("", "").await;
     }
 }

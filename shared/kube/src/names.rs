@@ -22,6 +22,10 @@ pub const STORE_MANAGER_CLUSTER_ROLE: &str = "storefleet-store-manager";
 /// and the ClusterRole it binds.
 pub const STORE_READER_BINDING: &str = "storefleet-store-reader";
 pub const STORE_READER_CLUSTER_ROLE: &str = "storefleet-store-reader";
+/// The per-store RoleBinding of delete-store (what `helm uninstall` needs:
+/// read and delete, never create or change) and the ClusterRole it binds.
+pub const STORE_DELETER_BINDING: &str = "storefleet-store-deleter";
+pub const STORE_DELETER_CLUSTER_ROLE: &str = "storefleet-store-deleter";
 
 /// A validated store id: 8 characters of `[a-z0-9]`.
 ///

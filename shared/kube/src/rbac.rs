@@ -1,6 +1,7 @@
 //! The per-store RoleBindings: the functions' ServiceAccounts get the
-//! ClusterRole `storefleet-store-manager` (what helm and create-store write)
-//! and, for the ServiceAccounts that only read the store's Secret,
+//! ClusterRole `storefleet-store-manager` (what helm and create-store write),
+//! `storefleet-store-deleter` (what `helm uninstall` needs: delete-store) and,
+//! for the ServiceAccounts that only read the store's Secret,
 //! `storefleet-store-reader`, inside this store's namespace only, never
 //! cluster-wide.
 
@@ -9,8 +10,8 @@ use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::{Api, Client};
 
 use crate::names::{
-    FIELD_MANAGER, STORE_MANAGER_BINDING, STORE_MANAGER_CLUSTER_ROLE, STORE_READER_BINDING,
-    STORE_READER_CLUSTER_ROLE,
+    FIELD_MANAGER, STORE_DELETER_BINDING, STORE_DELETER_CLUSTER_ROLE, STORE_MANAGER_BINDING,
+    STORE_MANAGER_CLUSTER_ROLE, STORE_READER_BINDING, STORE_READER_CLUSTER_ROLE,
 };
 use crate::{Error, Result, StoreId};
 
@@ -18,6 +19,8 @@ use crate::{Error, Result, StoreId};
 pub const MANAGER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_MANAGER_SUBJECTS";
 /// The setting that names the subjects of `storefleet-store-reader`.
 pub const READER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_READER_SUBJECTS";
+/// The setting that names the subjects of `storefleet-store-deleter`.
+pub const DELETER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_DELETER_SUBJECTS";
 
 /// A ServiceAccount named as `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,12 @@ pub fn parse_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
 /// `namespace/name`, which may be empty (then no reader binding is applied).
 pub fn parse_reader_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
     parse_subject_list(READER_SUBJECTS_VAR, list)
+}
+
+/// Parse `STOREFLEET_STORE_DELETER_SUBJECTS`: the same comma list, which may
+/// be empty (then no deleter binding is applied).
+pub fn parse_deleter_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
+    parse_subject_list(DELETER_SUBJECTS_VAR, list)
 }
 
 /// A comma list of `namespace/name`; errors name `variable` and the item.
@@ -81,6 +90,16 @@ pub fn desired_reader_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> R
         id,
         STORE_READER_BINDING,
         STORE_READER_CLUSTER_ROLE,
+        subjects,
+    )
+}
+
+/// The deleter RoleBinding as Storefleet wants it.
+pub fn desired_deleter_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> RoleBinding {
+    store_binding(
+        id,
+        STORE_DELETER_BINDING,
+        STORE_DELETER_CLUSTER_ROLE,
         subjects,
     )
 }
@@ -139,12 +158,28 @@ pub async fn apply_store_reader_binding(
     id: &StoreId,
     subjects: &[ServiceAccountRef],
 ) -> Result<Option<RoleBinding>> {
-    if subjects.is_empty() {
+    apply_unless_empty(client, id, desired_reader_binding(id, subjects)).await
+}
+
+/// Server-side apply the deleter RoleBinding, the same way (none without
+/// subjects).
+pub async fn apply_store_deleter_binding(
+    client: &Client,
+    id: &StoreId,
+    subjects: &[ServiceAccountRef],
+) -> Result<Option<RoleBinding>> {
+    apply_unless_empty(client, id, desired_deleter_binding(id, subjects)).await
+}
+
+async fn apply_unless_empty(
+    client: &Client,
+    id: &StoreId,
+    binding: RoleBinding,
+) -> Result<Option<RoleBinding>> {
+    if binding.subjects.as_ref().is_none_or(Vec::is_empty) {
         return Ok(None);
     }
-    apply(client, id, desired_reader_binding(id, subjects))
-        .await
-        .map(Some)
+    apply(client, id, binding).await.map(Some)
 }
 
 async fn apply(client: &Client, id: &StoreId, binding: RoleBinding) -> Result<RoleBinding> {
@@ -289,6 +324,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(applied.unwrap().role_ref.name, STORE_READER_CLUSTER_ROLE);
+        api.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn applies_the_deleter_binding_server_side_as_storefleet() {
+        use http::Method;
+        use serde_json::json;
+
+        use crate::testing::{Exchange, scripted};
+
+        let id = StoreId::parse("abcd1234").unwrap();
+        let subjects = parse_deleter_subjects("storefleet/delete-store").unwrap();
+        let (client, api) = scripted(vec![Exchange::new(
+            Method::PATCH,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/store-abcd1234/rolebindings/storefleet-store-deleter?&force=true&fieldManager=storefleet",
+            200,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "storefleet-store-deleter"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "storefleet-store-deleter"}}),
+        )
+        .body(|body| {
+            assert_eq!(
+                body["roleRef"],
+                json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "storefleet-store-deleter"})
+            );
+            assert_eq!(body["metadata"]["labels"]["storefleet.io/store-id"], "abcd1234");
+            assert_eq!(
+                body["subjects"],
+                json!([{"kind": "ServiceAccount", "name": "delete-store", "namespace": "storefleet"}])
+            );
+        })]);
+        let applied = apply_store_deleter_binding(&client, &id, &subjects)
+            .await
+            .unwrap();
+        assert_eq!(applied.unwrap().role_ref.name, STORE_DELETER_CLUSTER_ROLE);
+        api.await.unwrap();
+        // No subjects: nothing is sent (an empty script fails on any request).
+        let (client, api) = scripted(vec![]);
+        assert!(
+            apply_store_deleter_binding(&client, &id, &[])
+                .await
+                .unwrap()
+                .is_none()
+        );
+        drop(client);
         api.await.unwrap();
     }
 

@@ -371,6 +371,7 @@ async fn foreign_namespaces_are_never_deleted() {
             helm: helm_for(&cluster, &fixture_chart(), vec![]),
             subjects: vec![],
             reader_subjects: vec![],
+            deleter_subjects: vec![],
         };
         let err = actions.teardown(&id).await.unwrap_err();
         assert!(
@@ -412,6 +413,7 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
         helm: helm_for(cluster, chart, values).with_duration_histogram(histogram.clone()),
         subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
         reader_subjects: rbac::parse_reader_subjects("storefleet/list-stores").unwrap(),
+        deleter_subjects: rbac::parse_deleter_subjects("storefleet/delete-store").unwrap(),
     };
     let helm = &actions.helm;
 

@@ -29,6 +29,7 @@ struct Inner {
     helm: Helm,
     subjects: Vec<ServiceAccountRef>,
     reader_subjects: Vec<ServiceAccountRef>,
+    deleter_subjects: Vec<ServiceAccountRef>,
     storefront: Option<StorefrontCheck>,
     client: OnceCell<kube::Client>,
 }
@@ -56,6 +57,7 @@ impl Cluster {
                 helm,
                 subjects: chain.store_manager_subjects.clone(),
                 reader_subjects: chain.store_reader_subjects.clone(),
+                deleter_subjects: chain.store_deleter_subjects.clone(),
                 storefront,
                 client: OnceCell::new(),
             }),
@@ -80,6 +82,7 @@ impl Cluster {
             helm: self.inner.helm.clone(),
             subjects: self.inner.subjects.clone(),
             reader_subjects: self.inner.reader_subjects.clone(),
+            deleter_subjects: self.inner.deleter_subjects.clone(),
         })
     }
 

@@ -141,6 +141,13 @@ fn actions_as(
                 .expect("the platform chart sets STOREFLEET_STORE_READER_SUBJECTS"),
         )
         .unwrap(),
+        deleter_subjects: rbac::parse_deleter_subjects(
+            cluster
+                .platform_config
+                .get("STOREFLEET_STORE_DELETER_SUBJECTS")
+                .expect("the platform chart sets STOREFLEET_STORE_DELETER_SUBJECTS"),
+        )
+        .unwrap(),
     }
 }
 
@@ -263,6 +270,9 @@ async fn no_function_can_exec_attach_or_port_forward() {
     rbac::apply_store_reader_binding(&client, &id, &actions.reader_subjects)
         .await
         .expect("the reader RoleBinding, as create-store");
+    rbac::apply_store_deleter_binding(&client, &id, &actions.deleter_subjects)
+        .await
+        .expect("the deleter RoleBinding, as create-store");
     secret::ensure_store_secret(&client, &id, "admin@example.com")
         .await
         .expect("the Secret, as create-store");
@@ -646,6 +656,14 @@ async fn each_function_does_its_job_with_its_own_token() {
     let reader = bindings.get("storefleet-store-reader").await.unwrap();
     assert_eq!(reader.role_ref.name, "storefleet-store-reader");
     assert_eq!(bound(&reader), ["list-stores"]);
+    // delete-store holds only its own read-and-delete role (issue 11, item 4).
+    assert!(
+        !bound(&binding).contains(&"delete-store".to_owned()),
+        "delete-store must not hold the per-store manager role"
+    );
+    let deleter = bindings.get("storefleet-store-deleter").await.unwrap();
+    assert_eq!(deleter.role_ref.name, "storefleet-store-deleter");
+    assert_eq!(bound(&deleter), ["delete-store"]);
 
     // readiness-checker: its cluster-wide reads are enough to judge the store.
     let (checker, _) = functions.get("readiness-checker");
