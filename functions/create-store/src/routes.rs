@@ -27,10 +27,10 @@ pub fn router(ctx: Context) -> Router {
 pub struct CreateStore {
     /// `woocommerce` or `medusa` (see `GET /api/engines` for what is enabled).
     #[serde(rename = "type")]
-    #[schema(example = "woocommerce")]
+    #[schema(example = "woocommerce", value_type = storefleet_shared::config::Engine)]
     pub engine: String,
     /// 1 to 64 characters, no control, invisible (Unicode Cf) or line/paragraph separator characters; surrounding spaces are trimmed.
-    #[schema(example = "Demo shop")]
+    #[schema(example = "Demo shop", min_length = 1, max_length = 64)]
     pub name: String,
 }
 

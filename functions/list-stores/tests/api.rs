@@ -572,3 +572,50 @@ async fn user_names_are_unique_after_nfkc_and_case_folding(pool: PgPool) {
     }
     assert_eq!(table_counts(&pool).await, before, "nothing created");
 }
+
+/// What generated clients read from the document: the list's parameters are
+/// query parameters, the store type is the engines' enum, bounds are stated,
+/// and every authenticated operation declares its 503.
+#[test]
+fn openapi_describes_what_clients_send() {
+    let doc: serde_json::Value = serde_json::from_str(&list_stores::openapi::document()).unwrap();
+    let params = doc["paths"]["/api/stores"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    for param in params {
+        assert_eq!(param["in"], "query", "{param}");
+        assert_eq!(param["required"], false, "{param}");
+    }
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_i64(),
+            limit["schema"]["maximum"].as_i64()
+        ),
+        (Some(1), Some(200))
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["CreateStore"]["properties"]["type"]["$ref"],
+        "#/components/schemas/Engine"
+    );
+    assert_eq!(
+        schemas["Engine"]["enum"],
+        serde_json::json!(["woocommerce", "medusa"])
+    );
+    assert_eq!(
+        schemas["CreateStore"]["properties"]["name"]["maxLength"],
+        64
+    );
+    assert_eq!(
+        schemas["CreateUser"]["properties"]["max_stores"]["maximum"],
+        10000
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("security").is_some() {
+                assert!(op["responses"].get("503").is_some(), "{method} {path}");
+            }
+        }
+    }
+}

@@ -35,8 +35,10 @@ pub struct EngineList {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// 1 to 64 characters as for store names; unique ignoring case and Unicode compatibility forms (NFKC + case folding).
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
-    /// Default: `STOREFLEET_DEFAULT_MAX_STORES`.
+    /// 0 to 10000; default: `STOREFLEET_DEFAULT_MAX_STORES`.
+    #[schema(minimum = 0, maximum = 10000)]
     pub max_stores: Option<i32>,
     #[serde(default)]
     pub is_admin: bool,
