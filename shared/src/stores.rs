@@ -363,6 +363,30 @@ pub async fn transition(
     .await?)
 }
 
+/// The store's status, its row locked until the transaction ends: a step that
+/// records its completion decides under this lock, so a transition made by
+/// another function meanwhile (readiness-checker failing the store, the owner
+/// deleting it) is seen, not overwritten in the log.
+pub async fn lock_status(conn: &mut PgConnection, id: &str) -> Result<Option<Status>> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM stores WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    status.as_deref().map(Status::parse).transpose()
+}
+
+/// Whether create-store finished its step for the store: the `installed`
+/// entry of its activity log (the namespace, credentials and release applied).
+pub async fn is_installed(pool: &PgPool, id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'installed')",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?)
+}
+
 /// Owner's delete request: `deleting` from any live status, in one statement.
 pub async fn request_delete(pool: &PgPool, owner_id: Uuid, id: &str) -> Result<(Store, bool)> {
     let mut tx = pool.begin().await?;

@@ -61,7 +61,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         id: store_id,
         host: host.clone(),
     };
-    if installed(ctx, &id).await? {
+    if stores::is_installed(&ctx.pool, &id).await? {
         // a re-driven or late request after the step was done: nothing to redo
         return skip(ctx, &key, format!("store {id} is already installed")).await;
     }
@@ -73,35 +73,48 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             if !dedup::claim(&mut tx, &key).await? {
                 return Ok(Outcome::Duplicate);
             }
+            // Decided under the row lock: readiness-checker may have failed the
+            // store while helm ran (an image that never pulls fails its pod
+            // before helm returns), or the owner asked to delete it. Then the
+            // step's completion is not recorded and nothing is announced: an
+            // `installed` after `failed` would read as if the store had moved on.
+            let now = stores::lock_status(&mut tx, &id).await?;
             let seconds = done.helm.duration.as_secs_f64();
-            stores::append_event(
-                &mut tx,
-                &id,
-                "installed",
-                &format!(
-                    "namespace, credentials and helm release applied in {seconds:.1} s; waiting for the workloads"
-                ),
-                Some(json!({
-                    "helm_seconds": seconds,
-                    "secret": format!("{:?}", done.secret),
-                    "recovered": done.helm.recovered.as_ref().map(|r| format!("{r:?}")),
-                })),
-            )
-            .await?;
+            if now == Some(Status::Provisioning) {
+                stores::append_event(
+                    &mut tx,
+                    &id,
+                    "installed",
+                    &format!(
+                        "namespace, credentials and helm release applied in {seconds:.1} s; waiting for the workloads"
+                    ),
+                    Some(json!({
+                        "helm_seconds": seconds,
+                        "secret": format!("{:?}", done.secret),
+                        "recovered": done.helm.recovered.as_ref().map(|r| format!("{r:?}")),
+                    })),
+                )
+                .await?;
+            }
             tx.commit().await?;
-            emit(
-                ctx,
-                STORE_INSTALLED,
-                &id,
-                json!({ "helm_seconds": seconds }),
-            )
-            .await;
-            // A delete that arrived while helm ran found nothing to remove yet:
-            // ask for the teardown again so nothing is left behind.
-            if let Some(now) = stores::get(&ctx.pool, &id).await?
-                && now.status()? == Status::Deleting
-            {
-                emit(ctx, STORE_DELETE_REQUESTED, &id, json!({})).await;
+            match now {
+                Some(Status::Provisioning) => {
+                    emit(
+                        ctx,
+                        STORE_INSTALLED,
+                        &id,
+                        json!({ "helm_seconds": seconds }),
+                    )
+                    .await
+                }
+                // A delete that arrived while helm ran found nothing to remove
+                // yet: ask for the teardown again so nothing is left behind.
+                Some(Status::Deleting) => emit(ctx, STORE_DELETE_REQUESTED, &id, json!({})).await,
+                other => tracing::info!(
+                    store_id = %id,
+                    status = ?other,
+                    "release applied, but the store moved on meanwhile; not recorded as installed"
+                ),
             }
             Ok(Outcome::Done)
         }
@@ -120,14 +133,4 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             .await
         }
     }
-}
-
-/// Whether this step already ran for the store (its `installed` activity entry).
-async fn installed(ctx: &Context, id: &str) -> Result<bool, Refusal> {
-    Ok(sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'installed')",
-    )
-    .bind(id)
-    .fetch_one(&ctx.pool)
-    .await?)
 }

@@ -3,6 +3,7 @@
 //!
 //! | status | cluster says | becomes |
 //! |---|---|---|
+//! | provisioning | release not applied yet (no `installed` entry), within the timeout | waiting |
 //! | provisioning | every workload available (and the storefront answers, when checked) | ready |
 //! | provisioning | ImagePullBackOff, CrashLoopBackOff, failed setup, unschedulable, … | failed (the reason) |
 //! | provisioning | still progressing, past `STOREFLEET_PROVISIONING_TIMEOUT_SECONDS` | failed |
@@ -61,6 +62,15 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
             store.namespace
         )),
         (_, NamespaceState::Absent) => timed_out(ctx, store, "namespace not created yet".into()),
+        // Before create-store has recorded its step, what the workloads say is
+        // premature: helm may still be applying the release (a pod that cannot
+        // pull its image fails before helm returns). Its `installed` event
+        // brings the store back here; only the timeout ends it earlier.
+        (Status::Provisioning, NamespaceState::Active)
+            if !stores::is_installed(&ctx.pool, &store.id).await? =>
+        {
+            timed_out(ctx, store, "create-store to apply the release".into())
+        }
         (_, NamespaceState::Active) => {
             let engine =
                 Engine::parse(&store.engine).map_err(|err| Refusal::BadEvent(err.to_string()))?;

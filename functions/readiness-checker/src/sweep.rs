@@ -71,7 +71,7 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
     };
     match (&finding, status) {
         (Finding::Waiting(_), Status::Provisioning)
-            if stale(store.updated_at) && !installed(ctx, &store.id).await? =>
+            if stale(store.updated_at) && !stores::is_installed(&ctx.pool, &store.id).await? =>
         {
             redrive(ctx, store, STORE_REQUESTED, "provisioning").await?;
         }
@@ -88,16 +88,6 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
     }
     apply(ctx, None, store, finding).await?;
     Ok(())
-}
-
-/// Whether create-store finished its step for this store.
-async fn installed(ctx: &Context, id: &str) -> Result<bool, Refusal> {
-    Ok(sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'installed')",
-    )
-    .bind(id)
-    .fetch_one(&ctx.pool)
-    .await?)
 }
 
 /// Emit the store's request event again, at most once per redrive interval

@@ -11,7 +11,7 @@ mod chain_support;
 
 use std::time::Duration;
 
-use chain_support::{Chain, Options, cleanup_namespace, kube, namespace_exists, sample};
+use chain_support::{Chain, Kube, Options, cleanup_namespace, kube, namespace_exists, sample};
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::json;
 use sqlx::PgPool;
@@ -365,17 +365,12 @@ async fn a_pod_that_cannot_pull_its_image_fails_the_store(pool: PgPool) {
     let Some(kube) = kube("a_pod_that_cannot_pull_its_image_fails_the_store").await else {
         return;
     };
-    let values = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(values.path(), "failWith: ImagePullBackOff\n").unwrap();
-    let chart_values = chain_support::repo_root().join("shared/kube/fixtures/chart/values.yaml");
+    let (_values, store_values) = image_pull_backoff_values();
     let chain = Chain::start(
         pool,
         Some(&kube),
         Options {
-            env: vec![(
-                "STOREFLEET_STORE_VALUES",
-                format!("{},{}", chart_values.display(), values.path().display()),
-            )],
+            env: vec![store_values],
             ..Options::default()
         },
     )
@@ -399,12 +394,135 @@ async fn a_pod_that_cannot_pull_its_image_fails_the_store(pool: PgPool) {
         1.0,
         "{checker}"
     );
-    let (status, _) = chain
-        .api("DELETE", &format!("/api/stores/{id}"), None)
-        .await;
-    assert_eq!(status, 202);
-    chain.wait_for(&id, "deleted", DELETED_WITHIN).await;
-    assert!(!namespace_exists(&kube.client, &id).await);
+    delete_and_check_gone(&chain, &kube, &id).await;
+}
+
+/// The pod fails while helm has not returned yet (helm applied the release,
+/// kwok put the pod in ImagePullBackOff and its event reached the
+/// readiness-checker first). The verdict waits for create-store's step, so the
+/// activity log reads requested → installed → failed, never `installed` after
+/// `failed` (which once failed the lifecycle suite in a CI-like run).
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_pod_failing_before_helm_returns_fails_the_store_after_its_install(pool: PgPool) {
+    let Some(kube) =
+        kube("a_pod_failing_before_helm_returns_fails_the_store_after_its_install").await
+    else {
+        return;
+    };
+    let (_values, store_values) = image_pull_backoff_values();
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            env: vec![store_values],
+            helm_after_upgrade_delay: Some(10.0),
+            ..Options::default()
+        },
+    )
+    .await;
+    let id = chain.create_store("Broken early shop").await;
+    chain.wait_for(&id, "failed", READY_WITHIN).await;
+    let kinds = chain.kinds(&id).await;
+    let position = |kind: &str| kinds.iter().position(|k| k == kind);
+    let (Some(installed), Some(failed)) = (position("installed"), position("failed")) else {
+        panic!(
+            "activity log lacks installed or failed: {kinds:?}\n{}",
+            chain.logs()
+        );
+    };
+    assert!(installed < failed, "activity log: {kinds:?}");
+    let events = sqlx::query_scalar::<_, String>(
+        "SELECT message FROM store_events WHERE store_id = $1 AND kind = 'waiting'",
+    )
+    .bind(&id)
+    .fetch_all(&chain.pool)
+    .await
+    .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|m| m == "create-store to apply the release"),
+        "the pod's failure reached the checker only after helm returned, so the test proved nothing: {events:?}"
+    );
+    let reason = chain.failure_reason(&id).await.unwrap();
+    assert!(reason.contains("ImagePullBackOff"), "{reason}");
+    delete_and_check_gone(&chain, &kube, &id).await;
+}
+
+/// A store that moved on while helm ran (here failed by hand, as the timeout
+/// or the owner's delete would) is not recorded as installed, and no
+/// `installed` event is announced for it.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_store_that_moved_on_while_helm_ran_is_not_recorded_as_installed(pool: PgPool) {
+    let Some(kube) =
+        kube("a_store_that_moved_on_while_helm_ran_is_not_recorded_as_installed").await
+    else {
+        return;
+    };
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            helm_upgrade_delay: Some(4.0),
+            ..Options::default()
+        },
+    )
+    .await;
+    let id = chain.create_store("Overtaken shop").await;
+    // helm is sleeping before its upgrade once create-store called it
+    let started = std::time::Instant::now();
+    while !chain.helm_calls().iter().any(|c| c.starts_with("upgrade")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "helm upgrade never ran\n{}",
+            chain.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let moved = sqlx::query(
+        "UPDATE stores SET status = 'failed', failure_reason = 'failed by the test' WHERE id = $1 AND status = 'provisioning'",
+    )
+    .bind(&id)
+    .execute(&chain.pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(
+        moved, 1,
+        "the store was no longer provisioning while helm ran"
+    );
+    wait_handled(
+        &chain,
+        "create-store",
+        "io.storefleet.store.requested",
+        "done",
+        1.0,
+    )
+    .await;
+    let kinds = chain.kinds(&id).await;
+    assert!(
+        !kinds.contains(&"installed".to_owned()),
+        "activity log: {kinds:?}"
+    );
+    assert_eq!(
+        chain.failure_reason(&id).await.as_deref(),
+        Some("failed by the test")
+    );
+    let checker = chain.metrics("readiness-checker").await;
+    assert_eq!(
+        sample(
+            &checker,
+            "storefleet_events_handled_total",
+            &[
+                ("type", "io.storefleet.store.installed"),
+                ("outcome", "done")
+            ]
+        ),
+        0.0,
+        "{checker}"
+    );
+    // the failed store still deletes, leaving nothing behind
+    delete_and_check_gone(&chain, &kube, &id).await;
 }
 
 /// `ready` needs the storefront too: with `STOREFLEET_STOREFRONT_CHECK_URL`
@@ -729,6 +847,26 @@ async fn the_sweep_times_out_detects_vanished_namespaces_and_redrives(pool: PgPo
         kinds.iter().filter(|k| *k == "redriven").count() >= 2,
         "{kinds:?}"
     );
+}
+
+/// Store values whose web pod the test cluster keeps in ImagePullBackOff: the
+/// file (kept alive by the caller) and the `STOREFLEET_STORE_VALUES` entry.
+fn image_pull_backoff_values() -> (tempfile::NamedTempFile, (&'static str, String)) {
+    let values = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(values.path(), "failWith: ImagePullBackOff\n").unwrap();
+    let chart_values = chain_support::repo_root().join("shared/kube/fixtures/chart/values.yaml");
+    let entry = format!("{},{}", chart_values.display(), values.path().display());
+    (values, ("STOREFLEET_STORE_VALUES", entry))
+}
+
+/// The owner deletes the store: `202`, then `deleted`, its namespace gone.
+async fn delete_and_check_gone(chain: &Chain, kube: &Kube, id: &str) {
+    let (status, _) = chain
+        .api("DELETE", &format!("/api/stores/{id}"), None)
+        .await;
+    assert_eq!(status, 202);
+    chain.wait_for(id, "deleted", DELETED_WITHIN).await;
+    assert!(!namespace_exists(&kube.client, id).await);
 }
 
 /// Wait until `function` has handled `count` events of `ty` with `outcome`.

@@ -109,6 +109,9 @@ pub struct Options<'a> {
     pub env_of: Vec<(&'a str, &'a str, String)>,
     /// Seconds the recording helm waits before each `upgrade`.
     pub helm_upgrade_delay: Option<f64>,
+    /// Seconds the recording helm waits after each `upgrade` applied the
+    /// release, before it returns.
+    pub helm_after_upgrade_delay: Option<f64>,
 }
 
 pub struct Chain {
@@ -256,6 +259,9 @@ impl Chain {
             }
             if let Some(delay) = options.helm_upgrade_delay {
                 cmd.env("RECORDING_HELM_UPGRADE_DELAY", delay.to_string());
+            }
+            if let Some(delay) = options.helm_after_upgrade_delay {
+                cmd.env("RECORDING_HELM_AFTER_UPGRADE_DELAY", delay.to_string());
             }
             for (key, value) in &options.env {
                 cmd.env(key, value);
