@@ -2,6 +2,7 @@
 
 LINT_TARGETS += lint-chart
 TEST_TARGETS += test-chart
+BENCH_TARGETS += bench-store-setup
 
 STORE_CHART := helm/store
 STORE_VALUES := values.yaml values-local.yaml values-prod.yaml
@@ -12,7 +13,7 @@ STORE_INTERFACE := --set storeId=abcd1234 --set-string ingress.host=abcd1234.loc
 # kube-score flags, each justified in the file (comments and blank lines dropped).
 STORE_KUBE_SCORE_FLAGS = $(shell sed -e 's/\#.*//' $(STORE_CHART)/lint/kube-score.conf)
 
-.PHONY: lint-chart test-chart
+.PHONY: lint-chart test-chart bench-store-setup
 
 lint-chart: shellcheck-installed ## helm lint --strict + kube-score of helm/store with each values file; shellcheck of its setup script and tests
 	@helm="$$(scripts/tool helm)"; kube_score="$$(scripts/tool kube-score)"; \
@@ -29,3 +30,8 @@ lint-chart: shellcheck-installed ## helm lint --strict + kube-score of helm/stor
 
 test-chart: ## helm/store: rendering assertions, kubeconform with the API server's schemas, install/upgrade/rollback/uninstall on the test cluster
 	$(STORE_CHART)/tests/run
+
+# The real WordPress, WooCommerce and WP-CLI are not on the build machines:
+# without STOREFLEET_BENCH_WORDPRESS/_WOOCOMMERCE/_WP_CLI it prints skipped.
+bench-store-setup: ## woocommerce-setup's first install and no-op re-run with the real WordPress/WooCommerce/WP-CLI (STOREFLEET_BENCH_*), as a table
+	cd $(STORE_CHART)/tests && HELM="$$(../../../scripts/tool helm)" python3 bench_setup.py

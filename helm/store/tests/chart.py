@@ -29,9 +29,10 @@ def interface(store_id=STORE_ID, host=None, existing_secret="store-credentials")
     return args
 
 
-def helm_template(values_file="values.yaml", *extra, store_id=STORE_ID, existing_secret="store-credentials"):
-    cmd = [HELM, "template", f"store-{store_id}", CHART, "--namespace", f"store-{store_id}",
-           "-f", os.path.join(CHART, values_file), *interface(store_id, existing_secret=existing_secret), *extra]
+def helm_template(values_file="values.yaml", *extra, store_id=STORE_ID, existing_secret="store-credentials",
+                  chart_dir=CHART):
+    cmd = [HELM, "template", f"store-{store_id}", chart_dir, "--namespace", f"store-{store_id}",
+           "-f", os.path.join(chart_dir, values_file), *interface(store_id, existing_secret=existing_secret), *extra]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
