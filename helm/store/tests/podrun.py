@@ -35,6 +35,19 @@ BASE_BINDS = ["/usr", "/etc"]
 OWN_DIRS = ["/tmp", "/var", "/run", "/opt", "/srv", "/home", "/root", "/mnt", "/usr/src", "/usr/local"]
 
 
+# The root's own symlinks (as in a Debian-based image): a mount path through
+# them is resolved inside the root, as the container runtime does — else
+# "$R"/var/run/x would follow the absolute link to this machine's /run.
+ROOT_LINKS = {"/var/run": "/run", "/var/lock": "/run/lock"}
+
+
+def in_root(path):
+    for link, target in ROOT_LINKS.items():
+        if path == link or path.startswith(link + "/"):
+            return target + path[len(link):]
+    return path
+
+
 @dataclass
 class Image:
     """What a container image contributes: its ENTRYPOINT/CMD/WORKDIR/ENV and
@@ -227,10 +240,11 @@ class Pod:
             source = self.volumes[m["name"]]
             if m.get("subPath"):
                 source = os.path.join(source, m["subPath"])
-            sh.append(self._mount_point(m["mountPath"], os.path.isdir(source)))
-            sh.append(f"mount --bind {shlex.quote(source)} \"$R\"{shlex.quote(m['mountPath'])}")
+            target = in_root(m["mountPath"])
+            sh.append(self._mount_point(target, os.path.isdir(source)))
+            sh.append(f"mount --bind {shlex.quote(source)} \"$R\"{shlex.quote(target)}")
             if m.get("readOnly"):
-                sh.append(f"mount -o remount,bind,ro \"$R\"{shlex.quote(m['mountPath'])}")
+                sh.append(f"mount -o remount,bind,ro \"$R\"{shlex.quote(target)}")
         if sc.get("readOnlyRootFilesystem"):
             sh.append("mount -o remount,ro \"$R\"")
         setpriv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--groups=" + ",".join(map(str, groups)),

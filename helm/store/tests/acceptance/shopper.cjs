@@ -1,0 +1,135 @@
+// The shopper and the merchant in a real Chromium (acceptance harness,
+// docs/store-acceptance.md): playwright-core with Debian's /usr/bin/chromium,
+// headless, run by acceptance.py inside the harness's network namespace.
+//   node shopper.cjs shop  URL SCREENSHOTS            -> the order id
+//   node shopper.cjs admin URL SCREENSHOTS ORDER_ID   (ADMIN_USER_FILE, ADMIN_PASSWORD_FILE)
+// Prints one JSON line per step: {step, ok, seconds, detail}; exits 1 on the
+// first failed step (with a screenshot of where it failed).
+const fs = require("fs");
+const path = require("path");
+const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
+
+const [mode, base, shots, orderId] = process.argv.slice(2);
+const url = (p) => base.replace(/\/$/, "") + p;
+
+function report(step, ok, started, detail) {
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  process.stdout.write(JSON.stringify({ step, ok, seconds, detail }) + "\n");
+}
+
+async function step(page, name, fn) {
+  const started = Date.now();
+  try {
+    const detail = await fn();
+    await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+    report(name, true, started, detail || "");
+    return detail;
+  } catch (e) {
+    await page.screenshot({ path: path.join(shots, `${name}-FAILED.png`), fullPage: true }).catch(() => {});
+    report(name, false, started, String(e && e.message ? e.message : e).split("\n").slice(0, 6).join(" | "));
+    throw e;
+  }
+}
+
+async function shop(page) {
+  await step(page, "01-storefront-home", async () => {
+    const r = await page.goto(url("/"), { waitUntil: "networkidle" });
+    if (r.status() !== 200) throw new Error(`/ answered ${r.status()}`);
+    if (/coming soon/i.test(await page.title())) throw new Error("the storefront is in coming-soon mode");
+    const products = page.locator(".type-product");
+    const n = await products.count();
+    if (n === 0) throw new Error("/ shows no products (no element with class type-product)");
+    return `${n} products on /, title "${await page.title()}"`;
+  });
+  await step(page, "02-add-to-cart", async () => {
+    const button = page.locator(".type-product").first().getByRole("button", { name: /add to cart/i })
+      .or(page.locator(".type-product").first().getByRole("link", { name: /add to cart/i })).first();
+    await button.click();
+    // the block button says "1 in cart", the classic one adds "View cart"
+    await page.locator("text=/1 in cart|View cart/i").first().waitFor({ timeout: 20000 });
+    const r = await page.goto(url("/cart/"), { waitUntil: "networkidle" });
+    if (r.status() !== 200) throw new Error(`/cart/ answered ${r.status()}`);
+    const item = page.locator(".wc-block-cart-items__row, .woocommerce-cart-form__cart-item").first();
+    await item.waitFor({ timeout: 20000 });
+    return `cart: ${(await item.innerText()).replace(/\s+/g, " ").slice(0, 80)}`;
+  });
+  const id = await step(page, "03-guest-checkout-cod", async () => {
+    const r = await page.goto(url("/checkout/"), { waitUntil: "networkidle" });
+    if (r.status() !== 200) throw new Error(`/checkout/ answered ${r.status()}`);
+    if (await page.locator(".wc-block-checkout").count()) {
+      await page.fill("#email", "shopper@example.com");
+      const prefix = (await page.locator("#shipping-first_name").count()) ? "shipping" : "billing";
+      const fill = async (field, value) => page.fill(`#${prefix}-${field}`, value);
+      await fill("first_name", "Ada");
+      await fill("last_name", "Shopper");
+      await fill("address_1", "2 Test Street");
+      await fill("city", "San Francisco");
+      const state = page.locator(`#${prefix}-state`);
+      if (await state.count()) {
+        if ((await state.evaluate((e) => e.tagName)) === "SELECT") await state.selectOption("CA");
+        else { await state.fill("California"); await page.keyboard.press("Enter"); }
+      }
+      await fill("postcode", "94105");
+      if (await page.locator(`#${prefix}-phone`).count()) await fill("phone", "5550100");
+      await page.getByText("Cash on delivery", { exact: false }).first().click();
+      await page.locator(".wc-block-components-checkout-place-order-button").click();
+    } else {
+      // the classic [woocommerce_checkout] shortcode
+      for (const [f, v] of [["first_name", "Ada"], ["last_name", "Shopper"], ["address_1", "2 Test Street"],
+        ["city", "San Francisco"], ["postcode", "94105"], ["phone", "5550100"], ["email", "shopper@example.com"]]) {
+        await page.fill(`#billing_${f}`, v);
+      }
+      await page.check("#payment_method_cod");
+      await page.click("#place_order");
+    }
+    await page.waitForURL(/order-received/, { timeout: 60000 });
+    await page.locator("text=/Order received/i").first().waitFor({ timeout: 20000 });
+    const m = page.url().match(/order-received\/(\d+)/);
+    if (!m) throw new Error(`no order id in ${page.url()}`);
+    return m[1];
+  });
+  process.stdout.write(JSON.stringify({ order_id: id }) + "\n");
+}
+
+async function admin(page) {
+  const user = fs.readFileSync(process.env.ADMIN_USER_FILE, "utf8").trim();
+  const password = fs.readFileSync(process.env.ADMIN_PASSWORD_FILE, "utf8").replace(/[\r\n]+$/, "");
+  await step(page, "04-wp-admin-login", async () => {
+    await page.goto(url("/wp-login.php"), { waitUntil: "networkidle" });
+    await page.fill("#user_login", user);
+    await page.fill("#user_pass", password);
+    await Promise.all([page.waitForURL(/wp-admin/, { timeout: 60000 }), page.click("#wp-submit")]);
+    return "logged in with the administrator of the Secret";
+  });
+  await step(page, "05-order-in-wp-admin", async () => {
+    await page.goto(url("/wp-admin/admin.php?page=wc-orders"), { waitUntil: "networkidle" });
+    let row = page.locator(`#order-${orderId}`);
+    if (!(await row.count())) {
+      await page.goto(url("/wp-admin/edit.php?post_type=shop_order"), { waitUntil: "networkidle" });
+      row = page.locator(`#post-${orderId}`);
+    }
+    await row.waitFor({ timeout: 20000 });
+    const text = (await row.innerText()).replace(/\s+/g, " ");
+    if (!/Processing/.test(text)) throw new Error(`order ${orderId} is not Processing: ${text}`);
+    return `WooCommerce → Orders: ${text.slice(0, 120)}`;
+  });
+}
+
+(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  let status = 0;
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(30000);
+    await (mode === "admin" ? admin(page) : shop(page));
+  } catch (e) {
+    status = 1;
+  } finally {
+    await browser.close();
+  }
+  process.exit(status);
+})();
