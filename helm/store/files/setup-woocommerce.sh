@@ -12,8 +12,13 @@
 #     them done, written after the first full check passed): the store's
 #     settings — title, permalinks, address, currency, guest checkout, Cash on
 #     delivery and Check payments, free shipping, high-performance order
-#     storage, the shop as the front page, sample products. A merchant who then turns COD off, changes the front
-#     page or drafts every product keeps that over every restart and upgrade.
+#     storage, the shop as the front page, sample products. A merchant who
+#     then turns COD off, changes the front page or drafts every product
+#     keeps that over every restart and upgrade.
+# Steps 1-4 are here (what must happen before WooCommerce can load), steps 5-9
+# and the checks are files/setup-woocommerce.php, run once with wp eval-file:
+# each `wp` call loads WordPress and WooCommerce anew (0.6-1 s), so the setup
+# makes 3 of them on a restart and 5 on a first install, not ~45.
 #
 # Inputs (environment, from the pod spec; no value is templated into this file):
 #   WORDPRESS_DB_*          database (password as a file), same as WordPress
@@ -23,12 +28,18 @@
 #   DATABASE_WAIT_SECONDS   how long to wait for MySQL
 #   SECRETS_DIR             directory of the wordpress-admin-user/-password/-email files
 #   PRODUCTS_FILE           sample products, one "name|price|description" a line
+#   SETUP_PROGRAM           files/setup-woocommerce.php: the steps after WooCommerce's
+#                           activation, run in one `wp eval-file` (one load of WordPress
+#                           and WooCommerce instead of one a `wp` call)
 set -eu
 
 current_step="start"
 on_exit() {
   status=$?
   if [ "$status" -ne 0 ]; then
+    if [ -s "${SETUP_STEP_FILE:-/nonexistent}" ]; then
+      current_step="$(cat "$SETUP_STEP_FILE")"
+    fi
     # The termination message is what the readiness-checker shows the user.
     echo "setup failed at step: $current_step (exit $status)" | tee /dev/termination-log >&2
   fi
@@ -43,17 +54,9 @@ step() {
 admin_user="$(cat "$SECRETS_DIR/wordpress-admin-user")"
 admin_email="$(cat "$SECRETS_DIR/wordpress-admin-email")"
 
-# wp with the store's administrator as the acting user (wp wc needs one).
-woo() { wp wc "$@" --user="$admin_user"; }
-
-# set_option NAME VALUE [--format=json]: an unchanged value is not an error.
-set_option() {
-  if ! out="$(wp option update "$@" 2>&1)"; then
-    case "$out" in
-      *unchanged*) ;;
-      *) echo "$out" >&2; return 1 ;;
-    esac
-  fi
+# The Version: header of a plugin's main file (stdin), as WordPress reads it.
+header_version() {
+  sed -n 's/^[[:space:]*]*Version:[[:space:]]*\([^[:space:]]*\).*/\1/p' | head -n 1
 }
 
 # WP-CLI for the WordPress container too (admin tasks, scripts/smoke-order's
@@ -80,7 +83,10 @@ until php -r '
 done
 
 step "2/9 install WordPress core"
-if ! wp core is-installed; then
+# --skip-plugins --skip-themes: these checks need WordPress's database, not
+# WooCommerce loaded (a few tenths of a second instead of a whole load).
+woocommerce_active=no
+if ! wp core is-installed --skip-plugins --skip-themes; then
   # The password comes from its Secret file on stdin, never on a command line.
   # WP-CLI's --prompt echoes the completed command, password included, on
   # stdout (WP_CLI::log), so stdout goes nowhere and our own line says what
@@ -89,27 +95,17 @@ if ! wp core is-installed; then
     --admin_email="$admin_email" --skip-email --prompt=admin_password \
     <"$SECRETS_DIR/wordpress-admin-password" >/dev/null
   echo "WordPress installed at $STORE_URL (administrator $admin_user)"
-fi
-# After an upgrade of the image, wordpress-files brought the core files to
-# its version; the database follows (a no-op when it is already there).
-wp core update-db
-# The store's address is the chart's (WP_HOME/WP_SITEURL win anyway).
-set_option home "$STORE_URL"
-set_option siteurl "$STORE_URL"
-
-if wp option get storefleet_first_install >/dev/null 2>&1; then
-  first_install=no
-  echo "first-install settings applied on $(wp option get storefleet_first_install): the merchant's settings are kept"
-else
-  first_install=yes
+elif wp plugin is-active woocommerce --skip-plugins --skip-themes; then
+  woocommerce_active=yes
 fi
 
-step "3/9 turn off WooCommerce's coming-soon mode (before activation: WooCommerce 9.3+ turns it on for new stores)"
-set_option woocommerce_coming_soon no
-set_option woocommerce_store_pages_only no
-
-step "4/9 install WooCommerce (${WOOCOMMERCE_SOURCE:-${WOOCOMMERCE_VERSION:-latest} from wordpress.org})"
-installed_version="$(wp plugin get woocommerce --field=version 2>/dev/null || true)"
+step "3/9 install WooCommerce (${WOOCOMMERCE_SOURCE:-${WOOCOMMERCE_VERSION:-latest} from wordpress.org})"
+# The installed version from its woocommerce.php header, as WordPress reads
+# it (wp plugin get would load WordPress and WooCommerce for it).
+installed_version=""
+if [ -f wp-content/plugins/woocommerce/woocommerce.php ]; then
+  installed_version="$(header_version <wp-content/plugins/woocommerce/woocommerce.php)"
+fi
 if [ -n "$WOOCOMMERCE_SOURCE" ]; then
   # The zip's own version decides (its woocommerce.php header), not
   # woocommerce.version: installed only when missing or another version, so
@@ -126,8 +122,7 @@ if [ -n "$WOOCOMMERCE_SOURCE" ]; then
     echo "woocommerce.source $WOOCOMMERCE_SOURCE: no such file in the setup container (a zip URL, or a path in setup.image)" >&2
     exit 1
   fi
-  zip_version="$(unzip -p "$zip" woocommerce/woocommerce.php 2>/dev/null |
-    sed -n 's/^[[:space:]*]*Version:[[:space:]]*\([^[:space:]]*\).*/\1/p' | head -n 1)"
+  zip_version="$(unzip -p "$zip" woocommerce/woocommerce.php 2>/dev/null | header_version)"
   if [ -z "$zip_version" ]; then
     echo "woocommerce.source $WOOCOMMERCE_SOURCE is not a WooCommerce zip (no woocommerce/woocommerce.php with a Version: header)" >&2
     exit 1
@@ -153,85 +148,19 @@ elif [ -z "$installed_version" ] ||
   fi
 fi
 
-step "5/9 activate WooCommerce (creates the shop, cart and checkout pages)"
-wp plugin is-active woocommerce || wp plugin activate woocommerce
-# Activation may have added coming-soon mode after all: make sure it is off.
-set_option woocommerce_coming_soon no
-set_option woocommerce_store_pages_only no
-
-if [ "$first_install" = yes ]; then
-  step "6/9 first install: title, permalinks, no onboarding wizard, the shop as the front page"
-  set_option blogname "$STORE_TITLE"
-  wp rewrite structure '/%postname%/'
-  wp transient delete _wc_activation_redirect || true
-  set_option woocommerce_onboarding_profile '{"skipped":true}' --format=json
-  set_option woocommerce_task_list_hidden_lists '["setup","extended"]' --format=json
-  woo tool run install_pages
-  # The README promises the shop at / (WordPress's default front page is the
-  # blog). Only over that default: a front page chosen already is kept.
-  if [ "$(wp option get show_on_front)" = posts ]; then
-    set_option page_on_front "$(wp option get woocommerce_shop_page_id)"
-    set_option show_on_front page
-  fi
-
-  step "7/9 first install: store address, currency and guest checkout"
-  set_option woocommerce_default_country "$STORE_COUNTRY"
-  set_option woocommerce_currency "$STORE_CURRENCY"
-  set_option woocommerce_store_address "$STORE_ADDRESS"
-  set_option woocommerce_store_city "$STORE_CITY"
-  set_option woocommerce_store_postcode "$STORE_POSTCODE"
-  set_option woocommerce_enable_guest_checkout yes
-
-  step "8/9 first install: the payment methods Cash on delivery and Check payments, a shipping method, order storage"
-  set_option woocommerce_cod_settings --format=json \
-    '{"enabled":"yes","title":"Cash on delivery","description":"Pay with cash upon delivery.","instructions":"","enable_for_methods":[],"enable_for_virtual":"yes"}'
-  set_option woocommerce_cheque_settings --format=json \
-    '{"enabled":"yes","title":"Check payments","description":"Pay by check.","instructions":""}'
-  # physical products cannot be checked out without a shipping method
-  if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then
-    woo shipping_zone_method create 0 --method_id=free_shipping --enabled=true
-  fi
-
-  # High-performance order storage, as new WooCommerce stores have it — and
-  # not, as otherwise, on or off depending on whether the admin logged in
-  # before the first order (WooCommerce decides it on its first admin page).
-  # A store from before the marker may hold orders in the posts tables:
-  # WooCommerce refuses to switch until they are synced, and that must not
-  # take the store down.
-  if [ "$(wp option get woocommerce_custom_orders_table_enabled 2>/dev/null || true)" != yes ] &&
-    ! wp wc hpos enable; then
-    echo "WARNING: high-performance order storage stays off: the store's orders must be synced first (wp wc hpos sync, then wp wc hpos enable)" >&2
-  fi
-
-  step "9/9 first install: sample products (only in a store without products)"
-  if [ "$(woo product list --format=count)" -eq 0 ]; then
-    while IFS='|' read -r name price description; do
-      [ -n "$name" ] || continue
-      woo product create --name="$name" --type=simple --regular_price="$price" \
-        --description="$description" --status=publish --porcelain
-    done <"$PRODUCTS_FILE"
-  fi
+if [ "$woocommerce_active" = no ]; then
+  step "4/9 activate WooCommerce (creates the shop, cart and checkout pages)"
+  wp plugin activate woocommerce
 fi
 
-step "check: the store is reachable"
-test "$(wp option get woocommerce_coming_soon)" = no
-test "$(wp option get woocommerce_store_pages_only)" = no
-wp plugin is-active woocommerce
-
-if [ "$first_install" = yes ]; then
-  # Only now: what the merchant may change later is checked once, on the
-  # store as the first install made it.
-  step "check: the new store can sell"
-  test "$(wp option pluck woocommerce_cod_settings enabled)" = yes
-  test "$(wp option pluck woocommerce_cheque_settings enabled)" = yes
-  # the shop, cart and checkout pages that install_pages made, published
-  for page in shop cart checkout; do
-    test "$(wp post get "$(wp option get "woocommerce_${page}_page_id")" --field=post_status)" = publish
-  done
-  test "$(wp option get show_on_front)" = page
-  test "$(woo shipping_zone_method list 0 --format=count)" -gt 0
-  test "$(woo product list --status=publish --format=count)" -gt 0
-  set_option storefleet_first_install "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --autoload=no
-fi
+# The rest in one load of WordPress and WooCommerce: files/setup-woocommerce.php
+# (step 5, every run: database version, address, coming-soon off; the first
+# install: steps 6-9; then the checks). It writes each step's name to SETUP_STEP_FILE
+# for the termination message. --user: the store's administrator acts (as
+# author of the sample products).
+current_step="the setup program (setup-woocommerce.php)"
+export SETUP_STEP_FILE=/tmp/storefleet-setup-step
+rm -f "$SETUP_STEP_FILE"
+wp eval-file "$SETUP_PROGRAM" --use-include --user="$admin_user"
 current_step="done"
 echo "==> the store is ready to sell at $STORE_URL"

@@ -21,7 +21,10 @@ the table gives median, min and max of the runs.
     STOREFLEET_BENCH_WOOCOMMERCE=/path/to/woocommerce      # the plugin directory
     STOREFLEET_BENCH_WP_CLI=/path/to/wp-cli.phar
     STOREFLEET_BENCH_RUNS=3                                # runs of each kind
-    STOREFLEET_BENCH_BASELINE=<git revision>               # also time that revision's chart ("" = none)
+    STOREFLEET_BENCH_BASELINE=bb4e504                      # also time that revision's chart ("" = none):
+                                                           # by default the last with ~45 wp calls
+    STOREFLEET_BENCH_BASELINE_RUNS=1                       # its runs of each kind (~2 min each here)
+    STOREFLEET_BENCH_VERBOSE=1                             # each run's log, each wp call's time
 
 Without the three files it prints `skipped: ...` and exits 0. Needs root
 (namespaces), php8.2-cli with php8.2-mysql, mariadb-server, zip, iproute2.
@@ -45,7 +48,10 @@ except ImportError as e:
     IMPORT_ERROR = e
 
 NETNS = "storefleet-bench-setup"
+VERBOSE = os.environ.get("STOREFLEET_BENCH_VERBOSE") == "1"
 PLUGIN_ZIP = "/opt/plugins/woocommerce.zip"
+# The chart's last revision with the setup as ~45 wp calls (before setup-woocommerce.php).
+OLD_SCRIPT = "bb4e504"
 # What the image's WORDPRESS_* handling does (the official image's
 # wp-config-docker.php, which a WordPress release does not carry): every
 # setting from the environment, a *_FILE variant read from its file,
@@ -159,13 +165,23 @@ class Bench:
         self.wp = os.path.join(workdir, "wp")
         shutil.copy(wp_cli, self.wp)
         os.chmod(self.wp, 0o755)
+        files = {"/usr/local/bin/wp": self.wp, PLUGIN_ZIP: self.zip}
+        if VERBOSE:
+            # each wp call's time on stderr, the phar beside it
+            self.timed = os.path.join(workdir, "wp-timed")
+            with open(self.timed, "w") as fh:
+                fh.write('#!/bin/sh\nstart=$(date +%s%N)\nphp /usr/local/lib/wp-cli.phar "$@"\nrc=$?\n'
+                         'echo "[wp $1 $2: $(( ($(date +%s%N) - start) / 1000000 )) ms, exit $rc]" >&2\n'
+                         'exit $rc\n')
+            os.chmod(self.timed, 0o755)
+            files = {"/usr/local/bin/wp": self.timed, "/usr/local/lib/wp-cli.phar": self.wp, PLUGIN_ZIP: self.zip}
         for path in (self.release, self.zip, self.wp):
             subprocess.run(["chmod", "-R", "a+rX", path], check=True)
         self.wordpress_image = Image("wordpress (stand-in: Debian's PHP + the release)", workdir="/var/www/html",
                                      files={"/usr/src/wordpress": self.release})
         self.cli_image = Image("wordpress:cli (stand-in: Debian's PHP 8.2 + the WP-CLI phar)",
                                workdir="/var/www/html",
-                               files={"/usr/local/bin/wp": self.wp, PLUGIN_ZIP: self.zip})
+                               files=files)
         self.db = Database(workdir)
         self.secret = store_secret()
         self.pods = 0
@@ -199,6 +215,8 @@ class Bench:
             raise RuntimeError(f"{ch.label}: the setup failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}\n"
                                f"termination message: {pod.termination_message('woocommerce-setup')}")
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if VERBOSE:
+            print(f"--- {ch.label}: {wall:.1f} s\n{r.stdout}{r.stderr}", file=sys.stderr, flush=True)
         return wall, cpu, r.stdout
 
     def measure(self, ch, runs):
@@ -259,7 +277,8 @@ def main():
     if subprocess.run(["php", "-r", "exit(function_exists('mysqli_connect') ? 0 : 1);"]).returncode != 0:
         sys.exit("bench-store-setup: PHP has no mysqli (apt-get install php8.2-mysql)")
     runs = int(os.environ.get("STOREFLEET_BENCH_RUNS", "3"))
-    baseline = os.environ.get("STOREFLEET_BENCH_BASELINE", "")
+    baseline = os.environ.get("STOREFLEET_BENCH_BASELINE", OLD_SCRIPT)
+    baseline_runs = int(os.environ.get("STOREFLEET_BENCH_BASELINE_RUNS", "1"))
 
     workdir = tempfile.mkdtemp(prefix="bench-store-setup-")
     os.chmod(workdir, 0o755)
@@ -271,9 +290,13 @@ def main():
         bench = Bench(paths["WORDPRESS"], paths["WOOCOMMERCE"], paths["WP_CLI"], workdir)
         charts = []
         if baseline:
-            charts.append(Chart(f"before ({baseline})", checkout(baseline, workdir)))
-        charts.append(Chart("after (this tree)" if baseline else "this tree", chart.CHART))
-        results = [(ch, bench.measure(ch, runs)) for ch in charts]
+            try:
+                charts.append((Chart(f"before ({baseline})", checkout(baseline, workdir)), baseline_runs))
+            except subprocess.CalledProcessError as e:
+                print(f"bench-store-setup: before ({baseline}) not measured: no such git revision here "
+                      f"({e.stderr.decode(errors='replace').strip() if e.stderr else e})", file=sys.stderr)
+        charts.append((Chart("after (this tree)" if baseline else "this tree", chart.CHART), runs))
+        results = [(ch, n, bench.measure(ch, n)) for ch, n in charts]
     finally:
         if bench:
             bench.close()
@@ -281,13 +304,14 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
 
     php = subprocess.run(["php", "-r", "echo PHP_VERSION;"], capture_output=True, text=True).stdout
-    print(f"\nwoocommerce-setup, {runs} runs each: seconds, median (min-max); PHP {php}, "
-          f"{os.cpu_count()} CPUs, WooCommerce from woocommerce.source")
-    print(f"{'chart':<28} {'first install wall':>22} {'cpu':>20} {'no-op re-run wall':>22} {'cpu':>20}")
-    for ch, (first, noop) in results:
-        print(f"{ch.label:<28} {figure(first, 0):>22} {figure(first, 1):>20} {figure(noop, 0):>22} "
-              f"{figure(noop, 1):>20}")
-    print(f"{'goal':<28} {'<= 8.0':>22} {'':>20} {'<= 3.0':>22}")
+    load = os.getloadavg()
+    print(f"\nwoocommerce-setup: seconds, median (min-max) of the runs; PHP {php}, {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, WooCommerce from woocommerce.source")
+    print(f"{'chart':<24} {'runs':>4} {'first install wall':>20} {'cpu':>18} {'no-op re-run wall':>20} {'cpu':>18}")
+    for ch, n, (first, noop) in results:
+        print(f"{ch.label:<24} {n:>4} {figure(first, 0):>20} {figure(first, 1):>18} {figure(noop, 0):>20} "
+              f"{figure(noop, 1):>18}")
+    print(f"{'goal (idle machine)':<24} {'':>4} {'<= 8.0':>20} {'':>18} {'<= 3.0':>20}")
     return 0
 
 

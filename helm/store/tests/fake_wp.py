@@ -13,21 +13,31 @@ other call fails loudly, so a new `wp` call in the script needs a stand-in
 here first. Not a WordPress: the point is what the script asks for and
 prints, not what WordPress does with it.
 
+`wp eval-file PROGRAM` runs the program with Debian's PHP against
+fake_wp_functions.php, the WordPress and WooCommerce functions it calls over
+the same state (a unit test of that one program with stubs).
+
 Files in the working directory:
   .fake-wp-db.json     the state (options, plugins, posts, shipping methods)
-  .fake-wp-calls.jsonl one JSON object a call: argv, stdin, stdout, stderr, exit
+  .fake-wp-calls.jsonl one JSON object a call: argv, stdin, stdout, stderr, exit;
+                       a write of an eval-file program: argv of the wp command it
+                       stands for, "in": "eval-file"
 """
 
 import json
 import os
 import shlex
 import secrets
+import subprocess
 import sys
 import zipfile
 
 DB = ".fake-wp-db.json"
 CALLS = ".fake-wp-calls.jsonl"
 LATEST_WOOCOMMERCE = "10.3.0"
+# eval-file: Debian's PHP (the podrun root's /usr) and the functions it runs a program with
+PHP = "/usr/bin/php"
+FUNCTIONS = os.environ.get("FAKE_WP_FUNCTIONS", "/usr/local/lib/fake_wp_functions.php")
 
 
 class Exit(Exception):
@@ -139,6 +149,8 @@ class Wp:
             return self.line(str(p[self.assoc["field"]]))
         if a[:1] == ["wc"]:
             return self.wc_cmd(a[1:])
+        if a[:1] == ["eval-file"]:
+            return self.eval_file(a[1])
         self.error(f"the fake wp does not know `wp {shlex.join(self.argv)}`: add it to helm/store/tests/fake_wp.py")
 
     def core_install(self):
@@ -167,10 +179,35 @@ class Wp:
         self.db.update(installed=True, admin_user=given["admin_user"], admin_password=password)
         self.db["options"].update(home=given["url"], siteurl=given["url"], blogname=given["title"],
                                   admin_email=given["admin_email"], show_on_front="posts", page_on_front="0",
-                                  page_for_posts="0", permalink_structure="")
+                                  page_for_posts="0", permalink_structure="", db_version="60421")
         self.new_post("post", "Hello world!")
         self.new_post("page", "Sample Page")
         self.success("WordPress installed successfully.")
+
+    def eval_file(self, program):
+        """`wp eval-file`: the program, with PHP, against fake_wp_functions.php
+        (the WordPress and WooCommerce functions it calls, over this state).
+        Its writes are recorded as the `wp` commands they stand for, each a
+        call of its own marked "in": "eval-file"."""
+        self.need_installed()
+        user = self.assoc.get("user")
+        if user is not None and user not in (self.db.get("admin_user"), "1"):
+            self.error(f"Invalid user ID, email or login: '{user}'")
+        if not os.path.isfile(program):
+            self.error(f"'{program}' does not exist.")
+        writes = ".fake-wp-writes.json"
+        active = self.db["plugins"].get("woocommerce", {}).get("active")
+        r = subprocess.run([PHP, "-d", "display_errors=stderr", FUNCTIONS, program], capture_output=True, text=True,
+                           env={**os.environ, "FAKE_WP_WRITES": writes, "FAKE_WP_WOOCOMMERCE_ACTIVE": "1" if active else "0"})
+        with open(DB) as fh:
+            self.db = json.load(fh)
+        with open(writes) as fh, open(CALLS, "a") as calls:
+            for argv in json.load(fh):
+                calls.write(json.dumps({"argv": argv, "in": "eval-file"}) + "\n")
+        os.remove(writes)
+        self.out.append(r.stdout)
+        self.err.append(r.stderr)
+        raise Exit(r.returncode)
 
     def option_cmd(self, a):
         self.need_installed()
@@ -232,6 +269,10 @@ class Wp:
                 self.warning(f"{slug}: Plugin already installed.")
                 return self.success("Plugin already installed.")
             self.line(f"Installing WooCommerce ({version})")
+            # the plugin's main file, whose header says the installed version
+            os.makedirs(f"wp-content/plugins/{slug}", exist_ok=True)
+            with open(f"wp-content/plugins/{slug}/{slug}.php", "w") as fh:
+                fh.write(f"<?php\n/**\n * Plugin Name: WooCommerce\n * Version: {version}\n */\n")
             plugins[slug] = {"version": version, "active": plugins.get(slug, {}).get("active", False),
                              "installs": plugins.get(slug, {}).get("installs", 0) + 1}
             return self.success("Installed 1 of 1 plugins.")

@@ -276,7 +276,7 @@ class Labels(unittest.TestCase):
 class Setup(unittest.TestCase):
     def test_the_configmap_carries_the_script_files_unchanged(self):
         data = named(render(), "ConfigMap", "woocommerce-setup")["data"]
-        for name in SCRIPTS:
+        for name in SCRIPTS + ["setup-woocommerce.php"]:
             with self.subTest(script=name), open(os.path.join(CHART, "files", name)) as fh:
                 self.assertEqual(data[name], fh.read())
 
@@ -292,12 +292,20 @@ class Setup(unittest.TestCase):
                 r = subprocess.run([shellcheck, "-s", "sh", f.name], capture_output=True, text=True)
                 self.assertEqual(r.returncode, 0, r.stdout)
 
-    def steps(self):
-        """The script's commands, in order, without comments."""
+    def test_the_rendered_program_passes_php_lint(self):
+        program = named(render(), "ConfigMap", "woocommerce-setup")["data"]["setup-woocommerce.php"]
+        with tempfile.NamedTemporaryFile("w", suffix=".php") as f:
+            f.write(program)
+            f.flush()
+            r = subprocess.run(["php", "-l", f.name], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def steps(self, key="setup-woocommerce.sh"):
+        """The script's (or the program's) lines, in order, without comments."""
         lines = []
-        for line in setup_script(render()).splitlines():
+        for line in named(render(), "ConfigMap", "woocommerce-setup")["data"][key].splitlines():
             line = line.strip()
-            if line and not line.startswith("#"):
+            if line and not line.startswith(("#", "//", "*", "/**")):
                 lines.append(line)
         return lines
 
@@ -305,45 +313,63 @@ class Setup(unittest.TestCase):
         for i, line in enumerate(lines):
             if re.search(pattern, line):
                 return i
-        self.fail(f"the setup script never runs {pattern!r}")
+        self.fail(f"the setup never runs {pattern!r}")
 
-    def test_the_steps_run_in_the_order_that_makes_a_store_sellable(self):
-        lines = self.steps()
-        order = [
-            r"mysqli_connect",                                   # a real database connection
-            r"wp core install",
-            r"set_option woocommerce_coming_soon no",            # before activation (WooCommerce 9.3+)
-            r"wp plugin install",
-            r"wp plugin activate woocommerce",
-            r"woocommerce_onboarding_profile",
-            r"set_option woocommerce_cod_settings",
-            r"shipping_zone_method create 0 --method_id=free_shipping",
-            r"product create",
-        ]
+    def assert_in_order(self, lines, order):
         positions = [self.first(lines, p) for p in order]
         self.assertEqual(positions, sorted(positions), list(zip(order, positions)))
-        self.assertLess(self.first(lines, r"set_option woocommerce_store_pages_only no"),
-                        self.first(lines, r"wp plugin activate woocommerce"))
+
+    def test_the_steps_run_in_the_order_that_makes_a_store_sellable(self):
+        # the script: what must come before WooCommerce can load, then the program
+        self.assert_in_order(self.steps(), [
+            r"mysqli_connect",                                   # a real database connection
+            r"wp core install",
+            r"wp plugin install",
+            r"wp plugin activate woocommerce",
+            r'wp eval-file "\$SETUP_PROGRAM"',
+        ])
+        # the program (its main function): coming-soon off every run, then the
+        # first install's steps, then the checks
+        program = self.steps("setup-woocommerce.php")
+        self.assert_in_order(program[self.first(program, r"^function storefleet_setup\("):], [
+            r"storefleet_every_run\(",
+            r"storefleet_first_install\(",
+            r"storefleet_check_reachable\(",
+            r"storefleet_check_can_sell\(",
+            r"storefleet_set\( 'storefleet_first_install'",      # the marker only after the checks
+        ])
+        every_run = program[self.first(program, r"^function storefleet_every_run"):
+                            self.first(program, r"^function storefleet_has_products")]
+        self.assertIn("storefleet_set( 'woocommerce_coming_soon', 'no' );", every_run)
+        self.assertIn("storefleet_set( 'woocommerce_store_pages_only', 'no' );", every_run)
+        self.assert_in_order(program[self.first(program, r"^function storefleet_first_install"):], [
+            r"woocommerce_onboarding_profile",
+            r"'woocommerce_cod_settings'",
+            r"add_shipping_method\( 'free_shipping' \)",
+            r"new WC_Product_Simple\(\)",
+        ])
 
     def test_payment_and_shipping_are_enabled_and_checked(self):
-        script = setup_script(render())
-        self.assertRegex(script, r"woocommerce_cod_settings --format=json \\\n\s+'\{\"enabled\":\"yes\"")
-        self.assertRegex(script, r"woocommerce_cheque_settings --format=json \\\n\s+'\{\"enabled\":\"yes\"")
-        self.assertIn('test "$(wp option get woocommerce_coming_soon)" = no', script)
-        self.assertIn('test "$(wp option pluck woocommerce_cod_settings enabled)" = yes', script)
-        self.assertIn('test "$(woo shipping_zone_method list 0 --format=count)" -gt 0', script)
-        self.assertIn('test "$(wp option pluck woocommerce_cheque_settings enabled)" = yes', script)
+        program = named(render(), "ConfigMap", "woocommerce-setup")["data"]["setup-woocommerce.php"]
+        self.assertRegex(program, r"'woocommerce_cod_settings',\s+array\(\s+'enabled'\s+=> 'yes'")
+        self.assertRegex(program, r"'woocommerce_cheque_settings',\s+array\(\s+'enabled'\s+=> 'yes'")
+        check = program[program.index("function storefleet_check_can_sell"):]
+        self.assertIn("foreach ( array( 'cod', 'cheque' ) as $gateway )", check)
+        self.assertIn("get_shipping_methods()", check)
         # the pages a customer walks through are checked, not just created
-        self.assertIn("for page in shop cart checkout; do", script)
-        self.assertIn('"woocommerce_${page}_page_id"', script)
+        self.assertIn("foreach ( array( 'shop', 'cart', 'checkout' ) as $page )", check)
+        self.assertIn("get_post_status(", check)
 
     def test_every_step_is_guarded_for_a_rerun(self):
         lines = self.steps()
-        self.assertIn("if ! wp core is-installed; then", lines)
-        self.assertIn("wp plugin is-active woocommerce || wp plugin activate woocommerce", lines)
-        self.assertIn('if [ "$(woo shipping_zone_method list 0 --format=count)" -eq 0 ]; then', lines)
-        self.assertIn('if [ "$(woo product list --format=count)" -eq 0 ]; then', lines)
+        self.assertIn("if ! wp core is-installed --skip-plugins --skip-themes; then", lines)
+        self.assertIn("elif wp plugin is-active woocommerce --skip-plugins --skip-themes; then", lines)
+        self.assertIn('if [ "$woocommerce_active" = no ]; then', lines)
         self.assertEqual(lines[0], "set -eu", "any failing step stops the setup (and the pod stays unready)")
+        program = self.steps("setup-woocommerce.php")
+        self.assertIn("if ( ! $zone->get_shipping_methods() ) {", program)
+        self.assertIn("if ( ! storefleet_has_products() ) {", program)
+        self.assertIn("if ( 'posts' === get_option( 'show_on_front' ) ) {", program)
 
     def test_no_password_reaches_a_command_line(self):
         script = setup_script(render())

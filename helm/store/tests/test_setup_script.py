@@ -1,9 +1,13 @@
 """The init container woocommerce-setup (files/setup-woocommerce.sh), run as
 the pod spec says (podrun.py: its rendered command, env, mounts and Secret
 files, uid 33, a read-only root), with a recording stand-in for WP-CLI
-(fake_wp.py as /usr/local/bin/wp) and for PHP's database wait. What WordPress
-does is not tested here (there is no WordPress on this machine); what the
-script asks WP-CLI for, when, and what reaches the container's log is.
+(fake_wp.py as /usr/local/bin/wp) and for PHP's database wait. The setup's PHP
+program (files/setup-woocommerce.php, run with `wp eval-file`) runs with
+Debian's PHP against stubs of the WordPress and WooCommerce functions it calls
+(fake_wp_functions.php, over the stand-in's state): a unit test of that one
+program. What WordPress does is not tested here (there is no WordPress on this
+machine; `make bench-store-setup` runs the real one); what the script and the
+program ask for, when, and what reaches the container's log is.
 
 Needs root (mount and PID namespaces; the container itself runs as uid 33).
 """
@@ -52,13 +56,15 @@ class SetupScript(unittest.TestCase):
         bin_dir = os.path.join(self.dir, "bin")
         os.makedirs(bin_dir)
         shutil.copy(os.path.join(HERE, "fake_wp.py"), os.path.join(bin_dir, "wp"))
+        shutil.copy(os.path.join(HERE, "fake_wp_functions.php"), os.path.join(bin_dir, "fake_wp_functions.php"))
         with open(os.path.join(bin_dir, "php"), "w") as fh:
             fh.write(FAKE_PHP)
         for name in ("wp", "php"):
             os.chmod(os.path.join(bin_dir, name), 0o755)
         self.image = Image("wordpress:cli (stand-in)", workdir="/var/www/html",
                            files={"/usr/local/bin/wp": os.path.join(bin_dir, "wp"),
-                                  "/usr/local/bin/php": os.path.join(bin_dir, "php")})
+                                  "/usr/local/bin/php": os.path.join(bin_dir, "php"),
+                                  "/usr/local/lib/fake_wp_functions.php": os.path.join(bin_dir, "fake_wp_functions.php")})
         self.runs = 0
 
     def run_setup(self, docs=None, files=None):
@@ -134,6 +140,53 @@ class SetupScript(unittest.TestCase):
         for key, value in secret_values(self.secret).items():
             self.assertNotIn(value, log, f"the value of {key} is in the setup's log")
 
+
+    # -- speed: WordPress and WooCommerce load once a run, not once a step --
+
+    def wp_processes(self, calls):
+        """The wp processes of a run (not the program's writes), and those that load the plugins."""
+        processes = [c["argv"] for c in calls if "in" not in c]
+        return processes, [a for a in processes if "--skip-plugins" not in a]
+
+    def test_each_run_loads_wordpress_with_woocommerce_once(self):
+        self.assert_ok(self.run_setup())
+        processes, loading = self.wp_processes(self.calls())
+        # is-installed, install, plugin install, activate, the program
+        self.assertEqual([a[:2] for a in loading],
+                         [["core", "install"], ["plugin", "install"], ["plugin", "activate"],
+                          ["eval-file", "/opt/storefleet/setup-woocommerce.php"]])
+        self.assertLessEqual(len(processes), 5, processes)
+
+        seen = len(self.calls())
+        self.assert_ok(self.run_setup())
+        processes, loading = self.wp_processes(self.calls()[seen:])
+        self.assertEqual([a[:2] for a in processes],
+                         [["core", "is-installed"], ["plugin", "is-active"],
+                          ["eval-file", "/opt/storefleet/setup-woocommerce.php"]])
+        self.assertEqual(len(loading), 1, "a no-op run loads WooCommerce once: the program")
+
+    def test_a_failing_step_of_the_program_is_the_termination_message(self):
+        # a store from before the marker whose merchant drafted every product:
+        # the first-install check fails, and says which check and why
+        self.assert_ok(self.run_setup())
+        self.change_db(lambda db: (db["options"].pop("storefleet_first_install"),
+                                   [p.update(post_status="draft") for p in db["posts"] if p["post_type"] == "product"]))
+        r = self.run_setup()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no published product", r.stderr)
+        self.assertIn("setup failed at step: check: the new store can sell (exit 1)", r.termination_log)
+
+    def test_the_database_follows_an_upgraded_wordpress_once(self):
+        self.assert_ok(self.run_setup())
+        self.change_db(lambda db: db["options"].update(db_version="58975"))   # WordPress 6.6's
+        seen = len(self.calls())
+        r = self.run_setup()
+        self.assert_ok(r)
+        self.assertIn(["core", "update-db"], [c["argv"] for c in self.calls()[seen:]])
+        self.assertEqual(self.db()["options"]["db_version"], "60421")
+        seen = len(self.calls())
+        self.assert_ok(self.run_setup())
+        self.assertNotIn(["core", "update-db"], [c["argv"] for c in self.calls()[seen:]])
 
     # -- defect 5: first-install settings once, later runs repair only reachability --
 
@@ -279,7 +332,7 @@ class SetupScript(unittest.TestCase):
         r = self.run_with_source(self.plugin_zip("1.0.0", main_file="other/other.php"))
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is not a WooCommerce zip", r.stderr)
-        self.assertIn("setup failed at step: 4/9", r.termination_log)
+        self.assertIn("setup failed at step: 3/9", r.termination_log)
         self.assertEqual(self.installs(self.calls()), [])
 
 
