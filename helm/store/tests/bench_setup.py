@@ -52,42 +52,9 @@ VERBOSE = os.environ.get("STOREFLEET_BENCH_VERBOSE") == "1"
 PLUGIN_ZIP = "/opt/plugins/woocommerce.zip"
 # The chart's last revision with the setup as ~45 wp calls (before setup-woocommerce.php).
 OLD_SCRIPT = "bb4e504"
-# What the image's WORDPRESS_* handling does (the official image's
-# wp-config-docker.php, which a WordPress release does not carry): every
-# setting from the environment, a *_FILE variant read from its file,
-# WORDPRESS_CONFIG_EXTRA evaluated. The release's files stay as they are.
-WP_CONFIG_DOCKER = r"""<?php
-function getenv_docker($env, $default) {
-	if ($fileEnv = getenv($env . '_FILE')) {
-		return rtrim(file_get_contents($fileEnv), "\r\n");
-	} else if (($val = getenv($env)) !== false) {
-		return $val;
-	}
-	return $default;
-}
-define('DB_NAME', getenv_docker('WORDPRESS_DB_NAME', 'wordpress'));
-define('DB_USER', getenv_docker('WORDPRESS_DB_USER', 'example username'));
-define('DB_PASSWORD', getenv_docker('WORDPRESS_DB_PASSWORD', 'example password'));
-define('DB_HOST', getenv_docker('WORDPRESS_DB_HOST', 'mysql'));
-define('DB_CHARSET', getenv_docker('WORDPRESS_DB_CHARSET', 'utf8mb4'));
-define('DB_COLLATE', getenv_docker('WORDPRESS_DB_COLLATE', ''));
-foreach (array('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
-               'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT') as $key) {
-	define($key, getenv_docker('WORDPRESS_' . $key, 'put your unique phrase here'));
-}
-$table_prefix = getenv_docker('WORDPRESS_TABLE_PREFIX', 'wp_');
-define('WP_DEBUG', !!getenv_docker('WORDPRESS_DEBUG', ''));
-if (isset($_SERVER['HTTP_X_FORWARDED_PROTO']) && strpos($_SERVER['HTTP_X_FORWARDED_PROTO'], 'https') !== false) {
-	$_SERVER['HTTPS'] = 'on';
-}
-if ($configExtra = getenv_docker('WORDPRESS_CONFIG_EXTRA', '')) {
-	eval($configExtra);
-}
-if (!defined('ABSPATH')) {
-	define('ABSPATH', __DIR__ . '/');
-}
-require_once ABSPATH . 'wp-settings.php';
-"""
+# The official image's wp-config-docker.php, which a WordPress release does
+# not carry: the acceptance harness's stand-in for it.
+WP_CONFIG_DOCKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "acceptance", "wp-config-docker.php")
 
 
 def sh(*cmd, **kw):
@@ -157,8 +124,7 @@ class Bench:
         # the wordpress image's /usr/src/wordpress: the release plus the image's wp-config-docker.php
         self.release = os.path.join(workdir, "usr-src-wordpress")
         shutil.copytree(wordpress, self.release, symlinks=True)
-        with open(os.path.join(self.release, "wp-config-docker.php"), "w") as fh:
-            fh.write(WP_CONFIG_DOCKER)
+        shutil.copy(WP_CONFIG_DOCKER, os.path.join(self.release, "wp-config-docker.php"))
         self.zip = os.path.join(workdir, "woocommerce.zip")
         sh("zip", "-qr", self.zip, os.path.basename(woocommerce.rstrip("/")),
            cwd=os.path.dirname(os.path.abspath(woocommerce.rstrip("/"))))
