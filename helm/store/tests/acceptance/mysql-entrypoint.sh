@@ -3,7 +3,9 @@
 # MariaDB standing in for MySQL 8.4 (acceptance harness): arguments starting
 # with '-' are mysqld's; a datadir without a database is initialised with a
 # socket-only temporary server that sets the root password and creates
-# MYSQL_DATABASE and MYSQL_USER (passwords from MYSQL_*_FILE), then the
+# MYSQL_DATABASE and MYSQL_USER (passwords from MYSQL_*_FILE) — root as the
+# image has it, root@localhost and root@'%' only (mariadb-install-db also makes
+# password-less root@127.0.0.1 and root@::1) — then the
 # server runs in the foreground with the pod's arguments.
 set -eu
 case "${1:-}" in -*) set -- mysqld "$@" ;; esac
@@ -28,6 +30,8 @@ if [ ! -d "$datadir/mysql" ]; then
   password="$(file_env "$MYSQL_PASSWORD_FILE")"
   # the passwords on stdin, never on a command line
   mariadb --no-defaults --socket="$socket" -uroot <<SQL
+DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');
+FLUSH PRIVILEGES;
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$root_password';
 CREATE USER 'root'@'%' IDENTIFIED BY '$root_password';
 GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;

@@ -44,14 +44,21 @@ async function shop(page) {
   await step(page, "02-add-to-cart", async () => {
     const button = page.locator(".type-product").first().getByRole("button", { name: /add to cart/i })
       .or(page.locator(".type-product").first().getByRole("link", { name: /add to cart/i })).first();
+    // The cart lives in the session cookie of the add request's answer: going
+    // to /cart/ before that answer arrived finds an empty cart (seen here).
+    const added = page.waitForResponse((r) => r.request().method() === "POST" &&
+      /cart\/add-item|wc-ajax=add_to_cart|add-to-cart/.test(r.url()), { timeout: 30000 });
     await button.click();
+    const answer = await added;
+    if (!answer.ok()) throw new Error(`adding to the cart answered ${answer.status()}`);
     // the block button says "1 in cart", the classic one adds "View cart"
     await page.locator("text=/1 in cart|View cart/i").first().waitFor({ timeout: 20000 });
     const r = await page.goto(url("/cart/"), { waitUntil: "networkidle" });
     if (r.status() !== 200) throw new Error(`/cart/ answered ${r.status()}`);
     const item = page.locator(".wc-block-cart-items__row, .woocommerce-cart-form__cart-item").first();
-    await item.waitFor({ timeout: 20000 });
-    return `cart: ${(await item.innerText()).replace(/\s+/g, " ").slice(0, 80)}`;
+    const name = item.locator(".wc-block-components-product-name, .product-name").first();
+    await name.waitFor({ timeout: 20000 });
+    return `/cart/ holds ${(await name.innerText()).trim()}`;
   });
   const id = await step(page, "03-guest-checkout-cod", async () => {
     const r = await page.goto(url("/checkout/"), { waitUntil: "networkidle" });
@@ -88,6 +95,7 @@ async function shop(page) {
     if (!m) throw new Error(`no order id in ${page.url()}`);
     return m[1];
   });
+  // (the step's detail is the order id)
   process.stdout.write(JSON.stringify({ order_id: id }) + "\n");
 }
 
