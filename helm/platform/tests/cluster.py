@@ -40,8 +40,14 @@ def deployment(name, pod_spec=None):
                                   "spec": pod_spec or restricted_pod_spec()}}}
 
 
-def run(args, kubeconfig=ADMIN, stdin=None, check=True):
-    r = subprocess.run(args + ["--kubeconfig", kubeconfig], input=stdin, capture_output=True, text=True)
+# How the functions run helm on a store (shared/kube/src/helm/process.rs):
+# release records in ConfigMaps.
+STORE_HELM_ENV = {"HELM_DRIVER": "configmap"}
+
+
+def run(args, kubeconfig=ADMIN, stdin=None, check=True, env=None):
+    r = subprocess.run(args + ["--kubeconfig", kubeconfig], input=stdin, capture_output=True, text=True,
+                       env={**os.environ, **env} if env else None)
     if check and r.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
     return r

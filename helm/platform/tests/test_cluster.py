@@ -154,14 +154,20 @@ class PlatformOnARealApiServer(unittest.TestCase):
         # Through the per-store RoleBinding (helm install / upgrade needs).
         for verb, res in [("create", "deployments.apps"), ("patch", "statefulsets.apps"),
                           ("create", "secrets"), ("delete", "ingresses.networking.k8s.io"),
-                          ("create", "networkpolicies.networking.k8s.io"), ("list", "secrets")]:
+                          ("create", "networkpolicies.networking.k8s.io"), ("list", "configmaps"),
+                          ("update", "configmaps")]:
             self.assertTrue(can_i(self.create, verb, res, "-n", ns), f"create-store {verb} {res} in {ns}")
+        # No Secret read or change at all: helm's release records are ConfigMaps (item 5).
+        for verb, res in [("get", "secrets"), ("get", "secrets/store-credentials"), ("list", "secrets"),
+                          ("watch", "secrets"), ("patch", "secrets"), ("update", "secrets"), ("delete", "secrets")]:
+            self.assertFalse(can_i(self.create, verb, res, "-n", ns), f"create-store {verb} {res} in {ns}")
         # delete-store, through its own binding: what helm uninstall needs, no write.
-        for verb, res in [("delete", "deployments.apps"), ("delete", "statefulsets.apps"), ("list", "secrets"),
-                          ("delete", "secrets"), ("delete", "ingresses.networking.k8s.io"),
+        for verb, res in [("delete", "deployments.apps"), ("delete", "statefulsets.apps"), ("list", "configmaps"),
+                          ("delete", "configmaps"), ("delete", "ingresses.networking.k8s.io"),
                           ("watch", "persistentvolumeclaims")]:
             self.assertTrue(can_i(self.delete, verb, res, "-n", ns), f"delete-store {verb} {res} in {ns}")
         for verb, res in [("create", "deployments.apps"), ("patch", "deployments.apps"), ("create", "secrets"),
+                          ("get", "secrets"), ("list", "secrets"), ("delete", "secrets"),
                           ("patch", "secrets"), ("update", "secrets"), ("patch", "resourcequotas"),
                           ("create", "networkpolicies.networking.k8s.io"), ("create", "pods")]:
             self.assertFalse(can_i(self.delete, verb, res, "-n", ns), f"delete-store {verb} {res} in {ns}")

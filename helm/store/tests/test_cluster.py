@@ -25,8 +25,10 @@ KUBECONFIG = os.environ.get("STORE_KUBECONFIG", "")
 
 
 def run(*args, check=True, env=None):
+    # HELM_DRIVER: release records in ConfigMaps, as create-store runs helm
+    # (shared/kube/src/helm/process.rs).
     r = subprocess.run(list(args), capture_output=True, text=True,
-                       env={**os.environ, "KUBECONFIG": KUBECONFIG, **(env or {})})
+                       env={**os.environ, "KUBECONFIG": KUBECONFIG, "HELM_DRIVER": "configmap", **(env or {})})
     if check and r.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
     return r

@@ -146,6 +146,8 @@ async fn prepared_store(client: &Client) -> StoreRelease {
 /// its release is recorded `pending-install`.
 async fn hanging_helm(cluster: &Cluster, helm: &Helm, id: &StoreId) -> tokio::process::Child {
     let child = tokio::process::Command::new(&cluster.helm_bin)
+        // The runner's storage driver, so the runner sees this release.
+        .env("HELM_DRIVER", storefleet_kube::helm::HELM_DRIVER)
         .args(["upgrade", "--install", &id.release()])
         .arg(fixture_chart())
         .args([

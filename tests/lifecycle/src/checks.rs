@@ -72,6 +72,8 @@ pub fn helm_release(cluster: &Cluster, id: &str) -> anyhow::Result<Option<Value>
     let ns = format!("store-{id}");
     match run(
         std::process::Command::new(&cluster.helm)
+            // Where the functions keep release records (shared/kube/src/helm/process.rs).
+            .env("HELM_DRIVER", storefleet_kube::helm::HELM_DRIVER)
             .arg("--kubeconfig")
             .arg(&cluster.admin_kubeconfig)
             .args(["status", &ns, "--namespace", &ns, "-o", "json"]),

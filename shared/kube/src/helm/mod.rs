@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use prometheus::{HistogramOpts, HistogramVec};
 use tokio::sync::Semaphore;
 
+pub use self::process::HELM_DRIVER;
 use self::process::{Finished, run_bounded};
 pub use self::reason::human_reason;
 pub use self::release::{ReleaseInfo, ReleaseState, ReleaseStatus, Revision};

@@ -10,6 +10,11 @@ use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+/// helm's storage driver for release records (see [`run_bounded`]); stores
+/// installed before it was `configmap` are converted by
+/// `scripts/migrate-helm-releases` (docs/production.md).
+pub const HELM_DRIVER: &str = "configmap";
+
 /// A helm that exited by itself.
 #[derive(Debug)]
 pub(crate) struct Finished {
@@ -36,6 +41,12 @@ pub(crate) async fn run_bounded(
         .args(args)
         // No colour codes in stderr; nothing read from our stdin.
         .env("NO_COLOR", "1")
+        // Release records in ConfigMaps, not helm's default Secrets: the store
+        // chart gets only the *name* of its Secret (existingSecret), so a
+        // record holds no secret value, and the functions need no read access
+        // to Secrets at all (helm/platform/templates/rbac-store-manager.yaml).
+        // Set here, not inherited, because the RBAC depends on it.
+        .env("HELM_DRIVER", HELM_DRIVER)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

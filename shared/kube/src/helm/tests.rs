@@ -19,6 +19,7 @@ impl FakeHelm {
             r#"#!/usr/bin/env bash
 dir='{dir}'
 printf '%s\n' "$*" >> "$dir/argv.log"
+printf '%s\n' "${{HELM_DRIVER:-unset}}" >> "$dir/driver.log"
 cmd="$1"
 if [[ -f "$dir/$cmd.sleep" ]]; then
   trap 'echo TERM >> "$dir/signals.log"; exit 143' TERM
@@ -108,6 +109,9 @@ async fn upgrade_install_passes_the_chart_interface_and_nothing_else() {
     );
     let upgrade = &fake.calls()[1];
     assert!(!upgrade.contains("--wait") && !upgrade.contains("--create-namespace"));
+    // Release records in ConfigMaps, whatever the function's environment says:
+    // the per-store roles grant no Secret reads (helm/platform RBAC).
+    assert_eq!(fake.read("driver.log"), "configmap\nconfigmap\n");
 }
 
 #[test]
