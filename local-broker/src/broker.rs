@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::delivery::{self, Outcome};
 use crate::filter::Filter;
 use crate::manifest::{Delivery, Destination, Manifests};
+use storefleet_shared::chain::oidc::{Signer, trigger_subject};
 
 /// Knative's initial hop budget for an event entering a broker.
 pub const INITIAL_TTL: i64 = 255;
@@ -95,8 +96,19 @@ pub struct Route {
     pub broker: String,
     pub filter: Filter,
     pub subscriber: Result<Url, String>,
+    /// `spec.subscriber.audience`: the `aud` of the token its deliveries carry.
+    pub subscriber_audience: Option<String>,
     pub dead_letter: Option<Result<Url, String>>,
+    pub dead_letter_audience: Option<String>,
     pub delivery: Delivery,
+}
+
+impl Route {
+    /// The token a delivery of this Trigger carries to `audience`, signed as
+    /// the Trigger's OIDC ServiceAccount (what Knative's broker filter sends).
+    fn token(&self, signer: &Signer, audience: Option<&String>) -> Option<String> {
+        audience.map(|aud| signer.token(&trigger_subject(&self.namespace, &self.name), aud))
+    }
 }
 
 struct Envelope {
@@ -118,11 +130,15 @@ struct Inner {
     endpoints: Endpoints,
     client: reqwest::Client,
     queue: mpsc::UnboundedSender<Envelope>,
+    signer: Signer,
 }
 
 impl Bus {
     /// Builds the routes and starts the dispatcher task.
     pub fn start(manifests: &Manifests, endpoints: Endpoints) -> Bus {
+        // The issuer is the broker's own address: the functions read
+        // <issuer>/.well-known/openid-configuration like an API server's.
+        let signer = Signer::generate(endpoints.base.as_str());
         let url_of = |ns: &str, d: &Destination| -> Result<Url, String> {
             match endpoints.resolve(ns, d)? {
                 Target::Url(u) => Ok(u),
@@ -138,6 +154,12 @@ impl Bus {
                 broker: t.broker.clone(),
                 filter: t.filter.clone(),
                 subscriber: url_of(&t.namespace, &t.subscriber),
+                subscriber_audience: t.subscriber.audience.clone(),
+                dead_letter_audience: t
+                    .delivery
+                    .dead_letter_sink
+                    .as_ref()
+                    .and_then(|d| d.audience.clone()),
                 dead_letter: t
                     .delivery
                     .dead_letter_sink
@@ -166,6 +188,7 @@ impl Bus {
                     .build()
                     .expect("a reqwest client with default TLS settings"),
                 queue,
+                signer,
             }),
         };
         tokio::spawn(bus.clone().dispatch(rx));
@@ -178,6 +201,11 @@ impl Bus {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.inner.endpoints
+    }
+
+    /// The key the deliveries' tokens are signed with.
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
     }
 
     /// Finds a Broker by `<name>` or `<namespace>/<name>`.
@@ -218,7 +246,7 @@ impl Bus {
         match self.inner.endpoints.resolve(namespace, sink) {
             Ok(Target::Broker { namespace, name }) => self.publish(&namespace, &name, event),
             Ok(Target::Url(url)) => {
-                let a = delivery::send_once(&self.inner.client, &url, event, None).await;
+                let a = delivery::send_once(&self.inner.client, &url, event, None, None).await;
                 if a.verdict != delivery::Verdict::Delivered {
                     tracing::warn!(%url, code = a.code, "source event not accepted by its sink");
                 }
@@ -268,7 +296,16 @@ impl Bus {
                 return;
             }
         };
-        match delivery::deliver(&self.inner.client, &subscriber, &event, &route.delivery).await {
+        let token = route.token(&self.inner.signer, route.subscriber_audience.as_ref());
+        match delivery::deliver(
+            &self.inner.client,
+            &subscriber,
+            &event,
+            &route.delivery,
+            token.as_deref(),
+        )
+        .await
+        {
             Outcome::Delivered { attempts, reply } => {
                 tracing::info!(trigger = %route.name, %id, r#type = %ty, attempts, "delivered");
                 if let Some(mut reply) = reply {
@@ -311,7 +348,8 @@ impl Bus {
             dead_letter_sink: None,
             ..route.delivery.clone()
         };
-        match delivery::deliver(&self.inner.client, dls, &dead, &policy).await {
+        let token = route.token(&self.inner.signer, route.dead_letter_audience.as_ref());
+        match delivery::deliver(&self.inner.client, dls, &dead, &policy, token.as_deref()).await {
             Outcome::Delivered { .. } => {
                 tracing::info!(trigger = %route.name, id = event.id(), %dls, "dead-lettered")
             }
@@ -349,4 +387,16 @@ fn accept(bus: &Bus, namespace: Option<&str>, name: &str, event: Event) -> Respo
         }
         Err(e) => crate::gateway::problem(StatusCode::NOT_FOUND, "Unknown broker", &e),
     }
+}
+
+// ------------------------------------------------------------------ OIDC
+
+/// `GET /.well-known/openid-configuration` of the deliveries' issuer.
+pub async fn oidc_discovery(State(bus): State<Bus>) -> Response {
+    axum::Json(bus.signer().discovery()).into_response()
+}
+
+/// `GET /openid/v1/jwks`: the public key the functions verify tokens with.
+pub async fn oidc_jwks(State(bus): State<Bus>) -> Response {
+    axum::Json(bus.signer().jwks().clone()).into_response()
 }

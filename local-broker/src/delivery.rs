@@ -67,10 +67,14 @@ pub async fn send_once(
     url: &Url,
     event: Event,
     timeout: Option<Duration>,
+    token: Option<&str>,
 ) -> Attempt {
     let mut request = client.post(url.clone());
     if let Some(t) = timeout {
         request = request.timeout(t);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
     }
     let request = match request.event(event) {
         Ok(r) => r,
@@ -149,6 +153,7 @@ pub async fn deliver(
     url: &Url,
     event: &Event,
     delivery: &Delivery,
+    token: Option<&str>,
 ) -> Outcome {
     let mut retry = 0;
     loop {
@@ -160,7 +165,7 @@ pub async fn deliver(
             ))
             .await;
         }
-        let attempt = send_once(client, url, event.clone(), delivery.timeout).await;
+        let attempt = send_once(client, url, event.clone(), delivery.timeout, token).await;
         let attempts = retry + 1;
         match attempt.verdict {
             Verdict::Delivered => {

@@ -28,6 +28,9 @@ pub const NON_ROUTING_KINDS: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
     ("rbac.authorization.k8s.io/v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    // who may send to the Broker (authentication-oidc); the local broker's
+    // ingress listens on loopback only
+    ("eventing.knative.dev/v1alpha1", "EventPolicy"),
 ];
 
 const BROKER: (&str, &str) = ("eventing.knative.dev/v1", "Broker");
@@ -80,6 +83,10 @@ pub struct Destination {
     #[serde(rename = "ref")]
     pub reference: Option<KReference>,
     pub uri: Option<String>,
+    /// The OIDC audience of the destination (Knative's `authentication-oidc`):
+    /// deliveries carry a token for it; without one they carry none, as in
+    /// Knative, and the functions refuse them.
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

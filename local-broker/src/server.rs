@@ -66,6 +66,12 @@ pub fn app(bus: Bus, dashboard_dir: PathBuf) -> Router {
             post(broker::ingress_namespaced),
         )
         .route("/healthz", get(|| async { "ok" }))
+        // the OIDC issuer of the deliveries' tokens, at the API server's paths
+        .route(
+            "/.well-known/openid-configuration",
+            get(broker::oidc_discovery),
+        )
+        .route("/openid/v1/jwks", get(broker::oidc_jwks))
         .route("/api", any(gateway::api))
         .route("/api/{*rest}", any(gateway::api))
         .fallback(move |request: Request| gateway::dashboard(dashboard_dir.clone(), request))
@@ -133,6 +139,11 @@ pub async fn start(options: Options) -> Result<Running> {
             };
             env.insert("K_SINK".to_string(), sink.to_string());
         }
+        // the functions verify the deliveries' tokens against this broker
+        env.insert(
+            "STOREFLEET_EVENTS_OIDC_ISSUER".to_string(),
+            bus.signer().issuer().to_string(),
+        );
         let process = supervise::Process {
             name: name.clone(),
             path,

@@ -348,3 +348,82 @@ spec:
     assert_ne!(got[0].header("ce-id"), got[1].header("ce-id"));
     broker.shutdown().await;
 }
+
+/// Deliveries carry an OIDC token as Knative's `authentication-oidc` sends
+/// it: for the Destination's `audience`, as the Trigger's ServiceAccount,
+/// verifiable with the broker's own discovery document and key set (what the
+/// functions are configured with); a Destination without audience gets none.
+#[tokio::test]
+async fn deliveries_carry_a_token_the_functions_can_verify() {
+    use storefleet_shared::chain::oidc::{DeliveryAuth, trigger_subject};
+    use storefleet_shared::config::{DEFAULT_DELIVERY_SUBJECTS, DeliveryAuthConfig, JwksLocation};
+
+    let a = Subscriber::start(vec![Answer::Status(500)]).await;
+    let dls = Subscriber::start(vec![Answer::Status(202)]).await;
+    let plain = Subscriber::start(vec![Answer::Status(202)]).await;
+    let with_audience = trigger("to-a", "fn-a", TYPE_FILTER_A, DLS)
+        .replace(
+            "uri: /events",
+            "uri: /events\n    audience: storefleet/fn-a",
+        )
+        .replace(
+            "uri: /dead-letters",
+            "uri: /dead-letters\n      audience: storefleet/dls",
+        )
+        .replace("retry: 3", "retry: 0");
+    let yaml = format!(
+        "{BASE}{with_audience}{}",
+        trigger(
+            "to-plain",
+            "fn-b",
+            "  filter:\n    attributes:\n      type: test.a",
+            ""
+        )
+    );
+    let broker = broker(
+        manifests(&yaml),
+        &[("fn-a", &a.url), ("dls", &dls.url), ("fn-b", &plain.url)],
+    )
+    .await;
+    assert_eq!(send(&broker, "broker/default", "test.a", &[]).await, 202);
+    let to_a = a.wait_for(1, Duration::from_secs(5)).await;
+    let to_dls = dls.wait_for(1, Duration::from_secs(5)).await;
+    let to_plain = plain.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(to_plain[0].header("authorization"), None);
+
+    let issuer = broker.url().as_str().trim_end_matches('/').to_owned();
+    let verifier = |audience: &str| {
+        DeliveryAuth::new(DeliveryAuthConfig {
+            issuer: issuer.clone(),
+            audience: audience.into(),
+            jwks: JwksLocation::Discovery,
+            subjects: vec![DEFAULT_DELIVERY_SUBJECTS.into()],
+        })
+        .unwrap()
+    };
+    let headers = |r: &common::Received| {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            r.header("authorization").expect("a token").parse().unwrap(),
+        );
+        h
+    };
+    let claims = verifier("storefleet/fn-a")
+        .verify(&headers(&to_a[0]))
+        .await
+        .expect("the subscriber's token verifies through the broker's discovery");
+    assert_eq!(claims.sub, trigger_subject("storefleet", "to-a"));
+    verifier("storefleet/dls")
+        .verify(&headers(&to_dls[0]))
+        .await
+        .expect("the dead-letter sink's token is for its own audience");
+    assert!(
+        verifier("storefleet/dls")
+            .verify(&headers(&to_a[0]))
+            .await
+            .is_err(),
+        "a token for fn-a is refused by another audience"
+    );
+    broker.shutdown().await;
+}

@@ -109,3 +109,32 @@ fn triggers_never_match_a_type_nobody_emits() {
         assert!(hits.is_empty(), "{stray} matched {hits:?}");
     }
 }
+
+/// Every delivery is authenticated (docs/events.md): each Trigger's
+/// subscriber and dead-letter sink names the audience its function accepts
+/// (`storefleet/<Service>`, the default of STOREFLEET_EVENTS_OIDC_AUDIENCE), so
+/// Knative and the local broker send a token for it. A Destination without
+/// an audience would get no token, and the function would refuse every event.
+#[test]
+fn every_subscriber_and_dead_letter_sink_names_its_functions_audience() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../knative");
+    let m = Manifests::load_dir(&root).expect("knative/ loads");
+    assert!(!m.triggers.is_empty());
+    for t in &m.triggers {
+        let sinks = std::iter::once(("subscriber", &t.subscriber)).chain(
+            t.delivery
+                .dead_letter_sink
+                .iter()
+                .map(|d| ("deadLetterSink", d)),
+        );
+        for (field, d) in sinks {
+            let service = &d.reference.as_ref().expect("a Service ref").name;
+            assert_eq!(
+                d.audience.as_deref(),
+                Some(format!("storefleet/{service}").as_str()),
+                "Trigger {}: spec.{field}.audience",
+                t.name
+            );
+        }
+    }
+}

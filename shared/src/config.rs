@@ -57,6 +57,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Where CloudEvents go; required by the functions that emit (see [`Config::require_sink`]).
     pub k_sink: Option<String>,
+    /// `K_SINK_TOKEN_FILE`: the OIDC token sent with each event (see [`crate::events::Emitter`]).
+    pub k_sink_token_file: Option<String>,
     /// The first admin's token, from `STOREFLEET_BOOTSTRAP_ADMIN_TOKEN` or `..._FILE`.
     pub bootstrap_admin_token: Option<String>,
     pub engines: Vec<Engine>,
@@ -101,6 +103,96 @@ pub struct ChainConfig {
     /// `storefleet-store-deleter` (what `helm uninstall` needs) in each store
     /// namespace; empty or unset: no deleter binding.
     pub store_deleter_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_EVENTS_OIDC_*`: how `/events` and `/dead-letters`
+    /// authenticate their deliveries ([`crate::chain::oidc`]); `None` when
+    /// the issuer is unset (the functions with event endpoints refuse to start).
+    pub delivery_auth: Option<DeliveryAuthConfig>,
+}
+
+/// Who may deliver events: OIDC tokens of `issuer` for `audience`, whose
+/// subject matches one of `subjects` (docs/events.md, "Authenticated deliveries").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAuthConfig {
+    /// `STOREFLEET_EVENTS_OIDC_ISSUER`: the tokens' `iss` (the cluster's
+    /// ServiceAccount issuer, or the local broker's URL).
+    pub issuer: String,
+    /// `STOREFLEET_EVENTS_OIDC_AUDIENCE` (default `storefleet/$K_SERVICE`):
+    /// the `aud` the Triggers' `subscriber.audience` names for this function.
+    pub audience: String,
+    /// `STOREFLEET_EVENTS_OIDC_JWKS`: where the verification keys are.
+    pub jwks: JwksLocation,
+    /// `STOREFLEET_EVENTS_OIDC_SUBJECTS` (comma list, `*` matches any run of
+    /// characters): the `sub` claims accepted.
+    pub subjects: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksLocation {
+    /// `discovery` (default): `<issuer>/.well-known/openid-configuration`'s `jwks_uri`.
+    Discovery,
+    /// `kubernetes`: the API server's `/openid/v1/jwks`, read with the
+    /// function's own credentials (in a cluster the issuer's discovery URL is
+    /// often not reachable without them).
+    Kubernetes,
+    /// An http(s) URL of the key set.
+    Url(String),
+}
+
+/// The ServiceAccounts Knative Eventing (≥ 1.16) delivers a Trigger's events
+/// with: `<trigger>-oidc-eventing.knative.dev-trigger` in the Trigger's
+/// namespace; the local broker signs as the same names.
+pub const DEFAULT_DELIVERY_SUBJECTS: &str =
+    "system:serviceaccount:storefleet:*-oidc-eventing.knative.dev-trigger";
+
+fn delivery_auth(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<DeliveryAuthConfig>> {
+    let Some(issuer) = get("STOREFLEET_EVENTS_OIDC_ISSUER") else {
+        return Ok(None);
+    };
+    let issuer = issuer.trim().trim_end_matches('/').to_owned();
+    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+        return Err(Error::Config(format!(
+            "STOREFLEET_EVENTS_OIDC_ISSUER={issuer:?} must be an http(s) URL (the tokens' iss)"
+        )));
+    }
+    let audience = match (get("STOREFLEET_EVENTS_OIDC_AUDIENCE"), get("K_SERVICE")) {
+        (Some(audience), _) => audience.trim().to_owned(),
+        (None, Some(service)) => format!("storefleet/{}", service.trim()),
+        (None, None) => {
+            return Err(Error::Config(
+                "STOREFLEET_EVENTS_OIDC_AUDIENCE is not set and there is no K_SERVICE to derive it from (storefleet/<function>)".into(),
+            ));
+        }
+    };
+    let jwks = match get("STOREFLEET_EVENTS_OIDC_JWKS").as_deref().map(str::trim) {
+        None | Some("discovery") => JwksLocation::Discovery,
+        Some("kubernetes") => JwksLocation::Kubernetes,
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            JwksLocation::Url(url.to_owned())
+        }
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "STOREFLEET_EVENTS_OIDC_JWKS={other:?} must be discovery, kubernetes or an http(s) URL"
+            )));
+        }
+    };
+    let subjects: Vec<String> = get("STOREFLEET_EVENTS_OIDC_SUBJECTS")
+        .unwrap_or_else(|| DEFAULT_DELIVERY_SUBJECTS.to_owned())
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if subjects.is_empty() || subjects.iter().any(|s| s == "*") {
+        return Err(Error::Config(
+            "STOREFLEET_EVENTS_OIDC_SUBJECTS must name the senders' subjects (a lone * would accept any ServiceAccount of the cluster)".into(),
+        ));
+    }
+    Ok(Some(DeliveryAuthConfig {
+        issuer,
+        audience,
+        jwks,
+        subjects,
+    }))
 }
 
 impl Config {
@@ -241,6 +333,7 @@ impl Config {
                 "",
             )?)
             .map_err(subjects_error)?,
+            delivery_auth: delivery_auth(&get)?,
         };
 
         Ok(Config {
@@ -249,6 +342,7 @@ impl Config {
             database_url,
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,
             k_sink,
+            k_sink_token_file: get("K_SINK_TOKEN_FILE"),
             bootstrap_admin_token,
             engines,
             store_host_pattern,

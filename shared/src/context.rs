@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use crate::Config;
 use crate::chain::Cluster;
+use crate::chain::oidc::DeliveryAuth;
 use crate::events::Emitter;
 use crate::metrics::Metrics;
 
@@ -20,6 +21,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// The Kubernetes side of the event handlers (built lazily).
     pub cluster: Cluster,
+    /// Verifies the OIDC tokens of event deliveries (`None`: no issuer set).
+    pub delivery_auth: Option<DeliveryAuth>,
 }
 
 impl FromRef<Context> for PgPool {
@@ -34,11 +37,18 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
     let config = Config::from_env()?;
     let emitter = if needs_sink {
         Emitter::new(config.require_sink()?, function)?
+            .with_token_file(config.k_sink_token_file.as_deref())
     } else {
         Emitter::without_sink(function)
     };
     let metrics = Metrics::new()?;
     let cluster = Cluster::new(&config, &metrics)?;
+    let delivery_auth = config
+        .chain
+        .delivery_auth
+        .clone()
+        .map(DeliveryAuth::new)
+        .transpose()?;
     let pool = crate::db::pool(&config)?;
     if config.migrate_on_start {
         crate::db::migrate(&pool).await?;
@@ -52,6 +62,7 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
         emitter,
         metrics,
         cluster,
+        delivery_auth,
     })
 }
 

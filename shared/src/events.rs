@@ -46,6 +46,10 @@ pub struct Emitter {
     client: reqwest::Client,
     sink: Option<String>,
     source: String,
+    /// `K_SINK_TOKEN_FILE`: an OIDC token for the Broker's audience (a
+    /// projected ServiceAccount token; kubelet rotates it, so it is read per
+    /// event). A Broker with `authentication-oidc` refuses events without one.
+    token_file: Option<std::path::PathBuf>,
 }
 
 impl Emitter {
@@ -59,7 +63,14 @@ impl Emitter {
             client,
             sink: Some(sink.to_owned()),
             source: format!("/storefleet/{function}"),
+            token_file: None,
         })
+    }
+
+    /// Send `Authorization: Bearer <the file's token>` with every event.
+    pub fn with_token_file(mut self, path: Option<&str>) -> Self {
+        self.token_file = path.map(std::path::PathBuf::from);
+        self
     }
 
     /// An emitter that sends nothing (route tests without a broker); each
@@ -69,6 +80,7 @@ impl Emitter {
             client: reqwest::Client::new(),
             sink: None,
             source: format!("/storefleet/{function}"),
+            token_file: None,
         }
     }
 
@@ -96,9 +108,17 @@ impl Emitter {
             .data("application/json", data)
             .build()
             .map_err(|err| Error::Internal(format!("building the CloudEvent: {err}")))?;
-        let response = self
-            .client
-            .post(sink)
+        let mut request = self.client.post(sink);
+        if let Some(path) = &self.token_file {
+            let token = std::fs::read_to_string(path).map_err(|err| {
+                Error::Unavailable(format!(
+                    "K_SINK_TOKEN_FILE {} cannot be read: {err}",
+                    path.display()
+                ))
+            })?;
+            request = request.bearer_auth(token.trim());
+        }
+        let response = request
             .event(event)
             .map_err(|err| Error::Unavailable(format!("encoding the CloudEvent: {err}")))?
             .send()

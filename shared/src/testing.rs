@@ -9,6 +9,8 @@ use sqlx::PgPool;
 
 use crate::Config;
 use crate::auth::{self, Caller};
+use crate::chain::oidc::{DeliveryAuth, Signer, trigger_subject};
+use crate::config::{DeliveryAuthConfig, JwksLocation};
 use crate::context::Context;
 use crate::events::Emitter;
 
@@ -35,7 +37,34 @@ pub fn context(pool: PgPool, config: Config) -> Context {
         emitter: Emitter::without_sink("test"),
         metrics,
         cluster,
+        delivery_auth: Some(DeliveryAuth::with_keys(
+            DeliveryAuthConfig {
+                issuer: delivery_signer().issuer().to_owned(),
+                audience: TEST_AUDIENCE.to_owned(),
+                jwks: JwksLocation::Discovery,
+                subjects: vec![crate::config::DEFAULT_DELIVERY_SUBJECTS.to_owned()],
+            },
+            delivery_signer().jwks().clone(),
+        )),
     }
+}
+
+/// The audience the test context's event endpoints accept.
+pub const TEST_AUDIENCE: &str = "storefleet/test";
+
+/// The issuer of the test context's delivery tokens (one key per test process).
+pub fn delivery_signer() -> &'static Signer {
+    static SIGNER: std::sync::OnceLock<Signer> = std::sync::OnceLock::new();
+    SIGNER.get_or_init(|| Signer::generate("https://issuer.storefleet.test"))
+}
+
+/// `Bearer <token>` as the broker sends it to the test context's `/events`
+/// and `/dead-letters`.
+pub fn delivery_authorization() -> String {
+    format!(
+        "Bearer {}",
+        delivery_signer().token(&trigger_subject("storefleet", "test"), TEST_AUDIENCE)
+    )
 }
 
 /// A user and their bearer token.
@@ -147,6 +176,9 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         .env("PORT", port.to_string())
         // nothing listens there: starting must not need the broker
         .env("K_SINK", "http://127.0.0.1:9/")
+        // the delivery keys are read on the first delivery, not at start
+        .env("STOREFLEET_EVENTS_OIDC_ISSUER", "http://127.0.0.1:9")
+        .env("STOREFLEET_EVENTS_OIDC_AUDIENCE", TEST_AUDIENCE)
         .env("RUST_LOG", "warn")
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .spawn()

@@ -32,6 +32,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	eventingconfig "knative.dev/eventing/pkg/apis/config"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	eventingv1alpha1 "knative.dev/eventing/pkg/apis/eventing/v1alpha1"
 	"knative.dev/eventing/pkg/apis/feature"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	"knative.dev/pkg/apis"
@@ -50,12 +51,13 @@ type admitted interface {
 // kinds maps apiVersion/kind to a new typed object; anything else in the
 // given files is an error, so a new kind is never skipped silently.
 var kinds = map[string]func() admitted{
-	"serving.knative.dev/v1/Service":         func() admitted { return &servingv1.Service{} },
-	"eventing.knative.dev/v1/Broker":         func() admitted { return &eventingv1.Broker{} },
-	"eventing.knative.dev/v1/Trigger":        func() admitted { return &eventingv1.Trigger{} },
-	"sources.knative.dev/v1/ApiServerSource": func() admitted { return &sourcesv1.ApiServerSource{} },
-	"sources.knative.dev/v1/PingSource":      func() admitted { return &sourcesv1.PingSource{} },
-	"sources.knative.dev/v1/SinkBinding":     func() admitted { return &sourcesv1.SinkBinding{} },
+	"serving.knative.dev/v1/Service":            func() admitted { return &servingv1.Service{} },
+	"eventing.knative.dev/v1/Broker":            func() admitted { return &eventingv1.Broker{} },
+	"eventing.knative.dev/v1/Trigger":           func() admitted { return &eventingv1.Trigger{} },
+	"eventing.knative.dev/v1alpha1/EventPolicy": func() admitted { return &eventingv1alpha1.EventPolicy{} },
+	"sources.knative.dev/v1/ApiServerSource":    func() admitted { return &sourcesv1.ApiServerSource{} },
+	"sources.knative.dev/v1/PingSource":         func() admitted { return &sourcesv1.PingSource{} },
+	"sources.knative.dev/v1/SinkBinding":        func() admitted { return &sourcesv1.SinkBinding{} },
 }
 
 type settings []string

@@ -23,7 +23,7 @@ func moduleConfigMaps(t *testing.T, module string) string {
 }
 
 // installContext is the admission context of `make up`'s Knative: the
-// release's ConfigMaps plus the feature change scripts/up makes, and any
+// release's ConfigMaps plus the feature changes scripts/up makes, and any
 // further serving feature changes given.
 func installContext(t *testing.T, servingFeatures ...string) context.Context {
 	t.Helper()
@@ -31,7 +31,8 @@ func installContext(t *testing.T, servingFeatures ...string) context.Context {
 		moduleConfigMaps(t, "knative.dev/serving"),
 		moduleConfigMaps(t, "knative.dev/eventing"),
 		append(settings{"kubernetes.podspec-volumes-emptydir=enabled"}, servingFeatures...),
-		nil,
+		// scripts/up turns on authentication-oidc (knative/eventpolicy.yaml needs it)
+		settings{"authentication-oidc=enabled"},
 	)
 	if err != nil {
 		t.Fatal(err)

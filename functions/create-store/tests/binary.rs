@@ -14,7 +14,16 @@ fn starts_answers_and_stops_on_sigterm() {
 #[test]
 fn refuses_to_start_with_bad_configuration() {
     let bin = env!("CARGO_BIN_EXE_create-store");
-    let cases: [(&[(&str, &str)], &str); 3] = [
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        // deliveries cannot be authenticated without an issuer (issue 11 item 12)
+        (
+            &[
+                ("DATABASE_URL", "postgres://x@127.0.0.1/x"),
+                ("K_SINK", "http://127.0.0.1:9/"),
+                ("STOREFLEET_MIGRATE_ON_START", "false"),
+            ],
+            "STOREFLEET_EVENTS_OIDC_ISSUER",
+        ),
         (&[("K_SINK", "http://127.0.0.1:9/")], "DATABASE_URL"),
         (&[("DATABASE_URL", "postgres://x@127.0.0.1/x")], "K_SINK"),
         (

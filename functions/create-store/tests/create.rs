@@ -477,8 +477,18 @@ async fn events_that_retrying_cannot_fix_are_answered_400(pool: PgPool) {
             cloud_event("io.storefleet.store.requested", "../etc"),
         ),
     ];
+    let signed = |mut req: http::Request<axum::body::Body>| {
+        req.headers_mut().insert(
+            http::header::AUTHORIZATION,
+            storefleet_shared::testing::delivery_authorization()
+                .parse()
+                .unwrap(),
+        );
+        req
+    };
     for (what, req) in cases {
-        let (status, headers, body) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+        let (status, headers, body) =
+            read_json(app.clone().oneshot(signed(req)).await.unwrap()).await;
         assert_eq!(status.as_u16(), 400, "{what}: {body}");
         assert_eq!(
             headers.get("content-type").and_then(|v| v.to_str().ok()),
@@ -492,13 +502,34 @@ async fn events_that_retrying_cannot_fix_are_answered_400(pool: PgPool) {
     }
     assert_eq!(table_counts(&pool).await, before, "nothing changed");
 
+    // issue 11 item 12: without the broker's token (none, or one for another
+    // function) a valid event is 401 and does nothing
+    let other_audience = format!(
+        "Bearer {}",
+        storefleet_shared::testing::delivery_signer().token(
+            &storefleet_shared::chain::oidc::trigger_subject("storefleet", "test"),
+            "storefleet/readiness-checker"
+        )
+    );
+    for authorization in [None, Some(other_audience.as_str())] {
+        let mut req = cloud_event("io.storefleet.store.requested", "abcd1234");
+        if let Some(value) = authorization {
+            req.headers_mut()
+                .insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        }
+        let (status, headers, body) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+        assert_eq!(status.as_u16(), 401, "{authorization:?}: {body}");
+        assert!(headers.contains_key("www-authenticate"));
+    }
+    assert_eq!(table_counts(&pool).await, before, "nothing changed");
+
     // at the bound: handled (no such store: acknowledged and recorded)
     let id = "i".repeat(400);
     let source = format!("/{}", "s".repeat(399));
     let mut req = with("ce-id", &id);
     req.headers_mut()
         .insert("ce-source", source.parse().unwrap());
-    let (status, _, body) = read_json(app.clone().oneshot(req).await.unwrap()).await;
+    let (status, _, body) = read_json(app.clone().oneshot(signed(req)).await.unwrap()).await;
     assert_eq!(status.as_u16(), 202, "{body}");
     let recorded: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM processed_events WHERE source = $1 AND id = $2)",

@@ -27,9 +27,7 @@ use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_DELETED};
 use storefleet_shared::stores::{self, Status};
 
 pub fn router(ctx: Context) -> Router {
-    Router::new()
-        .route("/events", post(on_event))
-        .with_state(ctx)
+    storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
 }
 
 async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Response {

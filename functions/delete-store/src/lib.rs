@@ -24,5 +24,6 @@ pub fn app(ctx: Context) -> Router {
 }
 
 pub async fn app_from_env(ctx: Context) -> storefleet_shared::Result<Router> {
+    storefleet_shared::chain::oidc::require_configured(&ctx.config)?;
     Ok(app(ctx))
 }

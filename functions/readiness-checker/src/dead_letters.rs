@@ -30,6 +30,18 @@ use storefleet_shared::stores::{self, Status};
 const MAX_DETAIL: usize = 500;
 
 pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
+    // the broker always says where and how a delivery failed; an event
+    // without it did not come from a dead-letter path
+    for extension in ["knativeerrordest", "knativeerrorcode"] {
+        if event
+            .extension(extension)
+            .is_none_or(|v| v.to_string().trim().is_empty())
+        {
+            return Err(Refusal::BadEvent(format!(
+                "a dead letter carries {extension} (the broker sets knativeerrordest and knativeerrorcode)"
+            )));
+        }
+    }
     let key = EventKey::of(event);
     if dedup::already_processed(&ctx.pool, &key).await? {
         return Ok(Outcome::Duplicate);

@@ -25,10 +25,12 @@ use storefleet_shared::events::{
 use storefleet_shared::stores;
 
 pub fn router(ctx: Context) -> Router {
-    Router::new()
-        .route("/events", post(on_event))
-        .route("/dead-letters", post(on_dead_letter))
-        .with_state(ctx)
+    storefleet_shared::chain::oidc::protect(
+        Router::new()
+            .route("/events", post(on_event))
+            .route("/dead-letters", post(on_dead_letter)),
+        ctx,
+    )
 }
 
 async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Response {

@@ -36,6 +36,7 @@ fn dead_letter(id: &str, code: u16, detail: &str) -> Request<Body> {
         .header("ce-source", "/storefleet/create-store")
         .header("ce-type", "io.storefleet.store.requested")
         .header("ce-subject", id)
+        .header("authorization", testing::delivery_authorization())
         .header("ce-knativeerrordest", "http://create-store/events")
         .header("ce-knativeerrorcode", code.to_string())
         .header(
@@ -123,4 +124,79 @@ async fn back_pressure_to_the_end_leaves_the_store_to_the_sweep(pool: PgPool) {
     assert_eq!(kind, "dead-letter");
     assert_eq!(message, storefleet_shared::reasons::RETRIES_EXHAUSTED_BUSY);
     assert!(!message.contains("helm"), "{message}");
+}
+
+/// Issue 11 item 12: store ids are public, so a dead letter anyone could send
+/// would fail any tenant's store. Without the broker's token (none, a
+/// forger's key, a token for another function) it is 401 and nothing
+/// changes; a dead letter without knativeerrordest/knativeerrorcode is 400.
+#[sqlx::test(migrations = "../../migrations")]
+async fn forged_dead_letters_change_nothing(pool: PgPool) {
+    use storefleet_shared::chain::oidc::{Signer, trigger_subject};
+    let id = provisioning_store(&pool).await;
+    let entries = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM store_events WHERE store_id = $1")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = entries().await;
+    let forger = Signer::generate(testing::delivery_signer().issuer());
+    let subject = trigger_subject("storefleet", "test");
+    let authorizations = [
+        None,
+        Some("Bearer not-a-jwt".to_owned()),
+        Some(format!(
+            "Bearer {}",
+            forger.token(&subject, testing::TEST_AUDIENCE)
+        )),
+        Some(format!(
+            "Bearer {}",
+            testing::delivery_signer().token(&subject, "storefleet/create-store")
+        )),
+        Some(format!(
+            "Bearer {}",
+            testing::delivery_signer().token(
+                "system:serviceaccount:store-abcd1234:default",
+                testing::TEST_AUDIENCE
+            )
+        )),
+    ];
+    for authorization in authorizations {
+        let mut request = dead_letter(&id, 503, "Your store was suspended… https://evil.example");
+        request.headers_mut().remove("authorization");
+        if let Some(value) = &authorization {
+            request
+                .headers_mut()
+                .insert("authorization", value.parse().unwrap());
+        }
+        let response = app(&pool).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 401, "{authorization:?}");
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "{authorization:?}"
+        );
+        assert_eq!(
+            status_and_reason(&pool, &id).await,
+            ("provisioning".into(), None)
+        );
+    }
+    for missing in ["ce-knativeerrordest", "ce-knativeerrorcode"] {
+        let mut request = dead_letter(&id, 503, "x");
+        request.headers_mut().remove(missing);
+        let response = app(&pool).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 400, "{missing}");
+        assert_eq!(
+            status_and_reason(&pool, &id).await,
+            ("provisioning".into(), None)
+        );
+    }
+    assert_eq!(entries().await, before, "no activity entry written");
+    // the broker's own token still works
+    let response = app(&pool)
+        .oneshot(dead_letter(&id, 503, "x"))
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
 }

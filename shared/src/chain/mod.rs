@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod dedup;
 pub mod incoming;
 pub mod lease;
+pub mod oidc;
 pub mod step;
 
 pub use answer::{Outcome, Refusal};

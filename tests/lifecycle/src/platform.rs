@@ -343,6 +343,11 @@ impl Platform {
                 ("PORT".into(), port.to_string()),
                 ("K_SERVICE".into(), function.into()),
                 ("K_SINK".into(), sink.clone()),
+                // the local broker signs every delivery; the functions verify it
+                (
+                    "STOREFLEET_EVENTS_OIDC_ISSUER".into(),
+                    format!("http://127.0.0.1:{broker_port}"),
+                ),
                 ("DATABASE_URL".into(), db.url.clone()),
                 ("KUBECONFIG".into(), kubeconfig.display().to_string()),
                 (

@@ -228,6 +228,8 @@ impl Chain {
                 .env("PORT", port)
                 .env("DATABASE_URL", database_url(&pool))
                 .env("K_SINK", format!("{broker}/broker/default"))
+                // the broker signs every delivery; the functions verify it
+                .env("STOREFLEET_EVENTS_OIDC_ISSUER", &broker)
                 .env("K_SERVICE", name)
                 .env("KUBECONFIG", &kubeconfig)
                 .env(
