@@ -41,6 +41,16 @@ async function shop(page) {
     if (n === 0) throw new Error("/ shows no products (no element with class type-product)");
     return `${n} products on /, title "${await page.title()}"`;
   });
+  await step(page, "01b-product-page", async () => {
+    // a product's own page (its permalink: WooCommerce's rewrite rules), then back to /
+    const link = page.locator(".type-product a[href*='/product/']").first();
+    const href = await link.getAttribute("href");
+    const r = await page.goto(href, { waitUntil: "networkidle" });
+    if (r.status() !== 200) throw new Error(`${href} answered ${r.status()}`);
+    const title = (await page.locator("h1").first().innerText()).trim();
+    await page.goto(url("/"), { waitUntil: "networkidle" });
+    return `${new URL(href).pathname} 200, "${title}"`;
+  });
   await step(page, "02-add-to-cart", async () => {
     const button = page.locator(".type-product").first().getByRole("button", { name: /add to cart/i })
       .or(page.locator(".type-product").first().getByRole("link", { name: /add to cart/i })).first();
@@ -93,10 +103,10 @@ async function shop(page) {
     await page.locator("text=/Order received/i").first().waitFor({ timeout: 20000 });
     const m = page.url().match(/order-received\/(\d+)/);
     if (!m) throw new Error(`no order id in ${page.url()}`);
-    return m[1];
+    return `order ${m[1]}: "Order received"`;
   });
   // (the step's detail is the order id)
-  process.stdout.write(JSON.stringify({ order_id: id }) + "\n");
+  process.stdout.write(JSON.stringify({ order_id: id.split(/[ :]/)[1] }) + "\n");
 }
 
 async function admin(page) {
