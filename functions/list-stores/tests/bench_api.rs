@@ -50,6 +50,9 @@ async fn start(f: &mut Function, sink: &str, migrate_on_start: bool) -> f64 {
     let child = Command::new(&f.binary)
         .env("PORT", f.port.to_string())
         .env("K_SINK", sink)
+        // the event endpoints need an issuer to start; no delivery is made here
+        .env("STOREFLEET_EVENTS_OIDC_ISSUER", "http://127.0.0.1:9")
+        .env("K_SERVICE", f.name)
         .env("RUST_LOG", "warn")
         .env("STOREFLEET_MIGRATE_ON_START", migrate_on_start.to_string())
         .spawn()
