@@ -280,7 +280,9 @@ class Run:
         return server, f"Apache up, /wp-login.php 200, MaxRequestWorkers {workers}"
 
     def save_pods(self, wordpress_pod, imgs):
-        with open(self.pickle, "wb") as fh:
+        # holds the Secret's values (the Pod's): root's only, removed at the end
+        fd = os.open(self.pickle, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             pickle.dump({"deploy/wordpress": (wordpress_pod, imgs)}, fh)
 
     def shopper(self, mode, *extra, env=None):
@@ -438,6 +440,16 @@ class Run:
         for server in reversed(self.servers):
             server.stop(grace=20)
         subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+        # The store's Secret was this run's: its files go, the logs stay.
+        pods = os.path.join(self.work, "pods")
+        for name in os.listdir(pods) if os.path.isdir(pods) else []:
+            volumes = os.path.join(pods, name, "volumes")
+            for volume in os.listdir(volumes) if os.path.isdir(volumes) else []:
+                if volume.endswith("-secrets"):
+                    shutil.rmtree(os.path.join(volumes, volume), ignore_errors=True)
+        for leftover in ("root.cnf", "pods.pickle"):
+            if os.path.exists(os.path.join(self.work, leftover)):
+                os.remove(os.path.join(self.work, leftover))
 
 
 def main():
