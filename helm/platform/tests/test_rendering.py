@@ -324,6 +324,133 @@ class EveryValuesFile(unittest.TestCase):
                 self.assertIn(words, err)
 
 
+STORE_CHART = os.path.join(ROOT, "helm", "store")
+MAIL_VALUES = "/opt/storefleet/helm/store/values-mail-catcher.yaml"
+
+
+def tool_version(name):
+    with open(os.path.join(ROOT, "scripts", "tool-versions.env")) as fh:
+        for line in fh:
+            if line.startswith(name + "="):
+                return line.strip().split("=", 1)[1]
+    raise AssertionError(f"{name} is not in scripts/tool-versions.env")
+
+
+def render_store(*values_files):
+    """The store chart as create-store renders it: -f each values file
+    (paths in the image mapped to helm/store), the three --set keys."""
+    cmd = [HELM, "template", "store-abcd1234", STORE_CHART, "--namespace", "store-abcd1234",
+           "--set", "storeId=abcd1234", "--set-string", "ingress.host=abcd1234.localhost",
+           "--set", "existingSecret=store-credentials"]
+    for f in values_files:
+        cmd += ["-f", f.replace("/opt/storefleet/helm/store", STORE_CHART)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def matches(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+        (e["key"] in labels) == (e["operator"] == "Exists") for e in selector.get("matchExpressions", []))
+
+
+class MailCatcher(unittest.TestCase):
+    """Mailpit (issue 17, order emails): only with values-local.yaml, and then
+    the stores' smtp.* point at it and the NetworkPolicies on both sides let
+    exactly that through."""
+
+    def test_only_values_local_runs_it(self):
+        for f in VALUES_FILES:
+            with self.subTest(values=f):
+                docs = render(f)
+                mail = [(d["kind"], d["metadata"]["name"]) for d in docs if d["metadata"]["name"] == "mailpit"]
+                store_values = named(docs, "ConfigMap", "storefleet-config")["data"]["STOREFLEET_STORE_VALUES"]
+                if f == "values-local.yaml":
+                    self.assertEqual(sorted(mail), [("Deployment", "mailpit"), ("Ingress", "mailpit"),
+                                                    ("NetworkPolicy", "mailpit"), ("Service", "mailpit")])
+                    self.assertEqual(store_values.split(","),
+                                     ["/opt/storefleet/helm/store/values-local.yaml", MAIL_VALUES])
+                else:
+                    self.assertEqual(mail, [])
+                    self.assertNotIn("mail-catcher", store_values)
+
+    def test_the_image_is_pinned_to_the_version_make_dev_builds(self):
+        d = named(render("values-local.yaml"), "Deployment", "mailpit")
+        (c,) = d["spec"]["template"]["spec"]["containers"]
+        self.assertEqual(c["image"], f"docker.io/axllent/mailpit:{tool_version('MAILPIT_VERSION')}")
+        self.assertIn("--disable-version-check", c["args"])
+        self.assertIn("--smtp=0.0.0.0:1025", c["args"])
+        ok, err = render_fails("mailCatcher.enabled=true", "mailCatcher.image.tag=latest")
+        self.assertTrue(ok)
+        self.assertIn("/mailCatcher/image/tag", err)
+
+    def test_the_web_ui_is_served_at_mail_localhost(self):
+        ing = named(render("values-local.yaml"), "Ingress", "mailpit")
+        self.assertEqual(ing["spec"]["ingressClassName"], "nginx")
+        (rule,) = ing["spec"]["rules"]
+        self.assertEqual(rule["host"], "mail.localhost")
+        self.assertEqual(rule["http"]["paths"][0]["backend"]["service"], {"name": "mailpit", "port": {"name": "http"}})
+
+    def test_another_release_namespace_is_refused(self):
+        cmd = [HELM, "template", "storefleet", CHART, "--namespace", "shop", "-f",
+               os.path.join(CHART, "values-local.yaml")]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("mailCatcher.enabled needs the release namespace storefleet", r.stderr)
+
+    def test_stores_send_their_mail_to_it(self):
+        docs = render("values-local.yaml")
+        files = named(docs, "ConfigMap", "storefleet-config")["data"]["STOREFLEET_STORE_VALUES"].split(",")
+        store = render_store(*files)
+        wp = named(store, "Deployment", "wordpress")["spec"]["template"]
+        (c,) = [c for c in wp["spec"]["containers"] if c["name"] == "wordpress"]
+        extra = next(e["value"] for e in c["env"] if e["name"] == "WORDPRESS_CONFIG_EXTRA")
+        svc = named(docs, "Service", "mailpit")
+        smtp_port = next(p["port"] for p in svc["spec"]["ports"] if p["name"] == "smtp")
+        self.assertIn("$mail->Host = 'mailpit.storefleet.svc.cluster.local';", extra)
+        self.assertIn(f"$mail->Port = {smtp_port};", extra)
+        self.assertIn("$mail->SMTPAutoTLS = false;", extra)
+        # without the file: no SMTP at all (the image has no sendmail)
+        plain = named(render_store(files[0]), "Deployment", "wordpress")["spec"]["template"]
+        (c,) = [c for c in plain["spec"]["containers"] if c["name"] == "wordpress"]
+        self.assertNotIn("phpmailer_init", next(e["value"] for e in c["env"] if e["name"] == "WORDPRESS_CONFIG_EXTRA"))
+
+    def test_network_policies_let_store_mail_through_and_nothing_else(self):
+        docs = render("values-local.yaml")
+        mailpit_pod = named(docs, "Deployment", "mailpit")["spec"]["template"]["metadata"]["labels"]
+        store = render_store("/opt/storefleet/helm/store/values-local.yaml", MAIL_VALUES)
+        wp_labels = named(store, "Deployment", "wordpress")["spec"]["template"]["metadata"]["labels"]
+        # the namespace create-store makes (shared/kube/src/namespace.rs)
+        store_ns = {"kubernetes.io/metadata.name": "store-abcd1234", "app.kubernetes.io/managed-by": "storefleet",
+                    "storefleet.io/store-id": "abcd1234"}
+        platform_ns = {"kubernetes.io/metadata.name": "storefleet"}
+
+        # egress of the store's WordPress pods: some rule reaches the Mailpit pod on 1025
+        egress = named(store, "NetworkPolicy", "wordpress")
+        self.assertTrue(matches(egress["spec"]["podSelector"], wp_labels))
+        to_mailpit = [r for r in egress["spec"]["egress"]
+                      if any("namespaceSelector" in t and matches(t["namespaceSelector"], platform_ns)
+                             and matches(t.get("podSelector", {}), mailpit_pod) for t in r.get("to", []))]
+        self.assertEqual([p["port"] for r in to_mailpit for p in r["ports"]], [1025])
+
+        # ingress of the Mailpit pod
+        np = named(docs, "NetworkPolicy", "mailpit")
+        self.assertTrue(matches(np["spec"]["podSelector"], mailpit_pod))
+        self.assertEqual(np["spec"]["policyTypes"], ["Ingress", "Egress"])
+        self.assertEqual(np["spec"]["egress"], [], "Mailpit reaches nothing")
+
+        def admitted(ns_labels, pod_labels):
+            return sorted(p["port"] for r in np["spec"]["ingress"] for t in r["from"]
+                          if matches(t.get("namespaceSelector", {}), ns_labels)
+                          and matches(t.get("podSelector", {}), pod_labels) for p in r["ports"])
+
+        self.assertEqual(admitted(store_ns, wp_labels), [1025])
+        mysql_labels = named(store, "StatefulSet", "mysql")["spec"]["template"]["metadata"]["labels"]
+        self.assertEqual(admitted(store_ns, mysql_labels), [], "only WordPress sends mail")
+        self.assertEqual(admitted({"kubernetes.io/metadata.name": "default"}, wp_labels), [],
+                         "a pod outside store namespaces is not admitted")
+        self.assertEqual(admitted({"kubernetes.io/metadata.name": "ingress-nginx"}, {"app": "x"}), [8025])
+
+
 class KnativeManifestsReferToThisChart(unittest.TestCase):
     """knative/ (applied next to this release) must only name objects the chart creates."""
 
