@@ -96,7 +96,7 @@ pub struct ChainConfig {
     /// `storefleet-store-manager` in each store namespace (at least one).
     pub store_manager_subjects: Vec<ServiceAccountRef>,
     /// `STOREFLEET_STORE_READER_SUBJECTS`: ServiceAccounts bound to
-    /// `storefleet-store-reader` (get `store-credentials`) in each store
+    /// `storefleet-store-reader` (get `store-admin`) in each store
     /// namespace; empty or unset: no reader binding.
     pub store_reader_subjects: Vec<ServiceAccountRef>,
     /// `STOREFLEET_STORE_DELETER_SUBJECTS`: ServiceAccounts bound to

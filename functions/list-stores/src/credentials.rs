@@ -15,7 +15,7 @@ pub trait CredentialsSource: Send + Sync {
     async fn admin_credentials(&self, id: &StoreId) -> Result<AdminCredentials>;
 }
 
-/// The store's Secret `store-credentials`, read through kube-rs.
+/// The store's Secret `store-admin` (the admin login only), read through kube-rs.
 #[derive(Default)]
 pub struct KubeCredentials {
     client: OnceCell<kube::Client>,

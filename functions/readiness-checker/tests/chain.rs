@@ -704,10 +704,14 @@ async fn secret_values_never_appear_in_the_logs(pool: PgPool) {
     assert_eq!(status, 200, "{credentials}");
     let secrets: kube::Api<Secret> =
         kube::Api::namespaced(kube.client.clone(), &format!("store-{id}"));
-    let secret = secrets.get("store-credentials").await.unwrap();
-    let values: Vec<String> = secret
-        .data
+    let mut data = secrets
+        .get("store-credentials")
+        .await
         .unwrap()
+        .data
+        .unwrap();
+    data.extend(secrets.get("store-admin").await.unwrap().data.unwrap());
+    let values: Vec<String> = data
         .into_iter()
         .filter(|(key, _)| key.contains("password") || key.contains("key") || key.contains("salt"))
         .map(|(_, value)| String::from_utf8(value.0).unwrap())

@@ -173,10 +173,11 @@ class PlatformOnARealApiServer(unittest.TestCase):
             self.assertFalse(can_i(self.delete, verb, res, "-n", ns), f"delete-store {verb} {res} in {ns}")
         # list-stores, through the reader binding: get store-credentials, and
         # nothing else in the store namespace.
-        self.assertTrue(can_i(self.list, "get", "secrets/store-credentials", "-n", ns))
+        self.assertTrue(can_i(self.list, "get", "secrets/store-admin", "-n", ns))
         for verb, res in [("get", "secrets/sh.helm.release.v1.store-x.v1"), ("list", "secrets"),
-                          ("watch", "secrets"), ("create", "secrets"), ("patch", "secrets/store-credentials"),
-                          ("update", "secrets/store-credentials"), ("delete", "secrets/store-credentials"),
+                          ("watch", "secrets"), ("create", "secrets"), ("patch", "secrets/store-admin"),
+                          ("update", "secrets/store-admin"), ("delete", "secrets/store-admin"),
+                          ("get", "secrets/store-credentials"),
                           ("create", "deployments.apps"), ("patch", "deployments.apps"),
                           ("delete", "deployments.apps"), ("patch", "statefulsets.apps"),
                           ("create", "configmaps"), ("get", "configmaps")]:

@@ -22,11 +22,13 @@ The per-store role storefleet-store-manager is what `helm upgrade --install`,
 of the store chart need (shared/kube/src/helm): it is checked against the
 kinds helm/store renders and by running the real helm with the functions'
 tokens. The per-store role storefleet-store-reader is list-stores' only
-permission: get the Secret store-credentials (shared/kube/src/secret.rs
+permission: get the Secret store-admin (shared/kube/src/secret.rs
 read_credentials), checked with list-stores' token to read it and to write
 nothing in a store namespace.
 """
 
+import base64
+import gzip
 import json
 import os
 import secrets
@@ -77,7 +79,7 @@ CLUSTER_CALLS = {
 
 # What list-stores does inside a store namespace (through storefleet-store-reader).
 READER_CALLS = [
-    ("get", "", "secrets", "store-credentials", "secret.rs read_credentials (GET /api/stores/{id}/credentials)"),
+    ("get", "", "secrets", "store-admin", "secret.rs read_credentials (GET /api/stores/{id}/credentials)"),
 ]
 
 # What create-store does to Secrets in a store namespace itself (through
@@ -103,18 +105,19 @@ CREDENTIAL_KEYS = ["mysql-root-password", "mysql-password", "wordpress-admin-pas
 
 
 def store_credentials(ns):
-    """A store-credentials like create-store's, with fresh random values; returns them."""
+    """store-credentials and store-admin like create-store's (secret.rs), with
+    fresh random values; returns the secret ones."""
     values = {k: secrets.token_urlsafe(24) for k in CREDENTIAL_KEYS}
-    values |= {"wordpress-admin-user": "admin", "wordpress-admin-email": "owner@example.com"}
-    kubectl("-n", ns, "create", "secret", "generic", "store-credentials",
-            *[f"--from-literal={k}={v}" for k, v in values.items()])
-    return {k: values[k] for k in CREDENTIAL_KEYS}
+    admin = {"wordpress-admin-user": "admin", "wordpress-admin-email": "owner@example.com",
+             "wordpress-admin-password": values["wordpress-admin-password"]}
+    for name, data in [("store-credentials", {k: v for k, v in values.items() if k not in admin}),
+                       ("store-admin", admin)]:
+        kubectl("-n", ns, "create", "secret", "generic", name, *[f"--from-literal={k}={v}" for k, v in data.items()])
+    return values
 
 
 def release_records(ns):
     """helm's release records in `ns`, decoded: {name: (kind, decoded JSON text, raw stored text)}."""
-    import base64
-    import gzip
     out = {}
     for kind in ("configmaps", "secrets"):
         items = json.loads(kubectl("-n", ns, "get", kind, "-l", "owner=helm", "-o", "json").stdout)["items"]
@@ -376,7 +379,7 @@ class FunctionRoles(unittest.TestCase):
 
 
 class StoreReaderRole(unittest.TestCase):
-    """storefleet-store-reader: list-stores reads store-credentials with its own
+    """storefleet-store-reader: list-stores reads store-admin (the admin login) with its own
     token, through the binding create-store makes, and can do nothing else in
     a store namespace."""
 
@@ -393,15 +396,16 @@ class StoreReaderRole(unittest.TestCase):
 
     def store(self, prefix):
         """A store namespace with its bindings made by create-store's own token
-        (the chart's subjects), and a Secret store-credentials."""
+        (the chart's subjects), and the Secrets store-credentials and store-admin."""
         store_id = new_store_id(prefix)
         ns = f"store-{store_id}"
         self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
         for _, r in CallsOfEachFunction.create_store(
                 self.create, store_id, config_subjects("STOREFLEET_STORE_MANAGER_SUBJECTS")):
             self.assertEqual(r.returncode, 0, r.stderr)
-        kubectl("-n", ns, "create", "secret", "generic", "store-credentials",
-                "--from-literal=wordpress-admin-user=admin")
+        # The two Secrets create-store writes (secret.rs): the admin login
+        # apart from MySQL's passwords and the salts.
+        store_credentials(ns)
         return ns
 
     def test_1_it_grants_exactly_what_list_stores_reads(self):
@@ -416,18 +420,19 @@ class StoreReaderRole(unittest.TestCase):
         kubectl("-n", ns, "create", "secret", "generic", "sh.helm.release.v1.store-x.v1",
                 "--from-literal=release=not-for-list-stores")
         kubectl("-n", ns, "apply", "-f", "-", stdin=json.dumps(deployment("web")))
-        wait_until(lambda: can_i(self.list, "get", "", "secrets", "store-credentials", ns),
+        wait_until(lambda: can_i(self.list, "get", "", "secrets", "store-admin", ns),
                    "the reader binding takes effect")
-        r = kubectl("-n", ns, "get", "secret", "store-credentials", "-o", "name", kubeconfig=self.list,
+        r = kubectl("-n", ns, "get", "secret", "store-admin", "-o", "name", kubeconfig=self.list,
                     check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         label = '{"metadata":{"labels":{"written-by":"list-stores"}}}'
         calls = [
+            ("get store-credentials (MySQL's passwords, the salts)", ["get", "secret", "store-credentials"]),
             ("get another Secret", ["get", "secret", "sh.helm.release.v1.store-x.v1"]),
             ("list Secrets", ["get", "secrets"]),
             ("create a Secret", ["create", "secret", "generic", "by-list-stores", "--from-literal=x=y"]),
-            ("patch store-credentials", ["patch", "secret", "store-credentials", "--type=merge", "-p", label]),
-            ("delete store-credentials", ["delete", "secret", "store-credentials", "--wait=false"]),
+            ("patch store-admin", ["patch", "secret", "store-admin", "--type=merge", "-p", label]),
+            ("delete store-admin", ["delete", "secret", "store-admin", "--wait=false"]),
             ("create a Deployment", ["create", "deployment", "by-list-stores",
                                      "--image=registry.k8s.io/pause:3.10"]),
             ("patch a Deployment", ["patch", "deployment", "web", "--type=merge", "-p", label]),
@@ -451,8 +456,8 @@ class StoreReaderRole(unittest.TestCase):
         full = self.scratch.principal(name)
         role = self.scratch.role(name, self.rules)
         apply(role_binding(ns, [(self.scratch.ns, name)], role=role, name=name))
-        wait_until(lambda: can_i(full, "get", "", "secrets", "store-credentials", ns), "the copy takes effect")
-        r = kubectl("-n", ns, "get", "secret", "store-credentials", kubeconfig=full, check=False)
+        wait_until(lambda: can_i(full, "get", "", "secrets", "store-admin", ns), "the copy takes effect")
+        r = kubectl("-n", ns, "get", "secret", "store-admin", kubeconfig=full, check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         # ... and one without the get cannot read the Secret.
         for triple in sorted(triples(self.rules), key=str):
@@ -461,8 +466,41 @@ class StoreReaderRole(unittest.TestCase):
                 kc = self.scratch.principal(who)
                 role = self.scratch.role(who, without(self.rules, [triple]))
                 apply(role_binding(ns, [(self.scratch.ns, who)], role=role, name=who))
-                r = kubectl("-n", ns, "get", "secret", "store-credentials", kubeconfig=kc, check=False)
-                self.assertTrue(forbidden(r), f"list-stores reads store-credentials without {triple}: spare")
+                r = kubectl("-n", ns, "get", "secret", "store-admin", kubeconfig=kc, check=False)
+                self.assertTrue(forbidden(r), f"list-stores reads store-admin without {triple}: spare")
+
+    def test_4_a_store_from_before_the_split_gets_its_store_admin(self):
+        # An old store: one store-credentials with every key, no store-admin.
+        store_id = new_store_id("s")
+        ns = f"store-{store_id}"
+        self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+        for _, r in CallsOfEachFunction.create_store(
+                self.create, store_id, config_subjects("STOREFLEET_STORE_MANAGER_SUBJECTS")):
+            self.assertEqual(r.returncode, 0, r.stderr)
+        password = secrets.token_urlsafe(24)
+        kubectl("-n", ns, "create", "secret", "generic", "store-credentials", "--from-literal=wordpress-admin-user=admin",
+                f"--from-literal=wordpress-admin-password={password}", "--from-literal=wordpress-admin-email=o@example.com",
+                "--from-literal=mysql-root-password=not-for-list-stores")
+        wait_until(lambda: can_i(self.list, "get", "", "secrets", "store-admin", ns), "the reader binding takes effect")
+        r = kubectl("-n", ns, "get", "secret", "store-admin", kubeconfig=self.list, check=False)
+        self.assertIn("NotFound", r.stderr, "before the split there is nothing list-stores may read")
+        script = os.path.join(ROOT, "scripts", "split-store-credentials")
+        env = {**os.environ, "KUBECTL": KUBECTL, "KUBECONFIG": ADMIN}
+        dry = subprocess.run([script, "--dry-run"], capture_output=True, text=True, env=env)
+        self.assertIn(f"would create {ns}/store-admin", dry.stderr)
+        r = subprocess.run([script], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"created {ns}/store-admin", r.stderr)
+        admin = json.loads(kubectl("-n", ns, "get", "secret", "store-admin", "-o", "json",
+                                   kubeconfig=self.list).stdout)
+        data = {k: base64.b64decode(v).decode() for k, v in admin["data"].items()}
+        self.assertEqual(data, {"wordpress-admin-user": "admin", "wordpress-admin-password": password,
+                                "wordpress-admin-email": "o@example.com"})
+        self.assertEqual(admin["metadata"]["labels"], {"app.kubernetes.io/managed-by": "storefleet",
+                                                       "storefleet.io/store-id": store_id})
+        again = subprocess.run([script], capture_output=True, text=True, env=env)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertNotIn(ns, again.stderr, "a store with store-admin is left alone")
 
 
 def store_chart_kinds():
@@ -471,7 +509,7 @@ def store_chart_kinds():
         out = subprocess.run([HELM, "template", "store-abcd1234", STORE_CHART, "--namespace", "store-abcd1234",
                               "-f", os.path.join(STORE_CHART, values), "--set", "storeId=abcd1234",
                               "--set-string", "ingress.host=abcd1234.example.com",
-                              "--set", "existingSecret=store-credentials"],
+                              "--set", "existingSecret=store-credentials", "--set", "existingAdminSecret=store-admin"],
                              check=True, capture_output=True, text=True).stdout
         for d in yaml.safe_load_all(out):
             if d:
@@ -528,7 +566,7 @@ class StoreManagerRole(unittest.TestCase):
         refused leaves the release pending, and the upgrade after it says so)."""
         ns, release = f"store-{store_id}", f"store-{store_id}"
         values = ["-f", os.path.join(STORE_CHART, "values-local.yaml"), "--set", f"storeId={store_id}",
-                  "--set-string", f"ingress.host={store_id}.localhost", "--set", "existingSecret=store-credentials"]
+                  "--set-string", f"ingress.host={store_id}.localhost", "--set", "existingSecret=store-credentials", "--set", "existingAdminSecret=store-admin"]
         steps = [
             ("history", create_kc, ["history", release, "--max", "1", "-o", "json"], "not found"),
             ("upgrade --install", create_kc, ["upgrade", "--install", release, STORE_CHART, *values,
@@ -686,7 +724,7 @@ class StoreDeleterRole(unittest.TestCase):
         store_credentials(ns)
         run([HELM, "upgrade", "--install", f"store-{store_id}", STORE_CHART, "--namespace", ns,
              "-f", os.path.join(STORE_CHART, "values-local.yaml"), "--set", f"storeId={store_id}",
-             "--set-string", f"ingress.host={store_id}.localhost", "--set", "existingSecret=store-credentials",
+             "--set-string", f"ingress.host={store_id}.localhost", "--set", "existingSecret=store-credentials", "--set", "existingAdminSecret=store-admin",
              "--timeout", "2m"], env=STORE_HELM_ENV)
         return store_id, ns
 
@@ -723,6 +761,8 @@ class StoreDeleterRole(unittest.TestCase):
         r = self.uninstall(self.delete, store_id)
         self.assertEqual(r.returncode, 0, f"helm uninstall with delete-store's token:\n{r.stderr[-3000:]}")
         kinds = "deployments,statefulsets,services,ingresses,secrets"
+        # create-store's Secrets: not the release's, removed with the namespace.
+        KEPT = ["secret/store-admin", "secret/store-credentials"]
         # helm may return while a Deployment deleted with --cascade foreground
         # still waits for the garbage collector to remove its ReplicaSets and
         # pods (seen in a CI-like run; delete-store deletes the namespace next
@@ -732,14 +772,14 @@ class StoreDeleterRole(unittest.TestCase):
                               "jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{'\\n'}{end}").stdout
         for line in terminating.splitlines():
             name, _, deleted_at = line.partition(" ")
-            if name != "store-credentials":
+            if name not in ("store-admin", "store-credentials"):
                 self.assertTrue(deleted_at.strip(), f"uninstall did not delete {name}")
         def left():
             return kubectl("-n", ns, "get", kinds, "-o", "name").stdout.split()
         try:
-            wait_until(lambda: left() == ["secret/store-credentials"], "the deleted objects are gone", tries=600)
+            wait_until(lambda: left() == KEPT, "the deleted objects are gone", tries=600)
         except AssertionError:
-            self.assertEqual(left(), ["secret/store-credentials"], "uninstall left objects (or release records)")
+            self.assertEqual(left(), KEPT, "uninstall left objects (or release records)")
 
     def test_3_every_verb_is_needed_by_uninstall(self):
         # Each verb dropped on its own, from ConfigMaps (helm's release records
@@ -799,7 +839,7 @@ class ReleaseRecordMigration(unittest.TestCase):
         return self.helm(store_id, "upgrade", "--install", f"store-{store_id}", STORE_CHART,
                          "-f", os.path.join(STORE_CHART, "values-local.yaml"), "--set", f"storeId={store_id}",
                          "--set-string", f"ingress.host={store_id}.localhost",
-                         "--set", "existingSecret=store-credentials", "--set-string", f"store.title={title}",
+                         "--set", "existingSecret=store-credentials", "--set", "existingAdminSecret=store-admin", "--set-string", f"store.title={title}",
                          "--timeout", "2m", driver=driver)
 
     def test_old_secret_records_become_configmaps_the_functions_can_use(self):
@@ -853,7 +893,7 @@ class ReleaseRecordMigration(unittest.TestCase):
         r = self.helm(store_id, "upgrade", "--install", f"store-{store_id}", STORE_CHART,
                       "-f", os.path.join(STORE_CHART, "values-local.yaml"), "--set", f"storeId={store_id}",
                       "--set-string", f"ingress.host={store_id}.localhost",
-                      "--set", "existingSecret=store-credentials", "--timeout", "2m", kubeconfig=create, check=False)
+                      "--set", "existingSecret=store-credentials", "--set", "existingAdminSecret=store-admin", "--timeout", "2m", kubeconfig=create, check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         history = json.loads(self.helm(store_id, "history", f"store-{store_id}", "-o", "json").stdout)
         self.assertEqual([h["revision"] for h in history], [1, 2, 3])

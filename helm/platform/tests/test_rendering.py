@@ -148,11 +148,11 @@ class EveryValuesFile(unittest.TestCase):
             self.assertLessEqual(set(rule["verbs"]), {"get", "list", "watch"})
         reader = rules("storefleet-store-reader")
         self.assertEqual(reader, [{"apiGroups": [""], "resources": ["secrets"],
-                                   "resourceNames": ["store-credentials"], "verbs": ["get"]}])
+                                   "resourceNames": ["store-admin"], "verbs": ["get"]}])
 
     def test_list_stores_only_reads_store_credentials(self):
         # list-stores is bound per store to storefleet-store-reader only: get
-        # on the Secret store-credentials, no write anywhere.
+        # on the Secret store-admin (the admin login), no write anywhere.
         for f, docs in self.each():
             cfg = named(docs, "ConfigMap", "storefleet-config")["data"]
             managers = cfg["STOREFLEET_STORE_MANAGER_SUBJECTS"].split(",")
@@ -161,7 +161,7 @@ class EveryValuesFile(unittest.TestCase):
             self.assertIn("storefleet/list-stores", readers, f"{f}: list-stores reads store-credentials")
             reader = named(docs, "ClusterRole", "storefleet-store-reader")["rules"]
             self.assertEqual(reader, [{"apiGroups": [""], "resources": ["secrets"],
-                                       "resourceNames": ["store-credentials"], "verbs": ["get"]}], f)
+                                       "resourceNames": ["store-admin"], "verbs": ["get"]}], f)
             # Nothing else in the chart names list-stores as a subject.
             bindings = by_kind(docs, "ClusterRoleBinding") + by_kind(docs, "RoleBinding")
             self.assertEqual([b["metadata"]["name"] for b in bindings

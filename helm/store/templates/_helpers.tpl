@@ -25,9 +25,18 @@ all-digit id (12345678) into a number; toString prints it back as it was typed.
 {{ .Values.namespace.name | default .Release.Namespace }}
 {{- end }}
 
-{{/* The Secret holding the credentials: existingSecret, else the chart's own. */}}
+{{/* The Secret holding the database passwords and salts: existingSecret, else the chart's own. */}}
 {{- define "store.secretName" -}}
 {{ .Values.existingSecret | default "store-credentials" }}
+{{- end }}
+
+{{/*
+The Secret holding the admin login: existingAdminSecret; else existingSecret
+(a store installed before the split keeps every key there); else the chart's
+own store-admin.
+*/}}
+{{- define "store.adminSecretName" -}}
+{{ .Values.existingAdminSecret | default .Values.existingSecret | default "store-admin" }}
 {{- end }}
 
 {{/* Labels on every object. */}}
@@ -171,12 +180,13 @@ $GLOBALS['wp_filter']['wp_mail_from_name'][10][] = array('accepted_args' => 1, '
 {{/*
 A projected volume with only the Secret keys one container reads, so each
 container sees exactly what it needs: include with
-(dict "ctx" $ "name" "x" "keys" (list "mysql-password")).
+(dict "ctx" $ "name" "x" "keys" (list "mysql-password")), and "secret" for another
+Secret than store.secretName.
 */}}
 {{- define "store.secretVolume" -}}
 - name: {{ .name }}
   secret:
-    secretName: {{ include "store.secretName" .ctx }}
+    secretName: {{ .secret | default (include "store.secretName" .ctx) }}
     defaultMode: 0440
     items:
       {{- range .keys }}

@@ -170,7 +170,7 @@ class Run:
         return Pod(f"{workload}-{self.pods}", spec,
                    claims={"wordpress-content": self.content, "mysql-data": self.mysql_data},
                    configmaps={"woocommerce-setup": named(docs, "ConfigMap", "woocommerce-setup")["data"]},
-                   secrets={"store-credentials": self.secret}, netns=self.netns,
+                   secrets={"store-credentials": self.secret, "store-admin": self.secret}, netns=self.netns,
                    hosts=[f"127.0.0.1\tmysql.store-{STORE_ID}.svc mysql"], hostname=workload,
                    workdir=os.path.join(self.work, "pods", f"{self.pods}-{workload}"))
 

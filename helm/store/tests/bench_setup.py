@@ -155,7 +155,7 @@ class Bench:
     def pod(self, ch, volume):
         self.pods += 1
         return Pod(f"wordpress-{self.pods}", ch.spec, claims={"wordpress-content": volume},
-                   configmaps={"woocommerce-setup": ch.configmap}, secrets={"store-credentials": self.secret},
+                   configmaps={"woocommerce-setup": ch.configmap}, secrets={"store-credentials": self.secret, "store-admin": self.secret},
                    netns=NETNS, hosts=[f"127.0.0.1 {ch.db_host}"],
                    workdir=os.path.join(self.dir, f"pod-{self.pods}"))
 

@@ -21,18 +21,24 @@ SECRET_KEYS = [
 ]
 
 
-def interface(store_id=STORE_ID, host=None, existing_secret="store-credentials"):
+ADMIN_KEYS = ["wordpress-admin-user", "wordpress-admin-password", "wordpress-admin-email"]
+
+
+def interface(store_id=STORE_ID, host=None, existing_secret="store-credentials", existing_admin_secret="store-admin"):
     """The arguments create-store passes (shared/kube/src/helm/mod.rs)."""
     args = ["--set", f"storeId={store_id}", "--set-string", f"ingress.host={host or store_id + '.localhost'}"]
     if existing_secret is not None:
         args += ["--set", f"existingSecret={existing_secret}"]
+    if existing_admin_secret is not None:
+        args += ["--set", f"existingAdminSecret={existing_admin_secret}"]
     return args
 
 
 def helm_template(values_file="values.yaml", *extra, store_id=STORE_ID, existing_secret="store-credentials",
-                  chart_dir=CHART):
+                  existing_admin_secret="store-admin", chart_dir=CHART):
     cmd = [HELM, "template", f"store-{store_id}", chart_dir, "--namespace", f"store-{store_id}",
-           "-f", os.path.join(chart_dir, values_file), *interface(store_id, existing_secret=existing_secret), *extra]
+           "-f", os.path.join(chart_dir, values_file),
+           *interface(store_id, existing_secret=existing_secret, existing_admin_secret=existing_admin_secret), *extra]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 

@@ -17,7 +17,7 @@ import subprocess
 import time
 import unittest
 
-from chart import CHART, ROOT, SECRET_KEYS, interface, pod_share, quantity
+from chart import ADMIN_KEYS, CHART, ROOT, SECRET_KEYS, interface, pod_share, quantity
 
 HELM = os.environ.get("HELM", "helm")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
@@ -66,14 +66,15 @@ def give_nodes_ephemeral_storage():
 
 
 def prepare_namespace(store_id, enforce="restricted"):
-    """What create-store does before helm: the labelled namespace and the Secret."""
+    """What create-store does before helm: the labelled namespace and the two Secrets."""
     ns = f"store-{store_id}"
     kubectl("create", "namespace", ns)
     kubectl("label", "namespace", ns, "app.kubernetes.io/managed-by=storefleet", f"storefleet.io/store-id={store_id}",
             "storefleet.io/engine=woocommerce", f"pod-security.kubernetes.io/enforce={enforce}",
             "pod-security.kubernetes.io/warn=restricted")
-    literals = [f"--from-literal={k}={secrets.token_urlsafe(24)}" for k in SECRET_KEYS]
-    kubectl("-n", ns, "create", "secret", "generic", "store-credentials", *literals)
+    values = {k: secrets.token_urlsafe(24) for k in SECRET_KEYS}
+    for name, keys in [("store-credentials", set(SECRET_KEYS) - set(ADMIN_KEYS)), ("store-admin", ADMIN_KEYS)]:
+        kubectl("-n", ns, "create", "secret", "generic", name, *[f"--from-literal={k}={values[k]}" for k in keys])
     return ns
 
 

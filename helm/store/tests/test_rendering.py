@@ -16,7 +16,7 @@ import unittest
 
 import yaml
 
-from chart import (CHART, SECRET_KEYS, STORE_ID, VALUES_FILES, by_kind, containers, helm_template, named,
+from chart import (ADMIN_KEYS, CHART, SECRET_KEYS, STORE_ID, VALUES_FILES, by_kind, containers, helm_template, named,
                    pod_share, pods_at_worst, quantity, render, workloads)
 
 SCRIPTS = ["wordpress-files.sh", "setup-woocommerce.sh"]
@@ -167,12 +167,26 @@ class Security(unittest.TestCase):
                     for m in c.get("volumeMounts", []):
                         secret = volumes[m["name"]].get("secret")
                         if secret:
-                            self.assertEqual(secret["secretName"], "store-credentials")
-                            keys |= {i["key"] for i in secret["items"]}
+                            # The admin login comes from store-admin only (list-stores
+                            # may read it); everything else from store-credentials.
+                            items = {i["key"] for i in secret["items"]}
+                            self.assertEqual(secret["secretName"],
+                                             "store-admin" if items <= set(ADMIN_KEYS) else "store-credentials")
+                            self.assertTrue(items <= set(ADMIN_KEYS) or not items & set(ADMIN_KEYS), items)
+                            keys |= items
                     for e in c.get("env", []):
                         self.assertNotIn("valueFrom", e, f"{c['name']}: secrets come as files, not env")
                     seen[(w["metadata"]["name"], c["name"])] = keys
             self.assertEqual(seen, expected)
+
+    def test_a_store_from_before_the_split_reads_its_admin_login_from_existing_secret(self):
+        # Upgraded with --reuse-values (docs/production.md, section 9): no
+        # existingAdminSecret, every key still in store-credentials.
+        docs = render("values-local.yaml", existing_admin_secret=None)
+        self.assertEqual(by_kind(docs, "Secret"), [])
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        admin = next(v for v in spec["volumes"] if v["name"] == "admin-secrets")
+        self.assertEqual(admin["secret"]["secretName"], "store-credentials")
 
     def test_no_secret_value_in_values_files_or_rendered_configmaps(self):
         for f in VALUES_FILES:
@@ -191,10 +205,12 @@ class Security(unittest.TestCase):
             walk(values, "")
         # Without existingSecret the chart generates the values: none of them
         # may appear anywhere but in the Secret.
-        docs = render("values-local.yaml", existing_secret=None)
+        docs = render("values-local.yaml", existing_secret=None, existing_admin_secret=None)
         secret = named(docs, "Secret", "store-credentials")
-        self.assertEqual(sorted(secret["data"]), sorted(SECRET_KEYS))
-        generated = [base64.b64decode(v).decode() for k, v in secret["data"].items()
+        admin = named(docs, "Secret", "store-admin")
+        self.assertEqual(sorted(secret["data"]), sorted(set(SECRET_KEYS) - set(ADMIN_KEYS)))
+        self.assertEqual(sorted(admin["data"]), sorted(ADMIN_KEYS))
+        generated = [base64.b64decode(v).decode() for k, v in {**secret["data"], **admin["data"]}.items()
                      if k not in ("wordpress-admin-user", "wordpress-admin-email")]
         self.assertTrue(all(len(v) >= 32 for v in generated))
         for d in docs:

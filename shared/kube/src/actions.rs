@@ -28,7 +28,7 @@ pub struct StoreActions {
     pub subjects: Vec<ServiceAccountRef>,
     /// `STOREFLEET_STORE_READER_SUBJECTS`, parsed with
     /// [`rbac::parse_reader_subjects`]: bound to `storefleet-store-reader`
-    /// (get `store-credentials`) in each store namespace; empty: no such binding.
+    /// (get `store-admin`) in each store namespace; empty: no such binding.
     pub reader_subjects: Vec<ServiceAccountRef>,
     /// `STOREFLEET_STORE_DELETER_SUBJECTS`, parsed with
     /// [`rbac::parse_deleter_subjects`]: bound to `storefleet-store-deleter`
@@ -214,12 +214,14 @@ mod tests {
                 }),
             );
         }
-        script.push(Exchange::new(
-            Method::POST,
-            format!("{NS}/secrets?"),
-            201,
-            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"}}),
-        ));
+        for name in ["store-credentials", "store-admin"] {
+            script.push(Exchange::new(
+                Method::POST,
+                format!("{NS}/secrets?"),
+                201,
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}}),
+            ));
+        }
         script
     }
 

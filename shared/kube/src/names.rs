@@ -13,12 +13,19 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "storefleet";
 pub const STORE_ID_LABEL: &str = "storefleet.io/store-id";
 pub const ENGINE_LABEL: &str = "storefleet.io/engine";
-/// The store's Secret, created by create-store and passed to the chart as `existingSecret`.
+/// The store's Secret, created by create-store and passed to the chart as
+/// `existingSecret`: MySQL's passwords and WordPress's salts, which no
+/// function ever reads back.
 pub const STORE_SECRET_NAME: &str = "store-credentials";
+/// The store's second Secret, passed to the chart as `existingAdminSecret`:
+/// the WordPress administrator's login, the one thing the owner is shown
+/// (`GET /api/stores/{id}/credentials`), so list-stores may read this one
+/// and nothing else.
+pub const STORE_ADMIN_SECRET_NAME: &str = "store-admin";
 /// The per-store RoleBinding and the ClusterRole it binds.
 pub const STORE_MANAGER_BINDING: &str = "storefleet-store-manager";
 pub const STORE_MANAGER_CLUSTER_ROLE: &str = "storefleet-store-manager";
-/// The per-store read-only RoleBinding (list-stores: get `store-credentials`)
+/// The per-store read-only RoleBinding (list-stores: get `store-admin`)
 /// and the ClusterRole it binds.
 pub const STORE_READER_BINDING: &str = "storefleet-store-reader";
 pub const STORE_READER_CLUSTER_ROLE: &str = "storefleet-store-reader";

@@ -1,5 +1,8 @@
-//! The store's Secret `store-credentials`: generated passwords and salts,
-//! created once and never rotated, read back for the credentials route.
+//! The store's two Secrets, generated, created once and never rotated:
+//! `store-credentials` (MySQL's passwords, WordPress's salts: mounted into
+//! MySQL and WordPress, never read by a function) and `store-admin` (the
+//! WordPress administrator's login: mounted into the setup only, and read
+//! back by list-stores for the credentials route — its only Secret).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +13,7 @@ use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 use rand::seq::IndexedRandom;
 
-use crate::names::STORE_SECRET_NAME;
+use crate::names::{STORE_ADMIN_SECRET_NAME, STORE_SECRET_NAME};
 use crate::{Error, Result, StoreId};
 
 /// Letters and digits without the look-alikes `0 O o 1 l I`, so a password
@@ -104,63 +107,80 @@ impl StoreSecret {
         }
     }
 
-    /// The Kubernetes object. Never log it: k8s-openapi's `Debug` of a Secret
-    /// prints its data.
-    pub fn to_secret(&self, id: &StoreId) -> Secret {
-        let mut data = BTreeMap::new();
-        let mut put = |key: &str, value: &str| {
-            data.insert(key.to_owned(), ByteString(value.as_bytes().to_vec()));
-        };
-        put(KEY_MYSQL_ROOT_PASSWORD, self.mysql_root_password.expose());
-        put(KEY_MYSQL_PASSWORD, self.mysql_password.expose());
-        put(KEY_ADMIN_USER, &self.admin_user);
-        put(KEY_ADMIN_PASSWORD, self.admin_password.expose());
-        put(KEY_ADMIN_EMAIL, &self.admin_email);
-        for (key, salt) in SALT_KEYS.iter().zip(&self.salts) {
-            put(key, salt.expose());
-        }
-        Secret {
-            metadata: ObjectMeta {
-                name: Some(STORE_SECRET_NAME.to_owned()),
-                namespace: Some(id.namespace()),
-                labels: Some(id.ownership_labels()),
-                ..ObjectMeta::default()
-            },
-            type_: Some("Opaque".to_owned()),
-            data: Some(data),
-            ..Secret::default()
-        }
+    /// The Kubernetes objects, `store-credentials` then `store-admin`. Never
+    /// log them: k8s-openapi's `Debug` of a Secret prints its data.
+    pub fn to_secrets(&self, id: &StoreId) -> [Secret; 2] {
+        let mut credentials = vec![
+            (KEY_MYSQL_ROOT_PASSWORD, self.mysql_root_password.expose()),
+            (KEY_MYSQL_PASSWORD, self.mysql_password.expose()),
+        ];
+        credentials.extend(
+            SALT_KEYS
+                .iter()
+                .copied()
+                .zip(self.salts.iter().map(SecretValue::expose)),
+        );
+        let admin = vec![
+            (KEY_ADMIN_USER, self.admin_user.as_str()),
+            (KEY_ADMIN_PASSWORD, self.admin_password.expose()),
+            (KEY_ADMIN_EMAIL, self.admin_email.as_str()),
+        ];
+        [
+            opaque_secret(id, STORE_SECRET_NAME, credentials),
+            opaque_secret(id, STORE_ADMIN_SECRET_NAME, admin),
+        ]
+    }
+}
+
+fn opaque_secret(id: &StoreId, name: &str, data: Vec<(&str, &str)>) -> Secret {
+    let data: BTreeMap<String, ByteString> = data
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), ByteString(value.as_bytes().to_vec())))
+        .collect();
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(id.namespace()),
+            labels: Some(id.ownership_labels()),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_owned()),
+        data: Some(data),
+        ..Secret::default()
     }
 }
 
 /// What [`ensure_store_secret`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretOutcome {
+    /// At least one of the two Secrets was created now.
     Created,
-    /// The Secret was already there and was left exactly as it is.
+    /// Both Secrets were already there and were left exactly as they are.
     AlreadyExisted,
 }
 
-/// Create the store's Secret if it does not exist yet.
+/// Create the store's two Secrets where they do not exist yet.
 ///
 /// Create, never apply or replace: a retried `store.requested` event must not
 /// rotate the passwords of a store whose database was initialised with the
 /// first ones. A 409 from the API server means an earlier attempt won, and
-/// its Secret is kept.
+/// that Secret is kept. (Create is also all the per-store role allows: no
+/// function may read, change or delete a Secret there.)
 pub async fn ensure_store_secret(
     client: &Client,
     id: &StoreId,
     admin_email: &str,
 ) -> Result<SecretOutcome> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
-    let secret = StoreSecret::generate(admin_email).to_secret(id);
-    match api.create(&PostParams::default(), &secret).await {
-        Ok(_) => Ok(SecretOutcome::Created),
-        Err(kube::Error::Api(status)) if status.is_already_exists() => {
-            Ok(SecretOutcome::AlreadyExisted)
+    let mut outcome = SecretOutcome::AlreadyExisted;
+    for secret in StoreSecret::generate(admin_email).to_secrets(id) {
+        match api.create(&PostParams::default(), &secret).await {
+            Ok(_) => outcome = SecretOutcome::Created,
+            Err(kube::Error::Api(status)) if status.is_already_exists() => {}
+            Err(err) => return Err(err.into()),
         }
-        Err(err) => Err(err.into()),
     }
+    Ok(outcome)
 }
 
 /// The WordPress administrator's login, for `GET /api/stores/{id}/credentials`.
@@ -170,7 +190,7 @@ pub struct AdminCredentials {
     pub admin_password: SecretValue,
 }
 
-/// Read the administrator's login from the store's Secret.
+/// Read the administrator's login from the store's Secret `store-admin`.
 pub async fn read_credentials(client: &Client, id: &StoreId) -> Result<AdminCredentials> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
     let unavailable = |reason: &str| Error::CredentialsUnavailable {
@@ -178,9 +198,9 @@ pub async fn read_credentials(client: &Client, id: &StoreId) -> Result<AdminCred
         reason: reason.to_owned(),
     };
     let secret = api
-        .get_opt(STORE_SECRET_NAME)
+        .get_opt(STORE_ADMIN_SECRET_NAME)
         .await?
-        .ok_or_else(|| unavailable("the Secret store-credentials does not exist"))?;
+        .ok_or_else(|| unavailable("the Secret store-admin does not exist"))?;
     let data = secret.data.unwrap_or_default();
     let field = |key: &str| -> Result<String> {
         let bytes = data
@@ -252,36 +272,46 @@ mod tests {
     }
 
     #[test]
-    fn the_secret_object_has_every_key_the_chart_reads() {
-        let secret = StoreSecret::generate("owner@example.com").to_secret(&id());
-        assert_eq!(secret.metadata.name.as_deref(), Some("store-credentials"));
-        assert_eq!(secret.metadata.namespace.as_deref(), Some("store-abcd1234"));
-        assert!(id().owns(secret.metadata.labels.as_ref()));
-        let data = secret.data.unwrap();
-        let mut expected: Vec<&str> = vec![
-            KEY_MYSQL_ROOT_PASSWORD,
-            KEY_MYSQL_PASSWORD,
-            KEY_ADMIN_USER,
-            KEY_ADMIN_PASSWORD,
-            KEY_ADMIN_EMAIL,
-        ];
-        expected.extend(SALT_KEYS);
-        expected.sort();
+    fn the_two_secrets_hold_every_key_the_chart_reads_and_share_none() {
+        let [credentials, admin] = StoreSecret::generate("owner@example.com").to_secrets(&id());
         assert_eq!(
-            data.keys().map(String::as_str).collect::<Vec<_>>(),
-            expected
+            credentials.metadata.name.as_deref(),
+            Some("store-credentials")
         );
-        assert_eq!(data[KEY_ADMIN_EMAIL].0, b"owner@example.com");
+        assert_eq!(admin.metadata.name.as_deref(), Some("store-admin"));
+        for secret in [&credentials, &admin] {
+            assert_eq!(secret.metadata.namespace.as_deref(), Some("store-abcd1234"));
+            assert!(id().owns(secret.metadata.labels.as_ref()));
+        }
+        let keys = |s: &Secret| s.data.as_ref().unwrap().keys().cloned().collect::<Vec<_>>();
+        let mut expected: Vec<String> = [KEY_MYSQL_ROOT_PASSWORD, KEY_MYSQL_PASSWORD]
+            .into_iter()
+            .chain(SALT_KEYS)
+            .map(str::to_owned)
+            .collect();
+        expected.sort();
+        assert_eq!(keys(&credentials), expected);
+        // What the owner is shown, and nothing list-stores must not read.
+        assert_eq!(
+            keys(&admin),
+            [KEY_ADMIN_EMAIL, KEY_ADMIN_PASSWORD, KEY_ADMIN_USER]
+        );
+        assert_eq!(admin.data.unwrap()[KEY_ADMIN_EMAIL].0, b"owner@example.com");
     }
 
     #[tokio::test]
-    async fn creates_the_secret_when_absent() {
+    async fn creates_the_secrets_when_absent() {
         let (client, api) = scripted(vec![
             Exchange::new(Method::POST, format!("{SECRETS}?"), 201, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"}}))
                 .body(|body| {
                     assert_eq!(body["metadata"]["name"], "store-credentials");
                     assert_eq!(body["type"], "Opaque");
-                    assert_eq!(body["data"].as_object().unwrap().len(), 13);
+                    assert_eq!(body["data"].as_object().unwrap().len(), 10);
+                }),
+            Exchange::new(Method::POST, format!("{SECRETS}?"), 201, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-admin"}}))
+                .body(|body| {
+                    assert_eq!(body["metadata"]["name"], "store-admin");
+                    assert_eq!(body["data"].as_object().unwrap().len(), 3);
                 }),
         ]);
         assert_eq!(
@@ -293,17 +323,20 @@ mod tests {
 
     #[tokio::test]
     async fn keeps_an_existing_secret_on_409_and_never_writes_it() {
-        // Only the POST is scripted: a PUT or PATCH (rotation) would fail the test.
-        let (client, api) = scripted(vec![Exchange::new(
-            Method::POST,
-            format!("{SECRETS}?"),
-            409,
-            status(
+        // Only the POSTs are scripted: a PUT or PATCH (rotation) would fail the test.
+        let exists = |name: &str| {
+            Exchange::new(
+                Method::POST,
+                format!("{SECRETS}?"),
                 409,
-                "AlreadyExists",
-                "secrets \"store-credentials\" already exists",
-            ),
-        )]);
+                status(
+                    409,
+                    "AlreadyExists",
+                    &format!("secrets \"{name}\" already exists"),
+                ),
+            )
+        };
+        let (client, api) = scripted(vec![exists("store-credentials"), exists("store-admin")]);
         assert_eq!(
             ensure_store_secret(&client, &id(), "a@b.c").await.unwrap(),
             SecretOutcome::AlreadyExisted
@@ -316,14 +349,14 @@ mod tests {
         let (client, api) = scripted(vec![
             Exchange::new(
                 Method::GET,
-                format!("{SECRETS}/store-credentials"),
+                format!("{SECRETS}/store-admin"),
                 200,
-                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-credentials"},
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "store-admin"},
                        "data": {"wordpress-admin-user": "YWRtaW4=", "wordpress-admin-password": "czNjcjN0UGFzcw=="}}),
             ),
             Exchange::new(
                 Method::GET,
-                format!("{SECRETS}/store-credentials"),
+                format!("{SECRETS}/store-admin"),
                 404,
                 status(404, "NotFound", "not found"),
             ),

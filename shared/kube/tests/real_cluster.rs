@@ -20,7 +20,7 @@ use kube::{Api, Client};
 use rand::Rng;
 use storefleet_kube::actions::{StoreActions, TornDown};
 use storefleet_kube::helm::{Helm, HelmConfig, Recovery, ReleaseState, StoreRelease, Uninstalled};
-use storefleet_kube::names::{STORE_SECRET_NAME, StoreId};
+use storefleet_kube::names::{STORE_ADMIN_SECRET_NAME, STORE_SECRET_NAME, StoreId};
 use storefleet_kube::namespace::{self, NamespaceDeletion, NamespaceState};
 use storefleet_kube::readiness::{self, ReadinessPolicy, Verdict};
 use storefleet_kube::{Engine, Error, rbac, secret};
@@ -192,7 +192,7 @@ async fn hanging_helm(cluster: &Cluster, helm: &Helm, id: &StoreId) -> tokio::pr
 
 async fn admin_password(client: &Client, id: &StoreId) -> Vec<u8> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
-    let secret = secrets.get(STORE_SECRET_NAME).await.unwrap();
+    let secret = secrets.get(STORE_ADMIN_SECRET_NAME).await.unwrap();
     secret.data.unwrap()["wordpress-admin-password"].0.clone()
 }
 
@@ -279,12 +279,16 @@ async fn namespace_secret_and_binding_on_a_real_apiserver() {
     }
 
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &id.namespace());
-    let values: Vec<String> = secrets
-        .get(STORE_SECRET_NAME)
-        .await
-        .unwrap()
-        .data
-        .unwrap()
+    let mut data = secrets.get(STORE_SECRET_NAME).await.unwrap().data.unwrap();
+    data.extend(
+        secrets
+            .get(STORE_ADMIN_SECRET_NAME)
+            .await
+            .unwrap()
+            .data
+            .unwrap(),
+    );
+    let values: Vec<String> = data
         .into_iter()
         .filter(|(key, _)| key.contains("password") || key.contains("key") || key.contains("salt"))
         .map(|(_, value)| String::from_utf8(value.0).unwrap())

@@ -37,24 +37,38 @@ pub async fn store_namespace_is_labelled(admin: &Client, id: &str) -> anyhow::Re
     Ok(())
 }
 
-/// The Secret store-credentials with every key of docs/development.md, and
-/// the RoleBindings storefleet-store-manager and storefleet-store-reader.
+/// The Secrets store-credentials and store-admin with every key of
+/// docs/kubernetes-actions.md, each only in its own Secret, and the
+/// RoleBindings storefleet-store-manager and storefleet-store-reader.
 pub async fn credentials_and_binding(admin: &Client, id: &str) -> anyhow::Result<()> {
     let ns = format!("store-{id}");
-    let secret = Api::<Secret>::namespaced(admin.clone(), &ns)
-        .get("store-credentials")
-        .await?;
-    let data = secret.data.unwrap_or_default();
-    for key in [
-        "mysql-root-password",
-        "mysql-password",
-        "wordpress-admin-user",
-        "wordpress-admin-password",
-        "wordpress-admin-email",
-        "wordpress-auth-key",
-        "wordpress-nonce-salt",
+    let secrets = Api::<Secret>::namespaced(admin.clone(), &ns);
+    for (name, keys, never) in [
+        (
+            "store-credentials",
+            &[
+                "mysql-root-password",
+                "mysql-password",
+                "wordpress-auth-key",
+                "wordpress-nonce-salt",
+            ][..],
+            "wordpress-admin-password",
+        ),
+        (
+            "store-admin",
+            &[
+                "wordpress-admin-user",
+                "wordpress-admin-password",
+                "wordpress-admin-email",
+            ][..],
+            "mysql-root-password",
+        ),
     ] {
-        ensure!(data.contains_key(key), "store-credentials lacks {key}");
+        let data = secrets.get(name).await?.data.unwrap_or_default();
+        for key in keys {
+            ensure!(data.contains_key(*key), "{name} lacks {key}");
+        }
+        ensure!(!data.contains_key(never), "{name} holds {never}");
     }
     let binding = Api::<RoleBinding>::namespaced(admin.clone(), &ns)
         .get("storefleet-store-manager")

@@ -29,7 +29,7 @@ use kube::{Api, Client};
 use serde_json::json;
 use storefleet_kube::actions::StoreActions;
 use storefleet_kube::helm::{Helm, HelmConfig, StoreRelease};
-use storefleet_kube::names::{STORE_SECRET_NAME, StoreId};
+use storefleet_kube::names::{STORE_ADMIN_SECRET_NAME, STORE_SECRET_NAME, StoreId};
 use storefleet_kube::namespace::{self, NamespaceDeletion};
 use storefleet_kube::readiness::{self, ReadinessPolicy, Verdict};
 use storefleet_kube::{Engine, Error as KubeError, rbac, secret};
@@ -694,9 +694,9 @@ async fn each_function_does_its_job_with_its_own_token() {
     let (lister, _) = functions.get("list-stores");
     let secrets: Api<Secret> = Api::namespaced(lister.clone(), &ns);
     let credentials = secrets
-        .get(STORE_SECRET_NAME)
+        .get(STORE_ADMIN_SECRET_NAME)
         .await
-        .expect("list-stores reads store-credentials");
+        .expect("list-stores reads store-admin");
     assert!(
         credentials
             .data
@@ -734,6 +734,10 @@ async fn each_function_does_its_job_with_its_own_token() {
     .unwrap();
     let label = Patch::Merge(json!({"metadata": {"labels": {"written-by": "list-stores"}}}));
     let writes = [
+        (
+            "get store-credentials (MySQL's passwords, the salts)",
+            refusal(secrets.get(STORE_SECRET_NAME).await),
+        ),
         (
             "create a Secret",
             refusal(secrets.create(&PostParams::default(), &new_secret).await),

@@ -199,6 +199,8 @@ impl Helm {
             format!("ingress.host={}", escape_set_value(&store.host)).into(),
             "--set".into(),
             "existingSecret=store-credentials".into(),
+            "--set".into(),
+            "existingAdminSecret=store-admin".into(),
             // helm's own bound (hooks), inside ours so helm ends first and records the outcome.
             "--timeout".into(),
             helm_duration(inner_timeout(

@@ -104,7 +104,8 @@ async fn upgrade_install_passes_the_chart_interface_and_nothing_else() {
             "history store-abcd1234 --namespace store-abcd1234 -o json --max 1",
             "upgrade --install store-abcd1234 /opt/storefleet/helm/store --namespace store-abcd1234 \
              -f /values/local.yaml -f /values/extra.yaml --set storeId=abcd1234 \
-             --set-string ingress.host=abcd1234.localhost --set existingSecret=store-credentials --timeout 178s",
+             --set-string ingress.host=abcd1234.localhost --set existingSecret=store-credentials \
+             --set existingAdminSecret=store-admin --timeout 178s",
         ]
     );
     let upgrade = &fake.calls()[1];
