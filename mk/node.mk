@@ -4,7 +4,7 @@
 # See docs/test-cluster.md, "The real node".
 #
 # Not yet in TEST_TARGETS: it joins `make test` once its suite has passed a
-# CI-like run (see /work/notes/node.md for the state of that work).
+# CI-like run (docs/test-cluster.md, "The real node", says what it covers).
 
 LINT_TARGETS += lint-node
 

@@ -48,7 +48,7 @@ pub struct ApiRoute {
     pub function: &'static str,
 }
 
-/// The gateway's routing table, first match wins (DESIGN.md section 3).
+/// The gateway's routing table, first match wins (docs/dev.md, docs/api.md).
 pub const ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Method::POST,

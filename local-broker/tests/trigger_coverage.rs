@@ -9,7 +9,7 @@ use cloudevents::{EventBuilder, EventBuilderV10};
 use local_broker::manifest::Manifests;
 
 /// Every event type that reaches the Broker, with the Services that must
-/// consume it (DESIGN.md section 4). An empty list: accepted by the broker,
+/// consume it (docs/events.md). An empty list: accepted by the broker,
 /// consumed by nobody (the emitter already wrote the activity log).
 /// `the_list_is_every_type_the_functions_emit` ties it to the functions'
 /// own constants, so a new type cannot be added without this test seeing it.

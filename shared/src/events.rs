@@ -1,5 +1,5 @@
 //! Emitting CloudEvents (binary mode) to `K_SINK` from the HTTP routes
-//! (DESIGN.md §4: type `io.storefleet.*`, source `/storefleet/<function>`,
+//! (docs/events.md: type `io.storefleet.*`, source `/storefleet/<function>`,
 //! subject = store id, data = JSON with `store_id`).
 //!
 //! Decision: the route commits the store first and emits afterwards. If the

@@ -78,7 +78,7 @@ pub struct StoreUrls {
     pub admin: String,
 }
 
-/// A store as the API shows it (DESIGN.md §3).
+/// A store as the API shows it (docs/api.md).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct StoreView {
     #[schema(example = "k7m2q9xd")]

@@ -1,4 +1,4 @@
-// The shapes of the Storefleet HTTP API (DESIGN.md section 3, docs/api.md).
+// The shapes of the Storefleet HTTP API (docs/api.md, docs/openapi.json).
 
 export type StoreStatus = "provisioning" | "ready" | "failed" | "deleting" | "deleted";
 

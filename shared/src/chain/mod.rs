@@ -1,4 +1,4 @@
-//! Receiving CloudEvents (DESIGN.md §4, `docs/events.md`): the binary-mode
+//! Receiving CloudEvents (`docs/events.md`): the binary-mode
 //! extractor with its own body limit, the answers the Knative data plane
 //! understands, deduplication on (`source`, `id`) in `processed_events`, the
 //! lazily built Kubernetes side, and where the store id of an event is.
