@@ -44,11 +44,12 @@ function storefleet_env( $name ) {
 /**
  * update_option, failing loudly when the value did not stick (update_option
  * returns false for an unchanged value too, so the stored value is compared
- * with what WordPress makes of the one given).
+ * with what WordPress makes of the one given — loosely: an unchanged value
+ * read back from the database is "5" where sanitize_option gives 5).
  */
 function storefleet_set( $name, $value, $autoload = null ) {
 	update_option( $name, $value, $autoload );
-	if ( get_option( $name ) !== sanitize_option( $name, $value ) ) {
+	if ( get_option( $name ) != sanitize_option( $name, $value ) ) {
 		storefleet_fail( "could not set the option $name" );
 	}
 }
@@ -89,8 +90,14 @@ function storefleet_has_products( $status = null ) {
 function storefleet_first_install( $env ) {
 	storefleet_step( '6/9 first install: title, permalinks, no onboarding wizard, the shop as the front page' );
 	storefleet_set( 'blogname', $env['STORE_TITLE'] );
+	// The rules are not flushed here: this process registered WooCommerce's
+	// post types and endpoints under the old (empty) structure, so rules made
+	// now lack /product/… and /checkout/order-received/… (a 404 after every
+	// order, found by the acceptance run). Deleted instead, after the checks
+	// (storefleet_setup): WordPress makes them anew on the next request, after
+	// init, from the new structure — why `wp rewrite structure` flushes in a
+	// new process.
 	$GLOBALS['wp_rewrite']->set_permalink_structure( '/%postname%/' );
-	flush_rewrite_rules( false );
 	delete_transient( '_wc_activation_redirect' );
 	storefleet_set( 'woocommerce_onboarding_profile', array( 'skipped' => true ) );
 	storefleet_set( 'woocommerce_task_list_hidden_lists', array( 'setup', 'extended' ) );
@@ -234,6 +241,7 @@ function storefleet_setup() {
 	storefleet_check_reachable();
 	if ( false === $marker ) {
 		storefleet_check_can_sell();
+		delete_option( 'rewrite_rules' );
 		storefleet_set( 'storefleet_first_install', gmdate( 'Y-m-d\TH:i:s\Z' ), false );
 	}
 }

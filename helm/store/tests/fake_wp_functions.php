@@ -49,8 +49,11 @@ function get_option( $name, $default = false ) {
 	return array_key_exists( $name, $GLOBALS['fake_db']['options'] ) ? $GLOBALS['fake_db']['options'][ $name ] : $default;
 }
 
+/** As WordPress: sanitized, and a scalar comes back as the database gives it, a string. */
 function update_option( $name, $value, $autoload = null ) {
 	fake_write( 'option', 'update', $name );
+	$value = sanitize_option( $name, $value );
+	$value = is_scalar( $value ) ? (string) $value : $value;
 	if ( get_option( $name ) === $value ) {
 		return false;
 	}
@@ -58,8 +61,9 @@ function update_option( $name, $value, $autoload = null ) {
 	return true;
 }
 
+/** WordPress's absint for the page options; the rest as given. */
 function sanitize_option( $name, $value ) {
-	return $value;
+	return in_array( $name, array( 'page_on_front', 'page_for_posts' ), true ) ? abs( (int) $value ) : $value;
 }
 
 function delete_transient( $name ) {
@@ -74,7 +78,11 @@ function wp_upgrade() {
 	$GLOBALS['fake_db']['options']['db_version'] = (string) $GLOBALS['wp_db_version'];
 }
 
-function flush_rewrite_rules( $hard = true ) {
+function delete_option( $name ) {
+	fake_write( 'option', 'delete', $name );
+	$found = array_key_exists( $name, $GLOBALS['fake_db']['options'] );
+	unset( $GLOBALS['fake_db']['options'][ $name ] );
+	return $found;
 }
 
 class Fake_WP_Rewrite {
