@@ -108,9 +108,11 @@ class Chart:
     """The store chart of one revision (the working tree, or a git revision),
     rendered as create-store renders it, with woocommerce.source set."""
 
-    def __init__(self, label, path):
+    def __init__(self, label, path, baseline=False):
         self.label = label
-        docs = chart.render("values.yaml", "--set-string", f"woocommerce.source={PLUGIN_ZIP}", chart_dir=path)
+        # a chart from before the admin Secret of its own (49d9a2a) knows no existingAdminSecret
+        docs = chart.render("values.yaml", "--set-string", f"woocommerce.source={PLUGIN_ZIP}", chart_dir=path,
+                            **({"existing_admin_secret": None} if baseline else {}))
         self.spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
         self.configmap = named(docs, "ConfigMap", "woocommerce-setup")["data"]
         env = {e["name"]: e.get("value") for e in self.spec["initContainers"][1]["env"]}
@@ -155,7 +157,8 @@ class Bench:
     def pod(self, ch, volume):
         self.pods += 1
         return Pod(f"wordpress-{self.pods}", ch.spec, claims={"wordpress-content": volume},
-                   configmaps={"woocommerce-setup": ch.configmap}, secrets={"store-credentials": self.secret, "store-admin": self.secret},
+                   configmaps={"woocommerce-setup": ch.configmap},
+                   secrets={"store-credentials": self.secret, "store-admin": self.secret},
                    netns=NETNS, hosts=[f"127.0.0.1 {ch.db_host}"],
                    workdir=os.path.join(self.dir, f"pod-{self.pods}"))
 
@@ -257,7 +260,8 @@ def main():
         charts = []
         if baseline:
             try:
-                charts.append((Chart(f"before ({baseline})", checkout(baseline, workdir)), baseline_runs))
+                charts.append((Chart(f"before ({baseline})", checkout(baseline, workdir), baseline=True),
+                               baseline_runs))
             except subprocess.CalledProcessError as e:
                 print(f"bench-store-setup: before ({baseline}) not measured: no such git revision here "
                       f"({e.stderr.decode(errors='replace').strip() if e.stderr else e})", file=sys.stderr)

@@ -74,7 +74,8 @@ class SetupScript(unittest.TestCase):
         configmap = named(docs, "ConfigMap", "woocommerce-setup")["data"]
         self.runs += 1
         pod = Pod(f"wordpress-{self.runs}", spec, claims={"wordpress-content": self.volume},
-                  configmaps={"woocommerce-setup": configmap}, secrets={"store-credentials": self.secret},
+                  configmaps={"woocommerce-setup": configmap},
+                  secrets={"store-credentials": self.secret, "store-admin": self.secret},
                   workdir=os.path.join(self.dir, f"pod-{self.runs}"))
         r = pod.run("woocommerce-setup", image, timeout=120)
         r.termination_log = pod.termination_message("woocommerce-setup")
