@@ -459,7 +459,11 @@ class Run:
             for volume in os.listdir(volumes) if os.path.isdir(volumes) else []:
                 if volume.endswith("-secrets"):
                     shutil.rmtree(os.path.join(volumes, volume), ignore_errors=True)
-        for leftover in ("root.cnf", "pods.pickle"):
+        # the images' stand-in copies (~100 MB each); the store's volumes (claims/) stay for a look
+        for name in os.listdir(self.work):
+            if name.startswith("image-wordpress-"):
+                shutil.rmtree(os.path.join(self.work, name), ignore_errors=True)
+        for leftover in ("root.cnf", "pods.pickle", "wp-cli.phar"):
             if os.path.exists(os.path.join(self.work, leftover)):
                 os.remove(os.path.join(self.work, leftover))
 
