@@ -214,13 +214,16 @@ pub async fn api(State(bus): State<Bus>, request: Request) -> Response {
         .body(body)
         .send()
         .await;
+    // the function's address and the error stay in the log: a client is
+    // told which function, not where it runs
     let answer = match answer {
         Ok(a) => a,
         Err(e) => {
+            tracing::warn!(%url, error = %e, "{function} did not answer");
             return problem(
                 StatusCode::BAD_GATEWAY,
                 "Function unreachable",
-                &format!("{function} did not answer at {url}: {e}"),
+                &format!("{function} did not answer; try again shortly"),
             );
         }
     };
@@ -229,10 +232,11 @@ pub async fn api(State(bus): State<Bus>, request: Request) -> Response {
     let bytes = match answer.bytes().await {
         Ok(b) => b,
         Err(e) => {
+            tracing::warn!(%url, error = %e, "{function}'s answer was cut short");
             return problem(
                 StatusCode::BAD_GATEWAY,
                 "Function answer cut short",
-                &format!("{function}: {e}"),
+                &format!("{function}'s answer was cut short; try again shortly"),
             );
         }
     };
@@ -271,13 +275,12 @@ pub async fn dashboard(dir: PathBuf, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let index = dir.join("index.html");
     if !index.is_file() {
+        // the directory is in the log, not in the answer (a file system path)
+        tracing::warn!(dir = %dir.display(), "the dashboard directory has no index.html");
         return problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "Dashboard not built",
-            &format!(
-                "{} has no index.html: build the dashboard (npm run build in dashboard/) or pass --dashboard-dir",
-                dir.display()
-            ),
+            "the dashboard directory (--dashboard-dir) has no index.html: build the dashboard (npm run build in dashboard/)",
         );
     }
     let looks_like_file = Path::new(&path)
@@ -308,6 +311,51 @@ pub async fn dashboard(dir: PathBuf, request: Request) -> Response {
             header::CACHE_CONTROL,
             HeaderValue::from_static(cache_control(served_path)),
         );
+    }
+    response
+}
+
+/// The headers the production gateway (dashboard/nginx/security-headers.conf)
+/// sets on every answer; a function's own value wins.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    ),
+];
+
+/// Whether a path has a `.` or `..` segment, also percent-encoded
+/// (`%2e%2e`), or a segment hiding a separator (`%2f`, `%5c`, `\\`). Such a
+/// path is refused before routing: routing `/api/%2e%2e/metrics` as an API
+/// path and then letting the URL parser resolve the dots served the
+/// function's unauthenticated `/metrics`.
+pub fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        decoded == "." || decoded == ".." || decoded.contains(['/', '\\'])
+    })
+}
+
+/// Every answer of the listener: dot segments refused (400) before any
+/// route sees the path, and the security headers added.
+pub async fn guard(request: Request, next: axum::middleware::Next) -> Response {
+    let mut response = if has_dot_segment(request.uri().path()) {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "Bad path",
+            "the path has a . or .. segment (or an encoded / or \\): send the normalised path",
+        )
+    } else {
+        next.run(request).await
+    };
+    for (name, value) in SECURITY_HEADERS {
+        response
+            .headers_mut()
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     }
     response
 }

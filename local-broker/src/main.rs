@@ -146,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
         dashboard_dir: cli.dashboard_dir,
         apiserver_source: !cli.no_apiserver_source,
         ping_source: !cli.no_ping_source,
+        limits: Default::default(),
     })
     .await?;
     let base = running.url();

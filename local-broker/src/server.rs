@@ -29,6 +29,28 @@ pub struct Options {
     pub apiserver_source: bool,
     /// Fire the PingSources.
     pub ping_source: bool,
+    /// The listener's slow-client limits ([`Limits::default`] in the binary).
+    pub limits: Limits,
+}
+
+/// What one client may hold of the listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a client may take to send a request's headers: a connection
+    /// that trickles them (slow loris) is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// Connections served at once; more are closed at accept (a development
+    /// gateway for one person needs a few dozen).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 256,
+        }
+    }
 }
 
 /// A started broker; dropping it does not stop it, [`Running::shutdown`] does.
@@ -73,9 +95,70 @@ pub fn app(bus: Bus, dashboard_dir: PathBuf) -> Router {
         )
         .route("/openid/v1/jwks", get(broker::oidc_jwks))
         .route("/api", any(gateway::api))
+        // `/api/` is an API path too (404 problem), never the dashboard
+        .route("/api/", any(gateway::api))
         .route("/api/{*rest}", any(gateway::api))
         .fallback(move |request: Request| gateway::dashboard(dashboard_dir.clone(), request))
         .with_state(bus)
+        .layer(axum::middleware::from_fn(gateway::guard))
+}
+
+/// axum::serve with what it does not offer: hyper's header-read timeout and
+/// a cap on open connections.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+    limits: Limits,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => return,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(
+                "{} connections open: a new one is closed",
+                limits.max_connections
+            );
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    app.clone().oneshot(request.map(axum::body::Body::new))
+                },
+            );
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!("connection: {e}");
+            }
+            drop(slot);
+        });
+    }
 }
 
 pub async fn start(options: Options) -> Result<Running> {
@@ -174,18 +257,7 @@ pub async fn start(options: Options) -> Result<Running> {
     }
 
     let app = app(bus.clone(), options.dashboard_dir.clone());
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = server_stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("server error: {e}");
-        }
-    });
+    let server = tokio::spawn(serve(listener, app, stop_rx.clone(), options.limits));
     Ok(Running {
         addr,
         bus,

@@ -50,9 +50,27 @@ async fn function(name: &'static str, seen: Seen) -> Url {
 }
 
 async fn start(dashboard: &std::path::Path, seen: &Seen) -> server::Running {
+    start_with(dashboard, seen, Default::default(), None).await
+}
+
+/// `down`: a function whose address answers nothing (a closed port).
+async fn start_with(
+    dashboard: &std::path::Path,
+    seen: &Seen,
+    limits: server::Limits,
+    down: Option<&str>,
+) -> server::Running {
     let mut functions = BTreeMap::new();
     for name in ["create-store", "delete-store", "list-stores"] {
-        functions.insert(name.to_string(), function(name, seen.clone()).await);
+        let url = if down == Some(name) {
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = closed.local_addr().unwrap().port();
+            drop(closed);
+            Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap()
+        } else {
+            function(name, seen.clone()).await
+        };
+        functions.insert(name.to_string(), url);
     }
     let manifests = common::manifests(
         r#"
@@ -80,6 +98,7 @@ spec: {}
         dashboard_dir: dashboard.to_path_buf(),
         apiserver_source: false,
         ping_source: false,
+        limits,
     })
     .await
     .unwrap()
@@ -227,5 +246,160 @@ async fn missing_dashboard_build_says_what_to_do() {
     let r = reqwest::get(broker.url()).await.unwrap();
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("npm run build"));
+    broker.shutdown().await;
+}
+
+/// One raw HTTP/1.1 request (no client-side normalisation of the path, as
+/// `curl --path-as-is` sends it); the answer's status and whole text.
+async fn raw(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// Issue 11 item 21: dot segments are refused before routing (the URL
+/// parser resolved `/api/%2e%2e/metrics` to the function's `/metrics`,
+/// unauthenticated), every answer has the production gateway's security
+/// headers, `/api/` is an API 404, and a function that does not answer is a
+/// 502 that names no internal address.
+#[tokio::test]
+async fn the_gateway_refuses_dot_segments_and_sets_security_headers() {
+    let seen: Seen = Default::default();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html>dashboard</html>").unwrap();
+    let broker = start_with(dist.path(), &seen, Default::default(), Some("create-store")).await;
+    for path in [
+        "/api/%2e%2e/metrics",
+        "/api/%2E%2E/metrics",
+        "/api/../metrics",
+        "/api/stores/%2e%2e/%2e%2e/metrics",
+        "/api/./stores",
+        "/api/stores%2f..%2fmetrics",
+        "/api/stores/.%2e/x",
+        "/assets/..%5c..%5cetc",
+    ] {
+        let (status, answer) = raw(
+            broker.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert!(
+            answer.contains("application/problem+json"),
+            "{path}: {answer}"
+        );
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "no function saw a dot path"
+    );
+
+    let client = reqwest::Client::new();
+    let (status, answer) = raw(
+        broker.addr,
+        "GET /api/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(
+        answer.contains("application/problem+json") && !answer.contains("dashboard"),
+        "{answer}"
+    );
+
+    for path in [
+        "api/stores/abcd1234",
+        "api/nope/x/y",
+        "",
+        "stores/abcd1234",
+        "nope.js",
+    ] {
+        let r = client
+            .get(broker.url().join(path).unwrap())
+            .send()
+            .await
+            .unwrap();
+        for (name, value) in local_broker::gateway::SECURITY_HEADERS {
+            assert_eq!(
+                r.headers().get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "/{path}: {name}"
+            );
+        }
+    }
+
+    let r = client
+        .post(broker.url().join("api/stores").unwrap())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("create-store"), "{body}");
+    assert!(
+        !body.contains("127.0.0.1") && !body.contains("http://"),
+        "{body}"
+    );
+    broker.shutdown().await;
+}
+
+/// Slow clients cannot hold the listener: a connection that does not finish
+/// its headers is closed after the header-read timeout, and connections
+/// beyond the cap are closed at once (1,000 slow-loris connections were held).
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let seen: Seen = Default::default();
+    let dist = tempfile::tempdir().unwrap();
+    let limits = server::Limits {
+        header_read_timeout: Duration::from_millis(500),
+        max_connections: 3,
+    };
+    let broker = start_with(dist.path(), &seen, limits, None).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(broker.addr).await.unwrap();
+        s.write_all(b"GET /api/stores HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // the fourth is over the cap: closed without an answer
+    let mut extra = tokio::net::TcpStream::connect(broker.addr).await.unwrap();
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut buf))
+        .await
+        .expect("closed at once")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "{}", String::from_utf8_lossy(&buf));
+    // the slow ones are closed by the header-read timeout
+    let started = Instant::now();
+    for mut s in held {
+        let mut buf = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+            .await
+            .expect("a slow client is cut off")
+            .ok();
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // and the listener serves again
+    let r = reqwest::get(broker.url().join("healthz").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     broker.shutdown().await;
 }

@@ -279,7 +279,7 @@ async fn admins_create_users_and_the_token_works(pool: PgPool) {
     let (_, plain) = user(&pool, "plain", 5, false).await;
     let app = test_app(&pool);
 
-    let (status, _, body) = read_json(
+    let (status, headers, body) = read_json(
         app.clone()
             .oneshot(request(
                 "POST",
@@ -292,6 +292,11 @@ async fn admins_create_users_and_the_token_works(pool: PgPool) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    // the one-time token must not be cached anywhere (issue 11 item 21)
+    assert_eq!(
+        headers.get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
     let token = body["token"].as_str().unwrap().to_owned();
     let stored: String = sqlx::query_scalar("SELECT token_hash FROM users WHERE name = 'carol'")
         .fetch_one(&pool)

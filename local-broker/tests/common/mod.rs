@@ -169,6 +169,7 @@ pub async fn broker(m: Manifests, functions: &[(&str, &Url)]) -> Running {
         dashboard_dir: "/nonexistent".into(),
         apiserver_source: false,
         ping_source: true,
+        limits: Default::default(),
     })
     .await
     .unwrap()

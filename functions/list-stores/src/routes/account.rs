@@ -88,7 +88,7 @@ pub async fn engines(State(state): State<AppState>, _caller: Caller) -> axum::Js
 /// Create a user (admins only); the answer carries the token once.
 #[utoipa::path(post, path = "/api/users", tag = "account", request_body = CreateUser,
     responses(
-        (status = 201, body = CreatedUser),
+        (status = 201, body = CreatedUser, description = "the user and their token, shown once (Cache-Control: no-store)", headers(("Cache-Control" = String, description = "no-store: the token must not be cached"))),
         (status = 400, description = "the body is not JSON, or not a JSON object", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "the caller is not an admin", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
@@ -102,7 +102,11 @@ pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     json::Json(body): json::Json<CreateUser>,
-) -> Result<(StatusCode, axum::Json<CreatedUser>)> {
+) -> Result<(
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    axum::Json<CreatedUser>,
+)> {
     if !caller.is_admin {
         return Err(Error::Forbidden("only admins can create users".into()));
     }
@@ -119,6 +123,8 @@ pub async fn create_user(
         auth::create_user(&state.ctx.pool, &name, max_stores, body.is_admin).await?;
     Ok((
         StatusCode::CREATED,
+        // the token is shown once: no cache (browser, proxy) may keep it
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
         axum::Json(CreatedUser {
             id: user.id.to_string(),
             name: user.name,
