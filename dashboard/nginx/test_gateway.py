@@ -244,6 +244,25 @@ class Gateway(unittest.TestCase):
         r, _ = self.request("GET", "/api/me")
         self.assertEqual(r.getheader("Cache-Control"), "no-store")
 
+    def test_api_requests_are_rate_limited_per_client(self):
+        # issue 11 item 20: a burst far over 20/s + 40 gets 429 problems with
+        # Retry-After; the dashboard's files are not limited
+        statuses = []
+        for _ in range(120):
+            r, data = self.request("GET", "/api/me")
+            statuses.append(r.status)
+            if r.status == 429:
+                limited = (r, data)
+        self.assertIn(429, statuses)
+        self.assertGreaterEqual(statuses.count(200), 40, statuses)
+        r, data = limited
+        self.assertEqual(r.getheader("Content-Type"), "application/problem+json")
+        self.assertEqual(r.getheader("Retry-After"), "1")
+        self.assertEqual(json.loads(data)["status"], 429)
+        r, _ = self.request("GET", "/")
+        self.assertEqual(r.status, 200)
+        time.sleep(2.5)  # the bucket drains (20/s) so later tests are not limited
+
     def test_security_headers_and_health(self):
         r, data = self.request("GET", "/healthz")
         self.assertEqual((r.status, data), (200, b"ok\n"))

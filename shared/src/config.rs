@@ -253,12 +253,8 @@ impl Config {
             ),
             (None, None) => None,
         };
-        if let Some(token) = &bootstrap_admin_token
-            && token.len() < 16
-        {
-            return Err(Error::Config(
-                "the bootstrap admin token must be at least 16 characters".into(),
-            ));
+        if let Some(token) = &bootstrap_admin_token {
+            check_bootstrap_token(token)?;
         }
 
         let engines = parsed("STOREFLEET_ENGINES", "woocommerce")?
@@ -386,6 +382,24 @@ impl Config {
     }
 }
 
+/// The bootstrap admin token is an admin's password for the whole platform:
+/// at least [`MIN_BOOTSTRAP_TOKEN_LEN`] characters, and not a pattern (a
+/// generated token of that length has far more than 10 distinct characters).
+pub const MIN_BOOTSTRAP_TOKEN_LEN: usize = 32;
+
+fn check_bootstrap_token(token: &str) -> Result<()> {
+    let distinct = token
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if token.chars().count() < MIN_BOOTSTRAP_TOKEN_LEN || distinct < 10 {
+        return Err(Error::Config(format!(
+            "the bootstrap admin token (STOREFLEET_BOOTSTRAP_ADMIN_TOKEN or its _FILE) must be at least {MIN_BOOTSTRAP_TOKEN_LEN} random characters, e.g. the output of `openssl rand -hex 24`"
+        )));
+    }
+    Ok(())
+}
+
 /// A subject list's error, whose message already names the variable and the item.
 fn subjects_error(err: storefleet_kube::Error) -> Error {
     match err {
@@ -440,6 +454,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("{id}"), "{err}");
+    }
+
+    #[test]
+    fn the_bootstrap_token_is_long_and_random() {
+        let with = |token: &str| {
+            config(&[
+                ("DATABASE_URL", "postgres://x@y/z"),
+                ("STOREFLEET_BOOTSTRAP_ADMIN_TOKEN", token),
+            ])
+        };
+        for weak in [
+            "bootstrap-token-0123456789",
+            &"a".repeat(64),
+            &"ab".repeat(20),
+            "0123456789abcdef0123456789abcde",
+        ] {
+            let err = with(weak).unwrap_err().to_string();
+            assert!(
+                err.contains("at least 32 random characters") && !err.contains(weak),
+                "{weak}: {err}"
+            );
+        }
+        let c = with("9f1c2e7a4b8d0e3f6a5c1b2d9e8f7a6b5c4d3e2f").unwrap();
+        assert!(c.bootstrap_admin_token.is_some());
     }
 
     #[test]

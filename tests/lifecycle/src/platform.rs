@@ -284,7 +284,8 @@ impl Platform {
             .join(format!("{test}-{}", crate::random_suffix()));
         std::fs::create_dir_all(dir.join("logs"))?;
         let credentials = dir.join("kubeconfigs");
-        let admin_token = format!("lifecycle-admin-{}", crate::random_suffix().repeat(3));
+        // ≥ 32 random characters, as list-stores requires of a bootstrap token
+        let admin_token: String = (0..4).map(|_| crate::random_suffix()).collect();
         let broker_port = free_port()?;
         let sink = format!("http://127.0.0.1:{broker_port}/broker/default");
         let bin_dir = bin_dir();
