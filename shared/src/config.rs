@@ -5,6 +5,7 @@
 use std::env;
 use std::str::FromStr;
 
+use secrecy::SecretString;
 use storefleet_kube::rbac::{self, ServiceAccountRef};
 
 use crate::{Error, Result};
@@ -50,17 +51,21 @@ impl FromStr for Engine {
     }
 }
 
+/// `Debug` prints no secret: the URL (with its password) and the bootstrap
+/// token are `SecretString`s, whose `Debug` is `[REDACTED]`; read them with
+/// `secrecy::ExposeSecret` only where they are used.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub port: u16,
-    pub database_url: String,
+    /// `DATABASE_URL_FILE` (the platform chart mounts it) or `DATABASE_URL`.
+    pub database_url: SecretString,
     pub database_max_connections: u32,
     /// Where CloudEvents go; required by the functions that emit (see [`Config::require_sink`]).
     pub k_sink: Option<String>,
     /// `K_SINK_TOKEN_FILE`: the OIDC token sent with each event (see [`crate::events::Emitter`]).
     pub k_sink_token_file: Option<String>,
     /// The first admin's token, from `STOREFLEET_BOOTSTRAP_ADMIN_TOKEN` or `..._FILE`.
-    pub bootstrap_admin_token: Option<String>,
+    pub bootstrap_admin_token: Option<SecretString>,
     pub engines: Vec<Engine>,
     pub store_host_pattern: String,
     pub store_url_scheme: String,
@@ -195,6 +200,22 @@ fn delivery_auth(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Delivery
     }))
 }
 
+/// A secret given as `NAME` or as a file named by `NAME_FILE` (what the
+/// platform chart does: a mounted Secret, never an environment variable,
+/// which every child process inherits and `/proc/<pid>/environ` shows).
+/// Trimmed; an error names the variable, never the value.
+fn value_or_file(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<String>> {
+    let file_var = format!("{name}_FILE");
+    match (get(name), get(&file_var)) {
+        (Some(_), Some(_)) => Err(Error::Config(format!("set {name} or {file_var}, not both"))),
+        (Some(value), None) => Ok(Some(value.trim().to_owned())),
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map(|value| Some(value.trim().to_owned()))
+            .map_err(|err| Error::Config(format!("{file_var}={path:?} cannot be read: {err}"))),
+        (None, None) => Ok(None),
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -222,37 +243,17 @@ impl Config {
             }
         };
 
-        let database_url = get("DATABASE_URL").ok_or_else(|| {
-            Error::Config("DATABASE_URL is not set (e.g. postgres://storefleet:storefleet@127.0.0.1:5432/storefleet)".into())
+        let database_url = value_or_file(&get, "DATABASE_URL")?.ok_or_else(|| {
+            Error::Config("DATABASE_URL_FILE (or DATABASE_URL) is not set (e.g. postgres://storefleet:storefleet@127.0.0.1:5432/storefleet)".into())
         })?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(Error::Config(
                 "DATABASE_URL must start with postgres:// or postgresql://".into(),
             ));
         }
+        let database_url = SecretString::from(database_url);
 
-        let bootstrap_admin_token = match (
-            get("STOREFLEET_BOOTSTRAP_ADMIN_TOKEN"),
-            get("STOREFLEET_BOOTSTRAP_ADMIN_TOKEN_FILE"),
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(Error::Config(
-                    "set STOREFLEET_BOOTSTRAP_ADMIN_TOKEN or STOREFLEET_BOOTSTRAP_ADMIN_TOKEN_FILE, not both".into(),
-                ));
-            }
-            (Some(token), None) => Some(token.trim().to_owned()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(&path)
-                    .map_err(|err| {
-                        Error::Config(format!(
-                            "STOREFLEET_BOOTSTRAP_ADMIN_TOKEN_FILE={path:?} cannot be read: {err}"
-                        ))
-                    })?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
+        let bootstrap_admin_token = value_or_file(&get, "STOREFLEET_BOOTSTRAP_ADMIN_TOKEN")?;
         if let Some(token) = &bootstrap_admin_token {
             check_bootstrap_token(token)?;
         }
@@ -339,7 +340,7 @@ impl Config {
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,
             k_sink,
             k_sink_token_file: get("K_SINK_TOKEN_FILE"),
-            bootstrap_admin_token,
+            bootstrap_admin_token: bootstrap_admin_token.map(SecretString::from),
             engines,
             store_host_pattern,
             store_url_scheme,
@@ -529,5 +530,60 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn debug_prints_neither_the_database_url_nor_the_bootstrap_token() {
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://storefleet:Pa55w0rdXYZ@db/storefleet",
+            ),
+            (
+                "STOREFLEET_BOOTSTRAP_ADMIN_TOKEN",
+                "bootstrap-token-0123456789abcdef",
+            ),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("Pa55w0rdXYZ"), "{printed}");
+        assert!(
+            !printed.contains("bootstrap-token-0123456789abcdef"),
+            "{printed}"
+        );
+        assert!(printed.contains("REDACTED"));
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            c.database_url.expose_secret(),
+            "postgres://storefleet:Pa55w0rdXYZ@db/storefleet"
+        );
+    }
+
+    #[test]
+    fn the_database_url_comes_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("url");
+        std::fs::write(&file, "postgres://u:p@db/storefleet\n").unwrap();
+        let path = file.to_str().unwrap();
+        let c = config(&[("DATABASE_URL_FILE", path)]).unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            c.database_url.expose_secret(),
+            "postgres://u:p@db/storefleet"
+        );
+        let err = config(&[
+            ("DATABASE_URL_FILE", path),
+            ("DATABASE_URL", "postgres://x"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not both"), "{err}");
+        let err = config(&[("DATABASE_URL_FILE", "/nonexistent/url")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("DATABASE_URL_FILE") && !err.contains("postgres"),
+            "{err}"
+        );
     }
 }

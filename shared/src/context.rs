@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
 use crate::Config;
@@ -54,7 +55,12 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
         crate::db::migrate(&pool).await?;
     }
     if let Some(token) = &config.bootstrap_admin_token {
-        crate::auth::ensure_bootstrap_admin(&pool, token, config.default_max_stores).await?;
+        crate::auth::ensure_bootstrap_admin(
+            &pool,
+            token.expose_secret(),
+            config.default_max_stores,
+        )
+        .await?;
     }
     Ok(Context {
         pool,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -16,7 +17,7 @@ pub fn pool(config: &Config) -> Result<PgPool> {
     Ok(PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy(&config.database_url)?)
+        .connect_lazy(config.database_url.expose_secret())?)
 }
 
 /// Apply pending migrations (sqlx takes an advisory lock, so concurrent

@@ -282,7 +282,8 @@ class EveryValuesFile(unittest.TestCase):
         c = job["spec"]["template"]["spec"]["containers"][0]
         self.assertEqual(c["image"], "dev.local/storefleet/list-stores:0.1.0")
         self.assertEqual(c["args"], ["migrate"])
-        self.assertEqual(c["env"][0]["valueFrom"]["secretKeyRef"], {"name": "storefleet-database", "key": "url"})
+        # The database URL as a mounted file: test_the_database_url_is_a_mounted_file_never_an_environment_variable.
+        self.assertEqual(c["env"][0]["name"], "DATABASE_URL_FILE")
 
     def test_prod_has_tls_and_https_stores(self):
         docs = render("values-prod.yaml")
@@ -481,6 +482,33 @@ class KnativeManifestsReferToThisChart(unittest.TestCase):
                             refs.add(("Secret", v["secret"]["secretName"]))
         self.assertTrue(refs)
         self.assertLessEqual(refs, have, f"knative/ refers to objects the chart does not create: {refs - have}")
+
+    def test_the_database_url_is_a_mounted_file_never_an_environment_variable(self):
+        # Issue 11 item 23: an environment variable is inherited by every child
+        # (helm, its plugins) and readable in /proc/<pid>/environ.
+        pods = []
+        for path in sorted(glob.glob(os.path.join(ROOT, "knative", "*.yaml"))):
+            with open(path) as fh:
+                pods += [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in yaml.safe_load_all(fh)
+                         if d and d.get("kind") == "Service" and d["apiVersion"].startswith("serving.knative.dev")]
+        job = named(render("values-local.yaml"), "Job", "storefleet-migrations")
+        pods.append(("storefleet-migrations", job["spec"]["template"]["spec"]))
+        self.assertEqual(len(pods), 5, "the four functions and the migration Job")
+        for name, spec in pods:
+            with self.subTest(pod=name):
+                volumes = {v["name"]: v for v in spec.get("volumes", [])}
+                c = spec["containers"][0]
+                env = {e["name"]: e for e in c.get("env", [])}
+                self.assertNotIn("DATABASE_URL", env)
+                for e in env.values():
+                    self.assertNotEqual(e.get("valueFrom", {}).get("secretKeyRef", {}).get("name"),
+                                        "storefleet-database", f"{e['name']} carries the database Secret")
+                path = env["DATABASE_URL_FILE"]["value"]
+                mount = next(m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+                self.assertTrue(mount.get("readOnly"))
+                secret = volumes[mount["name"]]["secret"]
+                self.assertEqual(secret["secretName"], "storefleet-database")
+                self.assertEqual(secret["items"], [{"key": "url", "path": os.path.basename(path)}])
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use prometheus::{HistogramOpts, HistogramVec};
 use tokio::sync::Semaphore;
 
-pub use self::process::HELM_DRIVER;
 use self::process::{Finished, run_bounded};
+pub use self::process::{HELM_DRIVER, HELM_ENV_ALLOWLIST};
 pub use self::reason::human_reason;
 pub use self::release::{ReleaseInfo, ReleaseState, ReleaseStatus, Revision};
 use crate::{Error, Result, StoreId};

@@ -15,6 +15,30 @@ use tokio::process::Command;
 /// `scripts/migrate-helm-releases` (docs/production.md).
 pub const HELM_DRIVER: &str = "configmap";
 
+/// The only variables of our environment a helm child gets: where to find
+/// itself and the cluster (in-cluster config reads KUBERNETES_SERVICE_*),
+/// its writable directories (the root filesystem is read-only) and a proxy
+/// if the cluster needs one. Everything else — DATABASE_URL if it was set,
+/// the bootstrap token, K_SINK and the rest — stays out of helm, its plugins
+/// and post-renderers, and `/proc/<pid>/environ`.
+pub const HELM_ENV_ALLOWLIST: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "KUBECONFIG",
+    "KUBERNETES_SERVICE_HOST",
+    "KUBERNETES_SERVICE_PORT",
+    "HELM_CACHE_HOME",
+    "HELM_CONFIG_HOME",
+    "HELM_DATA_HOME",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+];
+
 /// A helm that exited by itself.
 #[derive(Debug)]
 pub(crate) struct Finished {
@@ -39,6 +63,12 @@ pub(crate) async fn run_bounded(
 ) -> std::io::Result<Option<Finished>> {
     let mut child = Command::new(bin)
         .args(args)
+        .env_clear()
+        .envs(
+            HELM_ENV_ALLOWLIST
+                .iter()
+                .filter_map(|name| std::env::var_os(name).map(|value| (name, value))),
+        )
         // No colour codes in stderr; nothing read from our stdin.
         .env("NO_COLOR", "1")
         // Release records in ConfigMaps, not helm's default Secrets: the store

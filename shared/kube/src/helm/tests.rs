@@ -20,6 +20,7 @@ impl FakeHelm {
 dir='{dir}'
 printf '%s\n' "$*" >> "$dir/argv.log"
 printf '%s\n' "${{HELM_DRIVER:-unset}}" >> "$dir/driver.log"
+env > "$dir/env.log"
 cmd="$1"
 if [[ -f "$dir/$cmd.sleep" ]]; then
   trap 'echo TERM >> "$dir/signals.log"; exit 143' TERM
@@ -113,6 +114,32 @@ async fn upgrade_install_passes_the_chart_interface_and_nothing_else() {
     // Release records in ConfigMaps, whatever the function's environment says:
     // the per-store roles grant no Secret reads (helm/platform RBAC).
     assert_eq!(fake.read("driver.log"), "configmap\nconfigmap\n");
+}
+
+#[tokio::test]
+async fn helm_gets_only_the_allowlisted_environment() {
+    // cargo runs this test with CARGO_* variables (and whatever the shell
+    // had, DATABASE_URL in the chain suites): none may reach helm.
+    assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    let fake = FakeHelm::new();
+    fake.helm().upgrade_install(&store()).await.unwrap();
+    let names: Vec<String> = fake
+        .read("env.log")
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name.to_owned()))
+        .collect();
+    // bash adds its own few (PWD, SHLVL, _, OLDPWD).
+    let bash_own = ["PWD", "SHLVL", "_", "OLDPWD"];
+    let stray: Vec<&String> = names
+        .iter()
+        .filter(|name| {
+            !HELM_ENV_ALLOWLIST.contains(&name.as_str())
+                && !["NO_COLOR", "HELM_DRIVER"].contains(&name.as_str())
+                && !bash_own.contains(&name.as_str())
+        })
+        .collect();
+    assert!(stray.is_empty(), "helm inherited {stray:?}");
+    assert!(names.iter().any(|name| name == "PATH"), "helm needs PATH");
 }
 
 #[test]
