@@ -83,7 +83,12 @@ labels:
 {{- end }}
 
 {{- define "store.image" -}}
+{{- /* A bare digest (tag "@sha256:…") is repo@sha256:…; "repo:@sha256:…" is no image reference. */ -}}
+{{- if hasPrefix "@" .tag -}}
+{{ printf "%s%s" .repository .tag }}
+{{- else -}}
 {{ printf "%s:%s" .repository .tag }}
+{{- end -}}
 {{- end }}
 
 {{/*
@@ -138,6 +143,9 @@ Passwords and salts are files (the *_FILE variants), never values in env.
     // Versions are pinned by the chart (image tag, woocommerce.version): no
     // unattended updates writing into the volume behind its back.
     define('AUTOMATIC_UPDATER_DISABLED', true);
+    // No theme/plugin file editor in wp-admin: a stolen admin session must
+    // not turn into PHP code on the store's volume.
+    define('DISALLOW_FILE_EDIT', true);
     define('WP_AUTO_UPDATE_CORE', false);
     {{- include "store.smtpConfig" . | nindent 4 }}
 {{- end }}

@@ -125,6 +125,12 @@ class Resources(unittest.TestCase):
                 self.assertLessEqual(quantity(p["spec"]["resources"]["requests"]["storage"]), quantity(pvc_max))
 
 
+def named_repo(docs, workload):
+    """The repository part of the values' image (what precedes the tag)."""
+    with open(os.path.join(CHART, "values.yaml")) as fh:
+        return yaml.safe_load(fh)[workload]["image"]["repository"]
+
+
 class Security(unittest.TestCase):
     def test_pods_are_hardened_and_carry_no_api_token(self):
         for _, docs in each_values_file(self):
@@ -178,6 +184,26 @@ class Security(unittest.TestCase):
                         self.assertNotIn("valueFrom", e, f"{c['name']}: secrets come as files, not env")
                     seen[(w["metadata"]["name"], c["name"])] = keys
             self.assertEqual(seen, expected)
+
+    def test_mysql_root_logs_in_only_locally_and_wordpress_has_no_file_editor(self):
+        # Issue 11 item 24.
+        for _, docs in each_values_file(self):
+            mysql = named(docs, "StatefulSet", "mysql")["spec"]["template"]["spec"]["containers"][0]
+            self.assertIn({"name": "MYSQL_ROOT_HOST", "value": "localhost"}, mysql["env"])
+            spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+            for _, c in containers(spec):
+                extra = {e["name"]: e.get("value") for e in c.get("env", [])}.get("WORDPRESS_CONFIG_EXTRA")
+                if extra is not None:
+                    self.assertIn("define('DISALLOW_FILE_EDIT', true);", extra, c["name"])
+
+    def test_a_bare_digest_renders_repo_at_digest(self):
+        digest = "sha256:" + "a" * 64
+        docs = render("values-local.yaml", "--set-string", f"mysql.image.tag=@{digest}",
+                      "--set-string", f"wordpress.image.tag=6.8.3-php8.3-apache@{digest}")
+        mysql = named(docs, "StatefulSet", "mysql")["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(mysql["image"], f"{named_repo(docs, 'mysql')}@{digest}")
+        wordpress = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]["containers"][0]
+        self.assertTrue(wordpress["image"].endswith(f":6.8.3-php8.3-apache@{digest}"), wordpress["image"])
 
     def test_a_store_from_before_the_split_reads_its_admin_login_from_existing_secret(self):
         # Upgraded with --reuse-values (docs/production.md, section 9): no
