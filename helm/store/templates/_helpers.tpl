@@ -146,6 +146,10 @@ Passwords and salts are files (the *_FILE variants), never values in env.
     // No theme/plugin file editor in wp-admin: a stolen admin session must
     // not turn into PHP code on the store's volume.
     define('DISALLOW_FILE_EDIT', true);
+    {{- if .Values.ingress.tls.enabled }}
+    // With TLS, wp-admin and the login cookie only over https.
+    define('FORCE_SSL_ADMIN', true);
+    {{- end }}
     define('WP_AUTO_UPDATE_CORE', false);
     {{- include "store.smtpConfig" . | nindent 4 }}
 {{- end }}

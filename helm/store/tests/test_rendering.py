@@ -195,6 +195,8 @@ class Security(unittest.TestCase):
                 extra = {e["name"]: e.get("value") for e in c.get("env", [])}.get("WORDPRESS_CONFIG_EXTRA")
                 if extra is not None:
                     self.assertIn("define('DISALLOW_FILE_EDIT', true);", extra, c["name"])
+                    tls = named(docs, "Ingress", "storefront")["spec"].get("tls")
+                    self.assertEqual("define('FORCE_SSL_ADMIN', true);" in extra, bool(tls), c["name"])
 
     def test_a_bare_digest_renders_repo_at_digest(self):
         digest = "sha256:" + "a" * 64

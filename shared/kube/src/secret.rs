@@ -23,8 +23,12 @@ const UNAMBIGUOUS_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrst
 pub const PASSWORD_LENGTH: usize = 32;
 /// WordPress' own salt generator makes 64 characters.
 pub const SALT_LENGTH: usize = 64;
-/// The WordPress administrator the setup creates.
-pub const ADMIN_USER: &str = "admin";
+/// The WordPress administrator the setup creates: this prefix and
+/// [`ADMIN_SUFFIX_LENGTH`] random lowercase letters and digits, so a login
+/// guesser knows neither half of the login (WordPress' default is `admin`).
+pub const ADMIN_USER_PREFIX: &str = "admin-";
+pub const ADMIN_SUFFIX_LENGTH: usize = 8;
+const ADMIN_SUFFIX_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
 pub const KEY_MYSQL_ROOT_PASSWORD: &str = "mysql-root-password";
 pub const KEY_MYSQL_PASSWORD: &str = "mysql-password";
@@ -83,6 +87,21 @@ fn random_string(length: usize) -> SecretValue {
     SecretValue(value)
 }
 
+/// `admin-` and 8 random characters (40 bits: not a secret, but not a guess).
+fn admin_user() -> String {
+    let mut rng = rand::rng();
+    let suffix: String = (0..ADMIN_SUFFIX_LENGTH)
+        .map(|_| {
+            char::from(
+                *ADMIN_SUFFIX_ALPHABET
+                    .choose(&mut rng)
+                    .expect("alphabet is not empty"),
+            )
+        })
+        .collect();
+    format!("{ADMIN_USER_PREFIX}{suffix}")
+}
+
 /// The generated content of one store's Secret.
 #[derive(Debug, Clone)]
 pub struct StoreSecret {
@@ -100,7 +119,7 @@ impl StoreSecret {
         Self {
             mysql_root_password: random_string(PASSWORD_LENGTH),
             mysql_password: random_string(PASSWORD_LENGTH),
-            admin_user: ADMIN_USER.to_owned(),
+            admin_user: admin_user(),
             admin_password: random_string(PASSWORD_LENGTH),
             admin_email: admin_email.to_owned(),
             salts: std::array::from_fn(|_| random_string(SALT_LENGTH)),
@@ -248,7 +267,9 @@ mod tests {
         }
         assert_ne!(a.admin_password, b.admin_password);
         assert_ne!(a.mysql_password, a.mysql_root_password);
-        assert_eq!(a.admin_user, "admin");
+        assert!(a.admin_user.starts_with("admin-"), "{}", a.admin_user);
+        assert_eq!(a.admin_user.len(), "admin-".len() + ADMIN_SUFFIX_LENGTH);
+        assert_ne!(a.admin_user, b.admin_user, "a random admin login per store");
     }
 
     #[test]
