@@ -22,6 +22,13 @@ use crate::filter::Filter;
 use crate::manifest::{Delivery, Destination, Manifests};
 use storefleet_shared::chain::oidc::{Signer, trigger_subject};
 
+/// Events accepted but not yet dispatched; beyond it the ingress answers 503
+/// (a burst of forged or runaway events cannot grow the process without bound).
+pub const QUEUE_CAPACITY: usize = 1024;
+/// The largest event the ingress reads (Knative's ingress refuses larger ones
+/// too): a 200 MB event took the broker from 158 to 540 MB.
+pub const INGRESS_BODY_LIMIT: usize = 1024 * 1024;
+
 /// Knative's initial hop budget for an event entering a broker.
 pub const INITIAL_TTL: i64 = 255;
 const TTL_EXTENSION: &str = "knativebrokerttl";
@@ -129,7 +136,7 @@ struct Inner {
     routes: Vec<Route>,
     endpoints: Endpoints,
     client: reqwest::Client,
-    queue: mpsc::UnboundedSender<Envelope>,
+    queue: mpsc::Sender<Envelope>,
     signer: Signer,
 }
 
@@ -173,7 +180,7 @@ impl Bus {
                 tracing::warn!(trigger = %r.name, "subscriber unreachable: {e}; its events will go to the dead-letter sink");
             }
         }
-        let (queue, rx) = mpsc::unbounded_channel();
+        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let bus = Bus {
             inner: Arc::new(Inner {
                 brokers: manifests
@@ -225,26 +232,41 @@ impl Bus {
         }
     }
 
-    /// Accepts an event for a Broker (what the ingress does after parsing).
-    pub fn publish(&self, namespace: &str, broker: &str, mut event: Event) {
+    /// Accepts an event for a Broker (what the ingress does after parsing);
+    /// `false` when the queue is full (the ingress answers 503, a sender retries).
+    pub fn publish(&self, namespace: &str, broker: &str, mut event: Event) -> bool {
         if event.extension(TTL_EXTENSION).is_none() {
             event.set_extension(TTL_EXTENSION, INITIAL_TTL);
         }
         event.set_extension("knativearrivaltime", chrono::Utc::now().to_rfc3339());
-        // The receiver is gone only during shutdown, when losing events is
-        // exactly the documented behaviour.
-        let _ = self.inner.queue.send(Envelope {
+        match self.inner.queue.try_send(Envelope {
             namespace: namespace.to_string(),
             broker: broker.to_string(),
             event,
-        });
+        }) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(e)) => {
+                tracing::warn!(
+                    id = e.event.id(),
+                    "queue full ({QUEUE_CAPACITY} events): event refused"
+                );
+                false
+            }
+            // the receiver is gone only during shutdown, when losing events
+            // is exactly the documented behaviour
+            Err(mpsc::error::TrySendError::Closed(_)) => true,
+        }
     }
 
     /// Sends a source's event to its sink: a Broker is published to; any
     /// other address gets one direct attempt (sources have no retry policy).
     pub async fn emit(&self, namespace: &str, sink: &Destination, event: Event) {
         match self.inner.endpoints.resolve(namespace, sink) {
-            Ok(Target::Broker { namespace, name }) => self.publish(&namespace, &name, event),
+            Ok(Target::Broker { namespace, name }) => {
+                if !self.publish(&namespace, &name, event) {
+                    tracing::warn!("source event dropped: the broker's queue is full");
+                }
+            }
             Ok(Target::Url(url)) => {
                 let a = delivery::send_once(&self.inner.client, &url, event, None, None).await;
                 if a.verdict != delivery::Verdict::Delivered {
@@ -255,7 +277,7 @@ impl Bus {
         }
     }
 
-    async fn dispatch(self, mut rx: mpsc::UnboundedReceiver<Envelope>) {
+    async fn dispatch(self, mut rx: mpsc::Receiver<Envelope>) {
         while let Some(envelope) = rx.recv().await {
             let mut matched = 0;
             for route in self.inner.routes.iter().filter(|r| {
@@ -315,7 +337,9 @@ impl Bus {
                     }
                     reply.set_extension(TTL_EXTENSION, ttl - 1);
                     tracing::info!(trigger = %route.name, reply_type = reply.ty(), "reply re-enters the broker");
-                    self.publish(&route.namespace, &route.broker, reply);
+                    if !self.publish(&route.namespace, &route.broker, reply) {
+                        tracing::warn!(trigger = %route.name, "reply dropped: the broker's queue is full");
+                    }
                 }
             }
             Outcome::Failed { attempts, last } => {
@@ -382,8 +406,21 @@ pub async fn ingress_namespaced(
 fn accept(bus: &Bus, namespace: Option<&str>, name: &str, event: Event) -> Response {
     match bus.find_broker(namespace, name) {
         Ok((ns, n)) => {
-            bus.publish(&ns, &n, event);
-            StatusCode::ACCEPTED.into_response()
+            if bus.publish(&ns, &n, event) {
+                StatusCode::ACCEPTED.into_response()
+            } else {
+                // back-pressure: the sender retries (Knative's contract for 503)
+                let mut r = crate::gateway::problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Broker busy",
+                    &format!("{QUEUE_CAPACITY} events are waiting; retry shortly"),
+                );
+                r.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+                r
+            }
         }
         Err(e) => crate::gateway::problem(StatusCode::NOT_FOUND, "Unknown broker", &e),
     }

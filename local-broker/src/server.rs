@@ -81,12 +81,18 @@ impl Running {
 }
 
 pub fn app(bus: Bus, dashboard_dir: PathBuf) -> Router {
-    Router::new()
+    let ingress = Router::new()
         .route("/broker/{name}", post(broker::ingress))
         .route(
             "/broker/{namespace}/{name}",
             post(broker::ingress_namespaced),
         )
+        // the SDK's Event extractor reads the whole body: bound it first (413)
+        .route_layer(tower_http::limit::RequestBodyLimitLayer::new(
+            broker::INGRESS_BODY_LIMIT,
+        ));
+    Router::new()
+        .merge(ingress)
         .route("/healthz", get(|| async { "ok" }))
         // the OIDC issuer of the deliveries' tokens, at the API server's paths
         .route(
