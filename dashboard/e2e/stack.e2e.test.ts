@@ -116,6 +116,21 @@ describe("the dashboard against the real stack", () => {
     await shot("02-empty");
   });
 
+  it("links the dev mail catcher in the header, and the link opens Mailpit's web UI", async () => {
+    await storeList();
+    // scripts/dev runs Mailpit on loopback and tells the dashboard through GET /config.json.
+    const mail = page.getByRole("banner").getByRole("link", { name: "Mail" });
+    expect(await mail.getAttribute("href")).toBe(process.env.STOREFLEET_E2E_MAIL_URL ?? "http://127.0.0.1:8025/");
+    expect(await mail.getAttribute("target")).toBe("_blank");
+    const [mailpit] = await Promise.all([browser.context.waitForEvent("page"), mail.click()]);
+    await mailpit.waitForLoadState();
+    // The mailbox UI, rendered by its bundle (built by scripts/tool from scripts/mailpit-ui/): the
+    // served index.html has no "Inbox" of its own, so a page without the bundle stays blank.
+    await mailpit.getByText("Inbox", { exact: true }).first().waitFor({ state: "attached", timeout: 30_000 });
+    await screenshot(mailpit, "e2e", "02b-mail-catcher");
+    await mailpit.close();
+  });
+
   it("creates a store and shows it go from Provisioning to Ready", async () => {
     await storeList();
     await createStore("E2E shop");

@@ -116,6 +116,9 @@ class Gateway(unittest.TestCase):
             cls.servers.append(srv)
             env[f"STOREFLEET_{fn.upper().replace('-', '_')}_URL"] = f"http://127.0.0.1:{srv.server_address[1]}"
         env["NGINX_RESOLVER"] = "127.0.0.1"
+        # the platform chart's value with mailCatcher on (values-local.yaml)
+        env["STOREFLEET_MAIL_URL"] = "http://mail.localhost/"
+        cls.env = env
 
         # The image's files, with their absolute paths moved into a temp dir.
         cls.tmp = tempfile.mkdtemp(prefix="storefleet-gateway-")
@@ -146,7 +149,8 @@ class Gateway(unittest.TestCase):
                 os.chmod(os.path.join(d, f), 0o755)
         env["PATH"] = os.path.dirname(nginx) + os.pathsep + env["PATH"]
         cls.log = open(os.path.join(cls.tmp, "nginx.log"), "w")
-        cls.proc = subprocess.Popen([os.path.join(conf_dir, "entrypoint.sh")], env=env,
+        cls.entrypoint, cls.run_dir = os.path.join(conf_dir, "entrypoint.sh"), run_dir
+        cls.proc = subprocess.Popen([cls.entrypoint], env=env,
                                     stdout=cls.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
         while True:
@@ -270,6 +274,36 @@ class Gateway(unittest.TestCase):
         self.assertIn("frame-ancestors 'none'", r.getheader("Content-Security-Policy"))
         self.assertEqual(r.getheader("X-Frame-Options"), "DENY")
         self.assertIsNone(r.getheader("Server") and re.search(r"\d", r.getheader("Server")), "no version")
+
+    def test_config_json_names_the_mail_catcher(self):
+        r, data = self.request("GET", "/config.json")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "application/json")
+        self.assertEqual(r.getheader("Cache-Control"), "no-cache")
+        self.assertEqual(r.getheader("X-Frame-Options"), "DENY")
+        self.assertEqual(json.loads(data), {"mailUrl": "http://mail.localhost/"})
+
+    def render_config_only(self, mail_url):
+        """entrypoint.sh with nginx -t: renders the config and checks it, starts nothing."""
+        env = dict(self.env)
+        if mail_url is None:
+            env.pop("STOREFLEET_MAIL_URL")
+        else:
+            env["STOREFLEET_MAIL_URL"] = mail_url
+        return subprocess.run([self.entrypoint, "-t"], env=env, capture_output=True, text=True, timeout=30)
+
+    def test_config_json_is_empty_without_a_mail_catcher(self):
+        r = self.render_config_only(None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.run_dir, "storefleet.conf")) as fh:
+            self.assertIn("return 200 '{}';", fh.read())
+
+    def test_a_mail_url_that_could_break_the_document_is_refused(self):
+        for bad in ("http://mail.localhost/'; return 302 http://evil", 'http://x/"}', "javascript:alert(1)", "mail.localhost"):
+            with self.subTest(url=bad):
+                r = self.render_config_only(bad)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("is not a plain http(s) URL", r.stderr)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use reqwest::Url;
 use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -255,6 +256,18 @@ fn gateway_client() -> &'static reqwest::Client {
             .build()
             .expect("a reqwest client with default TLS settings")
     })
+}
+
+/// `GET /config.json`: what the dashboard learns from where it is served,
+/// the same document the production gateway renders (dashboard/nginx):
+/// `{"mailUrl": "<the mail catcher's web UI>"}`, or `{}` without one (the
+/// dashboard then shows no Mail link). Revalidated like index.html.
+pub fn dashboard_config(mail_url: Option<&Url>) -> Response {
+    let body = match mail_url {
+        Some(url) => serde_json::json!({ "mailUrl": url.as_str() }),
+        None => serde_json::json!({}),
+    };
+    ([(header::CACHE_CONTROL, "no-cache")], axum::Json(body)).into_response()
 }
 
 /// Cache policy of the dashboard's files: Vite puts content-hashed files

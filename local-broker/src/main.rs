@@ -37,6 +37,10 @@ struct Cli {
         env = "LOCAL_BROKER_DASHBOARD_DIR"
     )]
     dashboard_dir: PathBuf,
+    /// The mail catcher's web UI (scripts/dev: Mailpit), linked from the
+    /// dashboard's header through `GET /config.json`.
+    #[arg(long, value_name = "URL", env = "LOCAL_BROKER_MAIL_URL")]
+    mail_url: Option<Url>,
     /// Do not emulate the ApiServerSources even if a kubeconfig is present.
     #[arg(long)]
     no_apiserver_source: bool,
@@ -144,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
         functions,
         run,
         dashboard_dir: cli.dashboard_dir,
+        mail_url: cli.mail_url,
         apiserver_source: !cli.no_apiserver_source,
         ping_source: !cli.no_ping_source,
         limits: Default::default(),

@@ -25,6 +25,8 @@ pub struct Options {
     /// Functions the broker starts: Service name -> binary.
     pub run: BTreeMap<String, PathBuf>,
     pub dashboard_dir: PathBuf,
+    /// The mail catcher's web UI, told to the dashboard (`GET /config.json`).
+    pub mail_url: Option<Url>,
     /// Emulate the ApiServerSources (needs a kubeconfig).
     pub apiserver_source: bool,
     /// Fire the PingSources.
@@ -80,7 +82,7 @@ impl Running {
     }
 }
 
-pub fn app(bus: Bus, dashboard_dir: PathBuf) -> Router {
+pub fn app(bus: Bus, dashboard_dir: PathBuf, mail_url: Option<Url>) -> Router {
     let ingress = Router::new()
         .route("/broker/{name}", post(broker::ingress))
         .route(
@@ -100,6 +102,10 @@ pub fn app(bus: Bus, dashboard_dir: PathBuf) -> Router {
             get(broker::oidc_discovery),
         )
         .route("/openid/v1/jwks", get(broker::oidc_jwks))
+        .route(
+            "/config.json",
+            get(move || async move { gateway::dashboard_config(mail_url.as_ref()) }),
+        )
         .route("/api", any(gateway::api))
         // `/api/` is an API path too (404 problem), never the dashboard
         .route("/api/", any(gateway::api))
@@ -262,7 +268,11 @@ pub async fn start(options: Options) -> Result<Running> {
         }
     }
 
-    let app = app(bus.clone(), options.dashboard_dir.clone());
+    let app = app(
+        bus.clone(),
+        options.dashboard_dir.clone(),
+        options.mail_url.clone(),
+    );
     let server = tokio::spawn(serve(listener, app, stop_rx.clone(), options.limits));
     Ok(Running {
         addr,

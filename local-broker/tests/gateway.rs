@@ -50,15 +50,17 @@ async fn function(name: &'static str, seen: Seen) -> Url {
 }
 
 async fn start(dashboard: &std::path::Path, seen: &Seen) -> server::Running {
-    start_with(dashboard, seen, Default::default(), None).await
+    start_with(dashboard, seen, Default::default(), None, None).await
 }
 
-/// `down`: a function whose address answers nothing (a closed port).
+/// `down`: a function whose address answers nothing (a closed port);
+/// `mail_url`: the broker's --mail-url.
 async fn start_with(
     dashboard: &std::path::Path,
     seen: &Seen,
     limits: server::Limits,
     down: Option<&str>,
+    mail_url: Option<Url>,
 ) -> server::Running {
     let mut functions = BTreeMap::new();
     for name in ["create-store", "delete-store", "list-stores"] {
@@ -96,6 +98,7 @@ spec: {}
         functions,
         run: BTreeMap::new(),
         dashboard_dir: dashboard.to_path_buf(),
+        mail_url,
         apiserver_source: false,
         ping_source: false,
         limits,
@@ -239,6 +242,30 @@ async fn dashboard_files_spa_fallback_and_caching() {
 }
 
 #[tokio::test]
+async fn config_json_tells_the_dashboard_the_mail_catcher() {
+    let seen: Seen = Default::default();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html>shell</html>").unwrap();
+    for (mail_url, want) in [
+        (
+            Some("http://127.0.0.1:8025/".parse::<Url>().unwrap()),
+            serde_json::json!({"mailUrl": "http://127.0.0.1:8025/"}),
+        ),
+        (None, serde_json::json!({})),
+    ] {
+        let broker = start_with(dist.path(), &seen, Default::default(), None, mail_url).await;
+        let r = reqwest::get(broker.url().join("config.json").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["cache-control"], "no-cache");
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap(), want);
+        broker.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn missing_dashboard_build_says_what_to_do() {
     let seen: Seen = Default::default();
     let empty = tempfile::tempdir().unwrap();
@@ -276,7 +303,14 @@ async fn the_gateway_refuses_dot_segments_and_sets_security_headers() {
     let seen: Seen = Default::default();
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>dashboard</html>").unwrap();
-    let broker = start_with(dist.path(), &seen, Default::default(), Some("create-store")).await;
+    let broker = start_with(
+        dist.path(),
+        &seen,
+        Default::default(),
+        Some("create-store"),
+        None,
+    )
+    .await;
     for path in [
         "/api/%2e%2e/metrics",
         "/api/%2E%2E/metrics",
@@ -365,7 +399,7 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
         header_read_timeout: Duration::from_millis(500),
         max_connections: 3,
     };
-    let broker = start_with(dist.path(), &seen, limits, None).await;
+    let broker = start_with(dist.path(), &seen, limits, None, None).await;
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut s = tokio::net::TcpStream::connect(broker.addr).await.unwrap();

@@ -10,6 +10,7 @@ import {
 } from "@tanstack/react-query";
 import { useState } from "react";
 import { useApi } from "../auth/session";
+import { fetchDashboardConfig } from "./dashboardConfig";
 import { nextPollInterval } from "../lib/polling";
 import type { Credentials, Engine, Me, Store, StoreEvent, StorePage } from "./types";
 import { isTransitional, normalizeEvent } from "./types";
@@ -21,7 +22,18 @@ export const keys = {
   credentials: (id: string) => ["store", id, "credentials"] as const,
   me: ["me"] as const,
   engines: ["engines"] as const,
+  dashboardConfig: ["dashboard-config"] as const,
 };
+
+/** GET /config.json once per page load: it changes only with a new deployment. */
+export function useDashboardConfig() {
+  return useQuery({
+    queryKey: keys.dashboardConfig,
+    queryFn: ({ signal }) => fetchDashboardConfig(signal),
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
+  });
+}
 
 /**
  * A refetchInterval that backs off while the data stays the same. TanStack

@@ -1,10 +1,11 @@
 import { Link, Outlet } from "react-router";
-import { useMe } from "../api/queries";
+import { useDashboardConfig, useMe } from "../api/queries";
 import { useSession } from "../auth/session";
 
 export function Layout() {
   const { signOut } = useSession();
   const me = useMe();
+  const mailUrl = useDashboardConfig().data?.mailUrl ?? null;
   return (
     <div className="min-h-screen bg-slate-100">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:p-2">
@@ -20,6 +21,18 @@ export function Layout() {
               <span className="hidden text-slate-700 sm:inline">
                 Signed in as <span className="font-semibold">{me.data.name}</span>
               </span>
+            )}
+            {mailUrl !== null && (
+              // Development only: the mail catcher where the stores' order emails land.
+              <a
+                href={mailUrl}
+                target="_blank"
+                rel="noopener noreferrer"
+                className="btn-secondary"
+                title="Order emails caught by the local mail catcher (opens in a new tab)"
+              >
+                Mail
+              </a>
             )}
             <button
               type="button"

@@ -36,6 +36,8 @@ export interface FakeState {
   idempotency: Record<string, string>;
   failures: InjectedFailure[];
   requests: FakeRequest[];
+  /** The body of GET /config.json (no token needed); undefined: the SPA's index.html, as a gateway without one answers. */
+  dashboardConfig?: unknown;
 }
 
 export const WOOCOMMERCE: Engine = { type: "woocommerce", enabled: true, description: "WordPress with WooCommerce" };
@@ -71,6 +73,8 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     idempotency: {},
     failures: [],
     requests: [],
+    // as the production gateway answers without a mail catcher
+    dashboardConfig: {},
     ...copy,
   };
 }
@@ -97,6 +101,12 @@ function newId(): string {
 export function answer(state: FakeState, request: FakeRequest): FakeResponse | "network" {
   state.requests.push(request);
   const pathOnly = request.path.split("?")[0] ?? request.path;
+  if (request.method === "GET" && pathOnly === "/config.json") {
+    if (state.dashboardConfig === undefined) {
+      return { status: 200, headers: { "content-type": "text/html" }, body: "<!doctype html><title>Storefleet</title>" };
+    }
+    return json(200, state.dashboardConfig);
+  }
   const failureAt = state.failures.findIndex((f) => f.method === request.method && f.path === pathOnly);
   if (failureAt >= 0) {
     const [failure] = state.failures.splice(failureAt, 1);

@@ -365,14 +365,19 @@ class MailCatcher(unittest.TestCase):
                 docs = render(f)
                 mail = [(d["kind"], d["metadata"]["name"]) for d in docs if d["metadata"]["name"] == "mailpit"]
                 store_values = named(docs, "ConfigMap", "storefleet-config")["data"]["STOREFLEET_STORE_VALUES"]
+                gateway = named(docs, "Deployment", "storefleet-dashboard")["spec"]["template"]["spec"]["containers"][0]
+                mail_url = [e["value"] for e in gateway["env"] if e["name"] == "STOREFLEET_MAIL_URL"]
                 if f == "values-local.yaml":
                     self.assertEqual(sorted(mail), [("Deployment", "mailpit"), ("Ingress", "mailpit"),
                                                     ("NetworkPolicy", "mailpit"), ("Service", "mailpit")])
                     self.assertEqual(store_values.split(","),
                                      ["/opt/storefleet/helm/store/values-local.yaml", MAIL_VALUES])
+                    # the dashboard's Mail link (GET /config.json, dashboard/nginx)
+                    self.assertEqual(mail_url, ["http://mail.localhost/"])
                 else:
                     self.assertEqual(mail, [])
                     self.assertNotIn("mail-catcher", store_values)
+                    self.assertEqual(mail_url, [], "no Mail link in production")
 
     def test_the_image_is_pinned_to_the_version_make_dev_builds(self):
         d = named(render("values-local.yaml"), "Deployment", "mailpit")

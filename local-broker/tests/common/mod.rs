@@ -167,6 +167,7 @@ pub async fn broker(m: Manifests, functions: &[(&str, &Url)]) -> Running {
             .collect::<BTreeMap<_, _>>(),
         run: BTreeMap::new(),
         dashboard_dir: "/nonexistent".into(),
+        mail_url: None,
         apiserver_source: false,
         ping_source: true,
         limits: Default::default(),
