@@ -132,7 +132,8 @@ class WordPressFiles(unittest.TestCase):
 
     def run_files(self, volume, release, name="pod"):
         pod = Pod(f"wordpress-{name}", self.spec, claims={"wordpress-content": volume},
-                  configmaps={"woocommerce-setup": self.configmap}, secrets={"store-credentials": store_secret()},
+                  configmaps={"woocommerce-setup": self.configmap},
+                  secrets={"store-credentials": store_secret(), "store-admin": store_secret()},
                   workdir=os.path.join(self.dir, name))
         r = pod.run("wordpress-files", self.image(release))
         return r, pod

@@ -195,6 +195,13 @@ impl Chain {
         let kubeconfig = kube
             .map(|k| k.kubeconfig.clone())
             .unwrap_or_else(|| dir.path().join("no-cluster-kubeconfig"));
+        let recording_helm = write_recording_helm(
+            dir.path(),
+            &helm_log,
+            kube.map(|k| k.helm.as_path())
+                .unwrap_or(Path::new("/bin/false")),
+            &options,
+        );
         let mut children = Vec::new();
 
         let mut cmd = Command::new(binary("local-broker"));
@@ -237,11 +244,7 @@ impl Chain {
                     "debug,hyper=info,h2=info,rustls=info,tower=info",
                 )
                 .env("STOREFLEET_LOG_FORMAT", "json")
-                .env(
-                    "STOREFLEET_HELM_BIN",
-                    repo_root().join("functions/readiness-checker/tests/fixtures/recording-helm"),
-                )
-                .env("RECORDING_HELM_LOG", &helm_log)
+                .env("STOREFLEET_HELM_BIN", &recording_helm)
                 .env(
                     "STOREFLEET_STORE_CHART",
                     repo_root().join("shared/kube/fixtures/chart"),
@@ -254,17 +257,6 @@ impl Chain {
                 .env("HELM_CACHE_HOME", dir.path().join("helm/cache"))
                 .env("HELM_CONFIG_HOME", dir.path().join("helm/config"))
                 .env("HELM_DATA_HOME", dir.path().join("helm/data"));
-            if let Some(kube) = kube {
-                cmd.env("RECORDING_HELM_REAL", &kube.helm);
-            } else {
-                cmd.env("RECORDING_HELM_REAL", "/bin/false");
-            }
-            if let Some(delay) = options.helm_upgrade_delay {
-                cmd.env("RECORDING_HELM_UPGRADE_DELAY", delay.to_string());
-            }
-            if let Some(delay) = options.helm_after_upgrade_delay {
-                cmd.env("RECORDING_HELM_AFTER_UPGRADE_DELAY", delay.to_string());
-            }
             for (key, value) in &options.env {
                 cmd.env(key, value);
             }
@@ -493,4 +485,34 @@ pub async fn cleanup_namespace(client: &Client, id: &str) {
     let _ = api
         .delete(&format!("store-{id}"), &Default::default())
         .await;
+}
+
+/// Writes the helm the functions run: the recording helm of
+/// `tests/fixtures/recording-helm` with this test's settings. The settings are
+/// written into the wrapper, not passed in the functions' environment, because
+/// create-store and delete-store start helm from a cleared environment (an
+/// allowlist, `shared/kube/src/helm/process.rs`) that a test must not widen.
+fn write_recording_helm(dir: &Path, log: &Path, real: &Path, options: &Options<'_>) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let quote = |value: &std::ffi::OsStr| {
+        let value = value.to_str().expect("test paths are UTF-8");
+        assert!(!value.contains('\''), "no quote in {value}");
+        format!("'{value}'")
+    };
+    let mut script = String::from("#!/usr/bin/env bash\n");
+    script += &format!("export RECORDING_HELM_LOG={}\n", quote(log.as_os_str()));
+    script += &format!("export RECORDING_HELM_REAL={}\n", quote(real.as_os_str()));
+    if let Some(delay) = options.helm_upgrade_delay {
+        script += &format!("export RECORDING_HELM_UPGRADE_DELAY={delay}\n");
+    }
+    if let Some(delay) = options.helm_after_upgrade_delay {
+        script += &format!("export RECORDING_HELM_AFTER_UPGRADE_DELAY={delay}\n");
+    }
+    let fixture = repo_root().join("functions/readiness-checker/tests/fixtures/recording-helm");
+    script += &format!("exec {} \"$@\"\n", quote(fixture.as_os_str()));
+    let path = dir.join("recording-helm");
+    std::fs::write(&path, script).expect("write the recording helm");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("make the recording helm executable");
+    path
 }
