@@ -5,7 +5,7 @@ TEST_TARGETS += test-chart store-acceptance
 BENCH_TARGETS += bench-store-setup
 
 STORE_CHART := helm/store
-STORE_VALUES := values.yaml values-local.yaml values-prod.yaml values-mail-catcher.yaml
+STORE_VALUES := values.yaml values-local.yaml values-prod.yaml values-prod-ingress-nginx.yaml values-mail-catcher.yaml
 # What create-store always passes (docs/development.md); the chart refuses to
 # render without a store id and a host.
 STORE_INTERFACE := --set storeId=abcd1234 --set-string ingress.host=abcd1234.localhost \

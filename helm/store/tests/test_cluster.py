@@ -17,6 +17,9 @@ import subprocess
 import time
 import unittest
 
+import yaml
+
+import cert_manager
 from chart import ADMIN_KEYS, CHART, ROOT, SECRET_KEYS, interface, pod_share, quantity
 
 HELM = os.environ.get("HELM", "helm")
@@ -24,10 +27,10 @@ KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KUBECONFIG = os.environ.get("STORE_KUBECONFIG", "")
 
 
-def run(*args, check=True, env=None):
+def run(*args, check=True, env=None, stdin=None):
     # HELM_DRIVER: release records in ConfigMaps, as create-store runs helm
     # (shared/kube/src/helm/process.rs).
-    r = subprocess.run(list(args), capture_output=True, text=True,
+    r = subprocess.run(list(args), capture_output=True, text=True, input=stdin,
                        env={**os.environ, "KUBECONFIG": KUBECONFIG, "HELM_DRIVER": "configmap", **(env or {})})
     if check and r.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
@@ -216,6 +219,103 @@ class StoreOnARealApiServer(unittest.TestCase):
         until("the volumes to be deleted", 60, lambda: not [
             pv for pv in json.loads(kubectl("get", "pv", "-o", "json").stdout)["items"]
             if pv["spec"].get("claimRef", {}).get("namespace") == self.ns])
+
+
+# The platform's admission policies that judge every store namespace
+# (helm/platform/templates/admission-policy.yaml), rendered with the values
+# whose store host and IngressClass match the store installed here
+# (values-local: {id}.localhost, nginx).
+STORE_POLICIES = ("storefleet-store-pods", "storefleet-store-ingresses")
+
+
+def platform_store_policies():
+    out = run(HELM, "template", "storefleet", os.path.join(ROOT, "helm", "platform"), "--namespace", "storefleet",
+              "-f", os.path.join(ROOT, "helm", "platform", "values-local.yaml"),
+              "--show-only", "templates/admission-policy.yaml").stdout
+    return [d for d in yaml.safe_load_all(out) if d and d["metadata"]["name"] in STORE_POLICIES]
+
+
+def create(ns, obj, check=True):
+    """kubectl create (generateName needs create, not apply); the created object."""
+    r = run(KUBECTL, "-n", ns, "create", "-o", "json", "-f", "-", check=False, stdin=json.dumps(obj))
+    if check and r.returncode != 0:
+        raise AssertionError(f"{obj['kind']} refused:\n{r.stderr}")
+    return json.loads(r.stdout) if r.returncode == 0 else r
+
+
+@unittest.skipUnless(KUBECONFIG, "STORE_KUBECONFIG is not set (make test-chart sets it)")
+class CertManagerSolverDuringARollingUpdate(unittest.TestCase):
+    """Issue 11 item 8: the storefront's certificate can be issued while the
+    store rolls over. cert-manager's HTTP-01 solver pod, ClusterIP Service and
+    Ingress (cert_manager.py: as cert-manager v1.18.2 builds them) are created
+    in the store namespace while the old and the new WordPress pod run side
+    by side, and must pass the ResourceQuota, the LimitRange, Pod Security
+    `restricted` and the platform's storefleet-store-pods and
+    storefleet-store-ingresses policies."""
+
+    @classmethod
+    def setUpClass(cls):
+        give_nodes_ephemeral_storage()
+        cls.policies = platform_store_policies()
+        assert sorted(p["metadata"]["name"] for p in cls.policies) == sorted(STORE_POLICIES * 2), cls.policies
+        run(KUBECTL, "apply", "--server-side", "-f", "-", stdin="\n---\n".join(yaml.safe_dump(p) for p in cls.policies))
+        cls.store_id = "c" + secrets.token_hex(4)[:7]
+        cls.ns = prepare_namespace(cls.store_id)
+        cls.host = f"{cls.store_id}.localhost"
+        # In force once each refuses what only it refuses (policies take a
+        # moment to load): an added capability (Pod Security `restricted`
+        # allows NET_BIND_SERVICE) and another host's Ingress.
+        probe_pod = cert_manager.pod(cls.host, "probe", "k")
+        probe_pod["spec"]["containers"][0]["securityContext"]["capabilities"]["add"] = ["NET_BIND_SERVICE"]
+        probe_ingress = cert_manager.ingress("storefleet.localhost", "probe", "x", "nginx")
+
+        def refused(obj, words):
+            return words in run(KUBECTL, "-n", cls.ns, "create", "--dry-run=server", "-f", "-", check=False,
+                                stdin=json.dumps(obj)).stderr
+        until("the platform's store policies to be in force", 60, lambda: refused(
+            probe_pod, "adds none") and refused(probe_ingress, "every Ingress rule must have host"))
+
+    @classmethod
+    def tearDownClass(cls):
+        run(HELM, "uninstall", cls.ns, "--namespace", cls.ns, "--wait", check=False)
+        kubectl("delete", "namespace", cls.ns, "--ignore-not-found", "--wait=false", check=False)
+        for p in cls.policies:
+            kubectl("delete", p["kind"].lower(), p["metadata"]["name"], "--ignore-not-found", check=False)
+
+    def test_the_solver_is_admitted_while_old_and_new_wordpress_pods_run(self):
+        tls = ["--set", "ingress.tls.enabled=true", "--set-string", "ingress.tls.clusterIssuer=letsencrypt-prod"]
+        helm_install(self.store_id, *tls)
+        until("the store's workloads to be available", 90, lambda: store_ready(self.ns))
+        helm_install(self.store_id, *tls, "--set-string", "wordpress.image.tag=0.0.0-crash-loop-backoff")
+        wordpress = lambda: [p for p in get(self.ns, "pods")["items"]  # noqa: E731
+                             if p["metadata"]["labels"].get("app.kubernetes.io/component") == "wordpress"
+                             and not p["metadata"].get("deletionTimestamp")]
+        until("old and new WordPress pods side by side", 60, lambda: len(wordpress()) == 2)
+
+        token, key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        # cert-manager's default Service type is NodePort, which the store
+        # quota refuses: hence serviceType: ClusterIP in docs/production.md.
+        r = create(self.ns, cert_manager.service(self.host, token, "NodePort"), check=False)
+        self.assertIsInstance(r, subprocess.CompletedProcess, "a NodePort Service was admitted")
+        self.assertIn("exceeded quota", r.stderr)
+        service = create(self.ns, cert_manager.service(self.host, token))
+        ingress = create(self.ns, cert_manager.ingress(self.host, token, service["metadata"]["name"], "nginx"))
+        pod = create(self.ns, cert_manager.pod(self.host, token, key))
+        self.assertNotIn("pod-security.kubernetes.io", json.dumps(pod["metadata"].get("annotations", {})))
+        # LimitRange gave it the ephemeral storage it does not ask for
+        resources = pod["spec"]["containers"][0]["resources"]
+        self.assertEqual((resources["requests"]["ephemeral-storage"], resources["limits"]["ephemeral-storage"]),
+                         ("50Mi", "512Mi"))
+        self.assertEqual(ingress["spec"]["rules"][0]["host"], self.host)
+
+        name = pod["metadata"]["name"]
+        until("the solver pod to run", 60, lambda: get(self.ns, f"pod/{name}")["status"].get("phase") == "Running")
+        self.assertEqual(len(wordpress()), 2, "the rolling update still has both pods")
+        self.assertEqual(refusals(self.ns), [])
+        got, want = settled_quota(self.ns)
+        self.assertEqual(got, want, "quota usage (first) != the shares of the pods, the solver's included (second)")
+        used = get(self.ns, "resourcequota/store-quota")["status"]["used"]
+        self.assertEqual((used["pods"], used["services"], used["services.nodeports"]), ("4", "3", "0"))
 
 
 @unittest.skipUnless(KUBECONFIG, "STORE_KUBECONFIG is not set (make test-chart sets it)")

@@ -16,6 +16,7 @@ import unittest
 
 import yaml
 
+import cert_manager
 from chart import (ADMIN_KEYS, CHART, SECRET_KEYS, STORE_ID, VALUES_FILES, by_kind, containers, helm_template, named,
                    pod_share, pods_at_worst, quantity, render, workloads)
 
@@ -47,23 +48,27 @@ class Resources(unittest.TestCase):
 
     def test_the_quota_admits_a_rolling_update_with_the_setup_running(self):
         """Worst moment: every Deployment at replicas + surge (the new pod still
-        in its init containers) and the StatefulSet's pod, all at once."""
+        in its init containers) and the StatefulSet's pod, all at once, while
+        cert-manager solves the certificate's HTTP-01 challenge (its solver
+        pod, after the LimitRange's defaults, and its Service)."""
         for _, docs in each_values_file(self):
             hard = named(docs, "ResourceQuota", "store-quota")["spec"]["hard"]
-            peak_pods = 0
+            solver = cert_manager.with_limit_range_defaults(
+                cert_manager.pod(f"{STORE_ID}.localhost", "t", "k")["spec"], named(docs, "LimitRange", "store-limits"))
             for kind in ("requests", "limits"):
                 for r in ("cpu", "memory", "ephemeral-storage"):
                     total = sum(pods_at_worst(w) * pod_share(w["spec"]["template"]["spec"], kind, r)
-                                for w in workloads(docs))
+                                for w in workloads(docs)) + pod_share(solver, kind, r)
                     self.assertLessEqual(total, quantity(hard[f"{kind}.{r}"]), f"{kind}.{r}: {total} needed")
             peak_pods = sum(pods_at_worst(w) for w in workloads(docs))
             self.assertGreaterEqual(peak_pods, 3, "a rolling update of WordPress overlaps two pods")
-            self.assertLessEqual(peak_pods, int(hard["pods"]))
+            self.assertLessEqual(peak_pods + 1, int(hard["pods"]), "the update's pods and the solver's")
             pvcs = by_kind(docs, "PersistentVolumeClaim")
             self.assertLessEqual(len(pvcs), int(hard["persistentvolumeclaims"]))
             self.assertLessEqual(sum(quantity(p["spec"]["resources"]["requests"]["storage"]) for p in pvcs),
                                  quantity(hard["requests.storage"]))
-            self.assertLessEqual(len(by_kind(docs, "Service")), int(hard["services"]))
+            self.assertLessEqual(len(by_kind(docs, "Service")) + 1, int(hard["services"]),
+                                 "the chart's Services and the solver's")
             self.assertEqual(hard["services.nodeports"], "0", "a store is reached only through the ingress")
             self.assertEqual(hard["services.loadbalancers"], "0")
 
@@ -572,6 +577,73 @@ class Network(unittest.TestCase):
             self.assertEqual(len(internet), 1)
             self.assertIn("10.0.0.0/8", internet[0]["to"][0]["ipBlock"]["except"])
             self.assertEqual({p["port"] for p in internet[0]["ports"]}, {80, 443})
+
+
+# The controller pods' labels as the ingress-nginx chart (4.13) and k3s's
+# Traefik chart set them.
+INGRESS_NGINX_POD = ("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx",
+                                       "app.kubernetes.io/instance": "ingress-nginx",
+                                       "app.kubernetes.io/component": "controller",
+                                       "app.kubernetes.io/part-of": "ingress-nginx"})
+TRAEFIK_POD = ("kube-system", {"app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-kube-system"})
+
+
+def selects(selector, labels):
+    """A NetworkPolicy's podSelector (matchLabels only, as this chart writes them)."""
+    return set(selector.get("matchLabels", {}).items()) <= set(labels.items())
+
+
+def peer_admits(peer, namespace, labels):
+    """Whether a NetworkPolicy `from` peer (namespaceSelector by name + podSelector) admits a pod."""
+    ns_ok = peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": namespace}
+    return ns_ok and selects(peer.get("podSelector", {}), labels)
+
+
+class CertManagerSolver(unittest.TestCase):
+    """cert-manager's HTTP-01 solver pod (cert_manager.py, as v1.18.2 builds it)
+    is reached by the ingress controller on 8089 and by nothing else."""
+
+    def ingress_rules_for(self, docs, labels):
+        return [(p["metadata"]["name"], rule) for p in by_kind(docs, "NetworkPolicy")
+                if selects(p["spec"]["podSelector"], labels) and "Ingress" in p["spec"]["policyTypes"]
+                for rule in p["spec"].get("ingress", [])]
+
+    def test_only_the_ingress_controller_reaches_the_solver_on_its_port(self):
+        solver = cert_manager.pod(f"{STORE_ID}.localhost", "tok", "key")
+        labels = solver["metadata"]["labels"]
+        port = solver["spec"]["containers"][0]["ports"][0]["containerPort"]
+        for f, docs in each_values_file(self):
+            nps = {p["metadata"]["name"]: p["spec"] for p in by_kind(docs, "NetworkPolicy")}
+            rules = self.ingress_rules_for(docs, labels)
+            self.assertEqual([name for name, _ in rules], ["acme-http-solver"], "one policy admits traffic to it")
+            rule = rules[0][1]
+            self.assertEqual(rule["ports"], [{"protocol": "TCP", "port": port}])
+            self.assertEqual(rule["from"], nps["wordpress"]["ingress"][0]["from"], "the storefront's controller")
+            self.assertTrue(selects(nps["default-deny"]["podSelector"], labels), "and default-deny covers it")
+            self.assertNotIn("Egress", nps["acme-http-solver"]["policyTypes"], "no egress of its own")
+            # nothing of the store's own is opened by it
+            for w in workloads(docs):
+                self.assertFalse(selects(nps["acme-http-solver"]["podSelector"],
+                                         w["spec"]["template"]["metadata"]["labels"]), w["metadata"]["name"])
+
+    def test_the_ingress_controller_of_the_values_reaches_the_store_and_the_solver(self):
+        def admitted(docs, pod):
+            nps = {p["metadata"]["name"]: p["spec"] for p in by_kind(docs, "NetworkPolicy")}
+            return {name: any(peer_admits(peer, *pod) for peer in nps[name]["ingress"][0]["from"])
+                    for name in ("wordpress", "acme-http-solver")}
+        both, neither = {"wordpress": True, "acme-http-solver": True}, {"wordpress": False, "acme-http-solver": False}
+        prod = render("values-prod.yaml")
+        self.assertEqual(admitted(prod, TRAEFIK_POD), both)
+        self.assertEqual(admitted(prod, INGRESS_NGINX_POD), neither, "values-prod alone admits only Traefik")
+        # k3s with ingress-nginx (docs/production.md): values-prod.yaml, then the overlay
+        nginx = render("values-prod.yaml", "-f", os.path.join(CHART, "values-prod-ingress-nginx.yaml"))
+        self.assertEqual(admitted(nginx, INGRESS_NGINX_POD), both)
+        self.assertEqual(admitted(nginx, TRAEFIK_POD), neither)
+        self.assertEqual(admitted(nginx, ("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx",
+                                                            "app.kubernetes.io/component": "admission-webhook"})),
+                         neither, "only the controller, not the chart's webhook Jobs")
+        self.assertEqual(named(nginx, "Ingress", "storefront")["spec"]["ingressClassName"], "nginx")
+        self.assertEqual(admitted(render("values-local.yaml"), INGRESS_NGINX_POD), both)
 
 
 class Ingress(unittest.TestCase):
