@@ -72,6 +72,20 @@ class Resources(unittest.TestCase):
             self.assertEqual(hard["services.nodeports"], "0", "a store is reached only through the ingress")
             self.assertEqual(hard["services.loadbalancers"], "0")
 
+    def test_every_volume_can_be_expanded_to_twice_its_size(self):
+        """A quota of exactly the volumes' sum refuses every PVC expansion
+        (issue 11 item 8): the quota and the LimitRange leave room to double
+        each volume."""
+        for _, docs in each_values_file(self):
+            hard = named(docs, "ResourceQuota", "store-quota")["spec"]["hard"]
+            lr = named(docs, "LimitRange", "store-limits")["spec"]["limits"]
+            pvc_max = quantity(next(i["max"]["storage"] for i in lr if i["type"] == "PersistentVolumeClaim"))
+            sizes = [quantity(p["spec"]["resources"]["requests"]["storage"])
+                     for p in by_kind(docs, "PersistentVolumeClaim")]
+            self.assertGreaterEqual(quantity(hard["requests.storage"]), 2 * sum(sizes), "quota: twice the volumes")
+            for size in sizes:
+                self.assertGreaterEqual(pvc_max, 2 * size, "LimitRange: twice each volume")
+
     def test_the_quota_arithmetic_counts_the_largest_init_container(self):
         """The helper itself, on a pod whose init container outweighs its containers."""
         spec = {"initContainers": [{"resources": {"requests": {"memory": "1Gi"}}}],
