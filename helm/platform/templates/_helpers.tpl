@@ -108,3 +108,50 @@ store-<id>, labelled as Storefleet's with the same id. */}}
         'storefleet.io/store-id' in {{ . }}.metadata.labels &&
         {{ . }}.metadata.name == 'store-' + {{ . }}.metadata.labels['storefleet.io/store-id']
 {{- end }}
+
+{{/* An egress rule for the Kubernetes API server (networkPolicy.apiServer). */}}
+{{- define "platform.apiServerEgress" -}}
+{{- $api := .Values.networkPolicy.apiServer -}}
+- {{- with $api.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . | quote }}
+    {{- end }}
+  {{- end }}
+  ports:
+    {{- range $api.ports }}
+    - port: {{ int . }}
+      protocol: TCP
+    {{- end }}
+{{- end }}
+
+{{/* An egress rule for PostgreSQL: this chart's pods, or any address on 5432
+when the database is external. */}}
+{{- define "platform.postgresqlEgress" -}}
+- {{- if eq .Values.database.mode "in-cluster" }}
+  to:
+    - podSelector:
+        matchLabels:
+          {{- include "platform.selectorLabels" (dict "ctx" . "component" "postgresql") | nindent 10 }}
+  {{- end }}
+  ports:
+    - port: 5432
+      protocol: TCP
+{{- end }}
+
+{{/* An egress rule for the broker ingress (Knative Eventing's MT channel-based broker). */}}
+{{- define "platform.brokerIngressEgress" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ .Values.networkPolicy.knativeEventingNamespace | quote }}
+      podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.brokerIngressPodLabels | nindent 10 }}
+  ports:
+    - port: 8080
+      protocol: TCP
+    - port: 8443
+      protocol: TCP
+{{- end }}

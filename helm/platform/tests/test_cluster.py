@@ -18,6 +18,8 @@ import unittest
 
 from cluster import (CHART, HELM, NS, POD_SECURITY_LABELS, deployment, kubectl, restricted_pod_spec, run,
                      sa_kubeconfig, wait_until)
+from platform_pods import FUNCTIONS, platform_pods
+from platform_pods import render as platform_pods_render
 
 
 def store_namespace(store_id, labelled=True, pod_security=None):
@@ -97,7 +99,13 @@ class PlatformOnARealApiServer(unittest.TestCase):
 
     @classmethod
     def install(cls):
-        run([HELM, "upgrade", "--install", "storefleet", CHART, "--namespace", NS, "--create-namespace",
+        # The platform namespace as docs/production.md and scripts/up make it:
+        # Pod Security restricted, enforced by the API server for every pod
+        # the chart, Knative Serving and Knative Eventing run there.
+        kubectl("apply", "--server-side", "--field-manager=storefleet-tests", "-f", "-",
+                stdin=json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                                  "metadata": {"name": NS, "labels": POD_SECURITY_LABELS}}))
+        run([HELM, "upgrade", "--install", "storefleet", CHART, "--namespace", NS,
              "--no-hooks", "-f", os.path.join(CHART, "values-local.yaml")])
 
     @classmethod
@@ -513,6 +521,56 @@ VIOLATIONS = [
     ("an unsafe sysctl", lambda s: s["securityContext"].update(sysctls=[{"name": "kernel.msgmax", "value": "1"}]),
      "sysctls"),
 ]
+
+
+class PlatformNamespace(unittest.TestCase):
+    """The namespace storefleet itself (issue 11 item 10): its NetworkPolicies
+    are accepted by the API server as rendered, and Pod Security restricted,
+    enforced there, admits every pod that runs in it — and refuses one that
+    does not meet it."""
+
+    @classmethod
+    def setUpClass(cls):
+        PlatformOnARealApiServer.install()
+
+    def dry_run_pod(self, name, labels, spec):
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": f"psa-{name}"[:63], "namespace": NS, "labels": labels}, "spec": spec}
+        return kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod), check=False)
+
+    def test_network_policies_are_accepted_as_rendered(self):
+        rendered = [d for d in platform_pods_render("values-local.yaml") if d["kind"] == "NetworkPolicy"]
+        names = {d["metadata"]["name"] for d in rendered}
+        self.assertLessEqual({"storefleet-default-deny", "storefleet-apiserver-source", "storefleet-postgresql",
+                              "storefleet-dashboard", "storefleet-migrations", "mailpit",
+                              *(f"storefleet-{f}" for f in FUNCTIONS)}, names)
+        installed = set(kubectl("-n", NS, "get", "networkpolicies", "-o", "jsonpath={.items[*].metadata.name}")
+                        .stdout.split())
+        # --no-hooks: the migration Job's policy is a hook; it gets a server-side dry run instead
+        self.assertEqual(names - {"storefleet-migrations"}, installed & names)
+        hook = next(d for d in rendered if d["metadata"]["name"] == "storefleet-migrations")
+        r = kubectl("apply", "--dry-run=server", "-n", NS, "-f", "-", stdin=json.dumps(hook), check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_restricted_is_enforced_and_admits_every_platform_pod(self):
+        labels = json.loads(kubectl("get", "namespace", NS, "-o", "jsonpath={.metadata.labels}").stdout)
+        self.assertEqual({k: v for k, v in labels.items() if k.startswith("pod-security")}, POD_SECURITY_LABELS)
+        pods = platform_pods("values-local.yaml")
+        self.assertLessEqual({"storefleet-postgresql", "storefleet-dashboard", "storefleet-migrations", "mailpit",
+                              "apiserver-source-adapter", *FUNCTIONS}, set(pods))
+        for name, (pod_labels, spec) in sorted(pods.items()):
+            with self.subTest(pod=name):
+                spec = {k: v for k, v in spec.items() if k != "serviceAccountName"}
+                r = self.dry_run_pod(name, pod_labels, spec)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertNotIn("PodSecurity", r.stderr, "no warning either")
+        # and it is enforced: the dashboard's pod without runAsNonRoot is refused
+        labels, spec = pods["storefleet-dashboard"]
+        spec = json.loads(json.dumps(spec))
+        spec["securityContext"].pop("runAsNonRoot")
+        r = self.dry_run_pod("not-restricted", labels, spec)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('violates PodSecurity "restricted:latest"', r.stderr)
 
 
 if __name__ == "__main__":
