@@ -587,10 +587,61 @@ class Network(unittest.TestCase):
             self.assertEqual(mysql[0]["from"], [{"podSelector": {"matchLabels": {
                 "app.kubernetes.io/name": "woocommerce", "app.kubernetes.io/instance": f"store-{STORE_ID}",
                 "app.kubernetes.io/component": "wordpress"}}}])
-            internet = [r for r in nps["wordpress"]["egress"] if "ipBlock" in r["to"][0]]
-            self.assertEqual(len(internet), 1)
-            self.assertIn("10.0.0.0/8", internet[0]["to"][0]["ipBlock"]["except"])
-            self.assertEqual({p["port"] for p in internet[0]["ports"]}, {80, 443})
+            for rule in nps["wordpress"]["egress"]:
+                for peer in rule["to"]:
+                    if "ipBlock" in peer:
+                        self.assertIn("10.0.0.0/8", peer["ipBlock"]["except"])
+
+
+def internet_ports(docs):
+    """The ports of the WordPress pod's egress rules to addresses outside the cluster."""
+    egress = named(docs, "NetworkPolicy", "wordpress")["spec"]["egress"]
+    return sorted(p["port"] for rule in egress if any("ipBlock" in peer for peer in rule["to"])
+                  for p in rule["ports"])
+
+
+class Egress(unittest.TestCase):
+    """Issue 11 item 9: HTTPS only where the setup downloads WooCommerce, and
+    no internet at all for production stores (WooCommerce from the setup image)."""
+
+    def test_only_https_where_the_setup_downloads_from_wordpress_org(self):
+        for f in ("values.yaml", "values-local.yaml"):
+            with self.subTest(values=f):
+                self.assertEqual(internet_ports(render(f)), [443], "no plain HTTP to the internet")
+
+    def test_production_stores_reach_nothing_outside_the_cluster(self):
+        docs = render("values-prod.yaml")
+        self.assertEqual(internet_ports(docs), [])
+        wordpress = named(docs, "NetworkPolicy", "wordpress")["spec"]["egress"]
+        self.assertEqual([peer for rule in wordpress for peer in rule["to"]], [{"podSelector": {"matchLabels": {
+            "app.kubernetes.io/name": "woocommerce", "app.kubernetes.io/instance": f"store-{STORE_ID}",
+            "app.kubernetes.io/component": "mysql"}}}], "MySQL only (DNS is the dns policy's)")
+        for p in by_kind(docs, "NetworkPolicy"):
+            for rule in p["spec"].get("egress", []):
+                for peer in rule["to"]:
+                    self.assertNotIn("ipBlock", peer, p["metadata"]["name"])
+        # ... because WooCommerce comes from the setup image
+        spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+        setup = next(c for c in spec["initContainers"] if c["name"] == "woocommerce-setup")
+        env = {e["name"]: e.get("value") for e in setup["env"]}
+        self.assertTrue(env["WOOCOMMERCE_SOURCE"].startswith("/"), "a path in the setup image, not a URL")
+        self.assertIn("woocommerce", setup["image"].split("/")[-1])
+
+    def test_smtp_still_goes_out_with_internet_egress_off(self):
+        docs = render("values-prod.yaml", *SMTP)
+        self.assertEqual(internet_ports(docs), [587])
+        docs = render("values-prod.yaml", *SMTP, "--set", "smtp.port=465")
+        self.assertEqual(internet_ports(docs), [465])
+
+    def test_internet_off_needs_a_woocommerce_source(self):
+        off = ["--set", "networkPolicy.internetEgress.enabled=false"]
+        r = helm_template("values.yaml", *off)
+        self.assertNotEqual(r.returncode, 0, "rendered a store that cannot download WooCommerce")
+        self.assertIn("set woocommerce.source", r.stderr)
+        docs = render("values.yaml", *off, "--set-string", "woocommerce.source=/opt/woocommerce/woocommerce.zip")
+        self.assertEqual(internet_ports(docs), [])
+        r = helm_template("values-prod.yaml", "--set-string", "woocommerce.source=")
+        self.assertNotEqual(r.returncode, 0)
 
 
 # The controller pods' labels as the ingress-nginx chart (4.13) and k3s's
