@@ -387,8 +387,40 @@ pub async fn is_installed(pool: &PgPool, id: &str) -> Result<bool> {
     .await?)
 }
 
-/// Owner's delete request: `deleting` from any live status, in one statement.
-pub async fn request_delete(pool: &PgPool, owner_id: Uuid, id: &str) -> Result<(Store, bool)> {
+/// What an owner's `DELETE` did, and so whether the route sends
+/// `io.storefleet.store.delete-requested`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteRequest {
+    /// The store moved to `deleting` now: send the event.
+    Moved,
+    /// Already `deleting`, and the last request is older than the re-drive
+    /// interval or its event could not be sent: send it again (level-triggered:
+    /// a lost event is re-sent by the owner's repeat as by the sweep).
+    Stale,
+    /// Already `deleting` with a recent request whose event was sent: the
+    /// teardown is under way, nothing is sent (10 DELETEs in a row made 71
+    /// deliveries before).
+    InFlight,
+}
+
+impl DeleteRequest {
+    pub fn emits(self) -> bool {
+        !matches!(self, DeleteRequest::InFlight)
+    }
+}
+
+/// Owner's delete request: `deleting` from any live status, in one
+/// statement; a repeat while `deleting` is [`DeleteRequest::InFlight`]
+/// unless the last request (`delete-requested` or `delete-re-requested` in
+/// the activity log) is older than `stale_after` or was followed by an
+/// `emit-failed`. The store's row is locked while this is decided, so
+/// concurrent repeats re-send at most once.
+pub async fn request_delete(
+    pool: &PgPool,
+    owner_id: Uuid,
+    id: &str,
+    stale_after: std::time::Duration,
+) -> Result<(Store, DeleteRequest)> {
     let mut tx = pool.begin().await?;
     let moved = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
         "UPDATE stores SET status = 'deleting', updated_at = now()
@@ -399,19 +431,48 @@ pub async fn request_delete(pool: &PgPool, owner_id: Uuid, id: &str) -> Result<(
     .bind(owner_id)
     .fetch_optional(&mut *tx)
     .await?;
-    match moved {
-        Some(store) => {
-            append_event(&mut tx, id, "delete-requested", "deletion requested", None).await?;
-            tx.commit().await?;
-            Ok((store, true))
-        }
-        None => {
-            tx.rollback().await?;
-            // already deleting: a repeat is harmless and answers the same
-            let store = get_live_for_owner(pool, owner_id, id).await?;
-            Ok((store, false))
-        }
+    if let Some(store) = moved {
+        append_event(&mut tx, id, "delete-requested", "deletion requested", None).await?;
+        tx.commit().await?;
+        return Ok((store, DeleteRequest::Moved));
     }
+    let store = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM stores
+         WHERE id = $1 AND owner_id = $2 AND status <> 'deleted' FOR UPDATE"
+    )))
+    .bind(id)
+    .bind(owner_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("you have no store with id {id:?}")))?;
+    let stale: bool = sqlx::query_scalar(
+        "WITH last AS (
+             SELECT max(id) AS id, max(at) AS at FROM store_events
+             WHERE store_id = $1 AND kind IN ('delete-requested', 'delete-re-requested'))
+         SELECT last.id IS NULL
+             OR last.at < now() - make_interval(secs => $2)
+             OR EXISTS (SELECT 1 FROM store_events
+                        WHERE store_id = $1 AND kind = 'emit-failed' AND id > last.id)
+         FROM last",
+    )
+    .bind(id)
+    .bind(stale_after.as_secs_f64())
+    .fetch_one(&mut *tx)
+    .await?;
+    if !stale {
+        tx.rollback().await?;
+        return Ok((store, DeleteRequest::InFlight));
+    }
+    append_event(
+        &mut tx,
+        id,
+        "delete-re-requested",
+        "deletion requested again; the previous request is stale, its event was sent again",
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((store, DeleteRequest::Stale))
 }
 
 /// Append to the activity log.

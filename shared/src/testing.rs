@@ -223,3 +223,29 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A real CloudEvents sink on 127.0.0.1 that accepts every event and counts
+/// them by `ce-type`: an [`Emitter`] for route tests that count what a
+/// request sends (`Emitter::new(&url, …)`).
+pub async fn counting_sink() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let received: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = received.clone();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let seen = seen.clone();
+        async move {
+            let ty = headers
+                .get("ce-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("?")
+                .to_owned();
+            seen.lock().expect("sink log").push(ty);
+            axum::http::StatusCode::ACCEPTED
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the sink");
+    let url = format!("http://{}/", listener.local_addr().expect("sink address"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("sink serves") });
+    (url, received)
+}

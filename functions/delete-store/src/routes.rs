@@ -17,7 +17,7 @@ pub fn router(ctx: Context) -> Router {
         .with_state(ctx)
 }
 
-/// Ask for a store's deletion: `202` with the store in `deleting`. Repeating it is harmless.
+/// Ask for a store's deletion: `202` with the store in `deleting`. Repeating it is harmless: while the deletion is under way a repeat sends no new event.
 #[utoipa::path(
     delete, path = "/api/stores/{id}", tag = "stores",
     params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]")),
@@ -34,13 +34,16 @@ pub async fn delete_store(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<StoreView>)> {
     let id = ids::parse_store_id(&id)?;
-    let (store, _moved) = stores::request_delete(&ctx.pool, caller.id, id).await?;
-    // Emitted on every request while deleting (handlers are idempotent), so a
-    // repeat also re-drives a teardown whose first event was lost.
-    if let Err(err) = ctx
-        .emitter
-        .emit(STORE_DELETE_REQUESTED, &store.id, json!({}))
-        .await
+    let (store, request) =
+        stores::request_delete(&ctx.pool, caller.id, id, ctx.config.chain.redrive_after).await?;
+    // A repeat while the first request is in flight sends nothing; one after
+    // the re-drive interval (or after a failed send) sends the event again,
+    // so a teardown whose event was lost is re-driven by the owner too.
+    if request.emits()
+        && let Err(err) = ctx
+            .emitter
+            .emit(STORE_DELETE_REQUESTED, &store.id, json!({}))
+            .await
     {
         tracing::error!(store_id = %store.id, error = %err, "store.delete-requested not sent; the sweep will re-drive it");
         let mut conn = ctx.pool.acquire().await?;

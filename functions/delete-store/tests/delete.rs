@@ -101,3 +101,67 @@ async fn other_users_and_bad_ids_get_404_and_change_nothing(pool: PgPool) {
         .unwrap();
     assert_eq!(status, "provisioning");
 }
+
+/// Repeated DELETEs while the first is in flight send no new event (10 in a
+/// row made 71 deliveries before); one after the re-drive interval, or after
+/// a failed send, sends it again (level-triggered).
+#[sqlx::test(migrations = "../../migrations")]
+async fn repeated_deletes_send_one_event_until_the_request_is_stale(pool: PgPool) {
+    let (alice, token) = user(&pool, "alice", 5, false).await;
+    store_of(&pool, alice.id, "abcd1234").await;
+    let (sink, received) = storefleet_shared::testing::counting_sink().await;
+    let mut ctx = context(pool.clone(), config(&[]));
+    ctx.emitter = storefleet_shared::events::Emitter::new(&sink, "delete-store").unwrap();
+    // the same function with a re-drive interval of 1 s, to age the request
+    let mut quick = ctx.clone();
+    quick.config = std::sync::Arc::new(config(&[("STOREFLEET_REDRIVE_AFTER_SECONDS", "1")]));
+    let quick = app(quick);
+    let app = app(ctx);
+    let delete_with = |app: axum::Router| async {
+        let (status, _, body) = read_json(
+            app.oneshot(request(
+                "DELETE",
+                "/api/stores/abcd1234",
+                Some(&token),
+                None,
+            ))
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["status"], "deleting");
+    };
+    let delete = || delete_with(app.clone());
+    let sent = || received.lock().unwrap().len();
+
+    // ten at once: one event
+    futures::future::join_all((0..10).map(|_| delete())).await;
+    assert_eq!(sent(), 1, "{:?}", received.lock().unwrap());
+    delete().await;
+    assert_eq!(sent(), 1);
+
+    // the request is older than STOREFLEET_REDRIVE_AFTER_SECONDS: a repeat
+    // re-sends, and that request is in flight again
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    delete_with(quick.clone()).await;
+    assert_eq!(sent(), 2);
+    futures::future::join_all((0..5).map(|_| delete())).await;
+    assert_eq!(sent(), 2);
+
+    // the last send failed: the next repeat sends again at once
+    sqlx::query("INSERT INTO store_events (store_id, kind, message) VALUES ('abcd1234', 'emit-failed', 'x')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    delete().await;
+    delete().await;
+    assert_eq!(sent(), 3);
+    assert!(
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|t| t == "io.storefleet.store.delete-requested")
+    );
+}
