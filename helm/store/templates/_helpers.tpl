@@ -120,38 +120,48 @@ auth-key secure-auth-key logged-in-key nonce-key auth-salt secure-auth-salt logg
 Environment shared by WordPress and the WP-CLI setup: the official image's
 wp-config-docker.php reads it on every request, so both must see the same.
 Passwords and salts are files (the *_FILE variants), never values in env.
+Include with (dict "ctx" $ "setup" true) for the setup container, the one
+place that may install and update plugins (DISALLOW_FILE_MODS is left out
+there only), or (dict "ctx" $) for every other container.
 */}}
 {{- define "store.wordpressEnv" -}}
+{{- $ctx := .ctx -}}
 - name: WORDPRESS_DB_HOST
-  value: {{ include "store.mysqlHost" . | quote }}
+  value: {{ include "store.mysqlHost" $ctx | quote }}
 - name: WORDPRESS_DB_NAME
-  value: {{ .Values.mysql.database | quote }}
+  value: {{ $ctx.Values.mysql.database | quote }}
 - name: WORDPRESS_DB_USER
-  value: {{ .Values.mysql.user | quote }}
+  value: {{ $ctx.Values.mysql.user | quote }}
 - name: WORDPRESS_DB_PASSWORD_FILE
-  value: {{ include "store.secretsDir" . }}/mysql-password
-{{- range splitList " " (include "store.saltKeys" .) }}
+  value: {{ include "store.secretsDir" $ctx }}/mysql-password
+{{- range splitList " " (include "store.saltKeys" $ctx) }}
 - name: WORDPRESS_{{ . | upper | replace "-" "_" }}_FILE
-  value: {{ include "store.secretsDir" $ }}/wordpress-{{ . }}
+  value: {{ include "store.secretsDir" $ctx }}/wordpress-{{ . }}
 {{- end }}
 - name: WORDPRESS_CONFIG_EXTRA
   value: |
-    define('WP_HOME', '{{ include "store.url" . }}');
-    define('WP_SITEURL', '{{ include "store.url" . }}');
+    define('WP_HOME', '{{ include "store.url" $ctx }}');
+    define('WP_SITEURL', '{{ include "store.url" $ctx }}');
     define('FS_METHOD', 'direct');
-    define('WP_MEMORY_LIMIT', '{{ include "store.phpMemoryLimit" . }}');
+    define('WP_MEMORY_LIMIT', '{{ include "store.phpMemoryLimit" $ctx }}');
     // Versions are pinned by the chart (image tag, woocommerce.version): no
     // unattended updates writing into the volume behind its back.
     define('AUTOMATIC_UPDATER_DISABLED', true);
     // No theme/plugin file editor in wp-admin: a stolen admin session must
     // not turn into PHP code on the store's volume.
     define('DISALLOW_FILE_EDIT', true);
-    {{- if .Values.ingress.tls.enabled }}
+    {{- if not .setup }}
+    // Nor a plugin or theme installed, updated or deleted from wp-admin: a
+    // stolen admin session must not upload code either. Only the setup
+    // container changes plugins, at the versions the chart pins.
+    define('DISALLOW_FILE_MODS', true);
+    {{- end }}
+    {{- if $ctx.Values.ingress.tls.enabled }}
     // With TLS, wp-admin and the login cookie only over https.
     define('FORCE_SSL_ADMIN', true);
     {{- end }}
     define('WP_AUTO_UPDATE_CORE', false);
-    {{- include "store.smtpConfig" . | nindent 4 }}
+    {{- include "store.smtpConfig" $ctx | nindent 4 }}
 {{- end }}
 
 {{/*
@@ -179,7 +189,11 @@ $GLOBALS['wp_filter']['phpmailer_init'][10][] = array('accepted_args' => 1, 'fun
         $mail->Password = rtrim(file_get_contents("$dir/smtp-password"), "\r\n");
     }
 });
-$GLOBALS['wp_filter']['wp_mail_from'][10][] = array('accepted_args' => 1, 'function' => static function () {
+// The address last (PHP_INT_MAX): WooCommerce sets its own "From address"
+// (default: the admin's email) at priority 10 for its emails, which a relay
+// refuses or SPF fails; that setting stays their Reply-To. The name is a
+// default only: WooCommerce's "From name" wins for its emails.
+$GLOBALS['wp_filter']['wp_mail_from'][PHP_INT_MAX][] = array('accepted_args' => 1, 'function' => static function () {
     return '{{ required "smtp.from is required with smtp.enabled" .from }}';
 });
 $GLOBALS['wp_filter']['wp_mail_from_name'][10][] = array('accepted_args' => 1, 'function' => static function () {

@@ -8,12 +8,15 @@ network namespace this script makes with only loopback (no route out). What
 stands in for the images: Debian's PHP 8.2 + Apache (mod_php) for
 wordpress:*-apache, Debian's PHP 8.2 CLI + the given WP-CLI phar for
 wordpress:cli, Debian's MariaDB for mysql:8.4 (stand-in entrypoints in
-acceptance/). Then the steps a merchant cares about, each printed with its
+acceptance/); Mailpit (scripts/mail-catcher) in the namespace as the relay
+values-mail-catcher.yaml names, as in the local cluster. Then the steps a merchant cares about, each printed with its
 result and seconds:
 
   mysql, wordpress-files, woocommerce-setup, apache   the pods start
   storefront-home, add-to-cart, guest-checkout-cod    a logged-out shopper in Chromium
   wp-admin-login, order-in-wp-admin                   the order as the merchant sees it
+  file-mods-only-in-setup                             DISALLOW_FILE_MODS in the serving container only
+  order-emails, no-secret-in-mail                     WooCommerce's order emails over SMTP into Mailpit
   smoke-order                                         scripts/smoke-order, unchanged
   second-setup                                        a re-run changes no option or row
   upgrade                                             another wordpress image tag: core
@@ -34,7 +37,9 @@ import sys
 import time
 import zipfile
 
-from chart import ROOT, named, render, store_secret
+import yaml
+
+from chart import CHART, ROOT, named, render, store_secret
 from podrun import Image, Pod, prepare_claim, require_root, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +48,12 @@ STORE_ID = "acc0test"
 HOST = f"{STORE_ID}.localhost"
 URL = f"http://{HOST}"
 WOOCOMMERCE_ZIP = "/opt/woocommerce/woocommerce.zip"
+# Order emails go where the local cluster sends them (create-store adds this
+# file while the platform's Mailpit runs): its relay's name resolves to the
+# namespace's loopback, where scripts/mail-catcher runs Mailpit.
+MAIL_VALUES = os.path.join(CHART, "values-mail-catcher.yaml")
+MAIL_API = "http://127.0.0.1:8025"
+SHOPPER_EMAIL = "shopper@example.com"  # acceptance/shopper.cjs's guest
 # What a setup run may change in a store where nothing changed (bookkeeping
 # WordPress and WooCommerce do whenever they load, not settings): caches
 # (transients), the cron schedule, Action Scheduler's queue and log.
@@ -139,6 +150,9 @@ class Run:
         self.mysql_data = prepare_claim(os.path.join(self.work, "claims", "mysql-data"), "fsgroup")
         os.chown(self.mysql_data, 0, 999)
         self.pickle = os.path.join(self.work, "pods.pickle")
+        with open(MAIL_VALUES) as fh:
+            self.smtp = yaml.safe_load(fh)["smtp"]
+        self.mail_dir = os.path.join(self.work, "mail")
 
     # -- the namespace, the pods ------------------------------------------
 
@@ -171,11 +185,12 @@ class Run:
                    claims={"wordpress-content": self.content, "mysql-data": self.mysql_data},
                    configmaps={"woocommerce-setup": named(docs, "ConfigMap", "woocommerce-setup")["data"]},
                    secrets={"store-credentials": self.secret, "store-admin": self.secret}, netns=self.netns,
-                   hosts=[f"127.0.0.1\tmysql.store-{STORE_ID}.svc mysql"], hostname=workload,
+                   hosts=[f"127.0.0.1\tmysql.store-{STORE_ID}.svc mysql", f"127.0.0.1\t{self.smtp['host']}"],
+                   hostname=workload,
                    workdir=os.path.join(self.work, "pods", f"{self.pods}-{workload}"))
 
     def render(self, tag):
-        return render("values-local.yaml", "--set-string", f"woocommerce.source={WOOCOMMERCE_ZIP}",
+        return render("values-local.yaml", "-f", MAIL_VALUES, "--set-string", f"woocommerce.source={WOOCOMMERCE_ZIP}",
                       "--set-string", f"wordpress.image.tag={tag}", store_id=STORE_ID)
 
     def run_init(self, pod, name, image):
@@ -316,6 +331,101 @@ class Run:
             raise RuntimeError(f"scripts/smoke-order exited {r.returncode}: {(r.stdout + r.stderr).strip()[-400:]}")
         return r.stdout.strip().splitlines()[-1]
 
+    # -- the mail catcher: Mailpit on the namespace's loopback ----------------
+
+    def mail_catcher_up(self):
+        smtp = f"127.0.0.1:{self.smtp['port']}"
+        env = {**os.environ, "STOREFLEET_MAIL_SMTP": smtp, "STOREFLEET_MAIL_UI": MAIL_API.split("//")[1]}
+        r = self.in_netns([os.path.join(ROOT, "scripts", "mail-catcher"), "start", self.mail_dir],
+                          capture_output=True, text=True, env=env, timeout=900)
+        if r.returncode != 0:
+            raise RuntimeError(f"scripts/mail-catcher start: {r.stderr.strip()[-400:]}")
+        self.mail_catcher = True
+        return f"Mailpit: SMTP {smtp} ({self.smtp['host']}:{self.smtp['port']} in the pods), API {MAIL_API}"
+
+    def mail_api(self, path, raw=False):
+        r = self.in_netns(["curl", "-sS", "--fail", "--max-time", "10", MAIL_API + path], capture_output=True,
+                          text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"Mailpit {path}: {r.stderr.strip()}")
+        return r.stdout if raw else json.loads(r.stdout)
+
+    def messages(self):
+        return self.mail_api("/api/v1/messages?limit=500")["messages"]
+
+    def order_emails(self, order, log):
+        """WooCommerce's two emails of the shopper's order, delivered by
+        WordPress's mailer over SMTP to the relay the chart names."""
+        admin_email = self.secret["wordpress-admin-email"]
+        box = {}
+
+        def arrived():
+            msgs = self.messages()
+            box["admin"] = [m for m in msgs if re.search(rf"new order:? #{order}$", m["Subject"], re.I)]
+            box["customer"] = [m for m in msgs if "order has been received" in m["Subject"].lower()
+                               and SHOPPER_EMAIL in [t["Address"] for t in m["To"]]
+                               and f"#{order}" in self.mail_api(f"/api/v1/message/{m['ID']}")["Text"]]
+            return box["admin"] and box["customer"]
+        try:
+            wait_until(arrived, 60, f"the order #{order}'s emails in Mailpit", interval=1)
+        except TimeoutError:
+            raise RuntimeError(f"not in Mailpit: {'' if box.get('admin') else 'the admin New order #' + order} "
+                               f"{'' if box.get('customer') else 'the customer confirmation of #' + order}; "
+                               f"subjects there: {[m['Subject'] for m in self.messages()]}") from None
+        seen = []
+        for kind, m, to in (("admin", box["admin"][0], admin_email), ("customer", box["customer"][0], SHOPPER_EMAIL)):
+            if [t["Address"] for t in m["To"]] != [to]:
+                raise RuntimeError(f"the {kind} email went to {m['To']}, not {to}")
+            if m["From"]["Address"] != self.smtp["from"]:
+                raise RuntimeError(f"the {kind} email is from {m['From']['Address']}, not smtp.from "
+                                   f"{self.smtp['from']}")
+            headers = self.mail_api(f"/api/v1/message/{m['ID']}/headers")
+            mailer = " ".join(headers.get("X-Mailer", []))
+            if "PHPMailer" not in mailer:
+                raise RuntimeError(f"the {kind} email's X-Mailer is {mailer!r}, not WordPress's PHPMailer")
+            # Mailpit's own trace: it came in over its SMTP port
+            if not any("(Mailpit) with SMTP" in r for r in headers.get("Received", [])):
+                raise RuntimeError(f"the {kind} email has no Received header of Mailpit's SMTP: {headers.get('Received')}")
+            if headers.get("Return-Path", [""])[0].strip("<>") != self.smtp["from"]:
+                raise RuntimeError(f"the {kind} email's envelope sender is {headers.get('Return-Path')}, not smtp.from")
+            seen.append(f"{kind}: \"{m['Subject']}\" to {to}")
+        # a mail sent with PHP's mail() instead would have logged "sendmail:
+        # not found" (the image has no sendmail; seen before smtp.*)
+        if "sendmail" in log():
+            raise RuntimeError("the WordPress container's log mentions sendmail: a mail went around the relay")
+        return (f"{'; '.join(seen)}; From {box['customer'][0]['From']['Name']} <{self.smtp['from']}> (smtp.from), "
+                f"envelope too, over SMTP to {self.smtp['host']}:{self.smtp['port']} (Received: by Mailpit with SMTP; "
+                "X-Mailer PHPMailer), no sendmail in the log")
+
+    def no_secret_in_mail(self):
+        msgs = self.messages()
+        secrets = {k: v for k, v in self.secret.items() if k != "wordpress-admin-email"}  # the admin's own address
+        for m in msgs:
+            raw = self.mail_api(f"/api/v1/message/{m['ID']}/raw", raw=True)
+            for key, value in secrets.items():
+                if value in raw:
+                    raise RuntimeError(f"the value of Secret key {key} is in the email \"{m['Subject']}\"")
+        return f"{len(msgs)} emails caught, none holds a value of the store's Secret: " + \
+            "; ".join(sorted({m["Subject"] for m in msgs}))[:400]
+
+    # -- DISALLOW_FILE_MODS ---------------------------------------------------
+
+    def file_mods(self, pod, imgs):
+        probe = "var_export([defined('DISALLOW_FILE_MODS') ? DISALLOW_FILE_MODS : null, wp_is_file_mod_allowed('x')]);"
+        seen = {}
+        for container, wp in (("wordpress", ["php", "/opt/wp-cli/wp"]), ("woocommerce-setup", ["wp"])):
+            r = pod.exec(container, imgs[container], [*wp, "eval", probe], timeout=300)
+            if r.returncode != 0:
+                raise RuntimeError(f"wp eval in {container}: {r.stderr.strip()[-300:]}")
+            seen[container] = re.sub(r"\s+", " ", r.stdout.strip())
+        serving, setup = seen["wordpress"], seen["woocommerce-setup"]
+        if serving != "array ( 0 => true, 1 => false, )":
+            raise RuntimeError(f"the WordPress container: [DISALLOW_FILE_MODS, file mods allowed] = {serving}")
+        if setup != "array ( 0 => NULL, 1 => true, )":
+            raise RuntimeError(f"the setup container: [DISALLOW_FILE_MODS, file mods allowed] = {setup}")
+        return ("wordpress: DISALLOW_FILE_MODS true, wp_is_file_mod_allowed false; woocommerce-setup: "
+                "not defined, allowed (it installed WooCommerce above, and runs again below)")
+
     def compare(self, before, after):
         changed = []
         for name in sorted(set(before["options"]) | set(after["options"])):
@@ -357,6 +467,7 @@ class Run:
             + "; work dir " + self.work)
         say(f"screenshots: {self.shots}")
         timed("network-namespace", self.netns_up)
+        timed("mail-catcher", self.mail_catcher_up)
         tag = f"{first_version}-php8.3-apache"
         docs = self.render(tag)
         self.sysctls(docs)
@@ -377,6 +488,8 @@ class Run:
         admin = pod.volumes["admin-secrets"]
         self.shopper("admin", order, env={"ADMIN_USER_FILE": os.path.join(admin, "wordpress-admin-user"),
                                           "ADMIN_PASSWORD_FILE": os.path.join(admin, "wordpress-admin-password")})
+        timed("order-emails", lambda: self.order_emails(order, apache.log))
+        timed("file-mods-only-in-setup", lambda: self.file_mods(pod, imgs))
         timed("smoke-order", self.smoke_order)
 
         # a restart: the setup again, nothing to change. First the background
@@ -415,6 +528,7 @@ class Run:
         self.save_pods(pod3, imgs2)
         timed("upgrade-kept-the-store", lambda: self._upgraded(pod3, imgs2, version, marker, plugins_before))
         timed("upgrade-smoke-order", self.smoke_order)
+        timed("no-secret-in-mail", self.no_secret_in_mail)
 
     def settle(self, pod, imgs):
         ran = []
@@ -451,6 +565,8 @@ class Run:
     def stop(self):
         for server in reversed(self.servers):
             server.stop(grace=20)
+        if getattr(self, "mail_catcher", False):  # its mailbox stays in <out>/mail for a look
+            subprocess.run([os.path.join(ROOT, "scripts", "mail-catcher"), "stop", self.mail_dir], timeout=60)
         subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
         # The store's Secret was this run's: its files go, the logs stay.
         pods = os.path.join(self.work, "pods")

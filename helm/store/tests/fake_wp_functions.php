@@ -52,12 +52,48 @@ function get_option( $name, $default = false ) {
 /** As WordPress: sanitized, and a scalar comes back as the database gives it, a string. */
 function update_option( $name, $value, $autoload = null ) {
 	fake_write( 'option', 'update', $name );
+	// WooCommerce (WC_Payment_Gateways, on a gateway's settings option):
+	// mails the admin when a gateway turns enabled
+	$old = get_option( $name );
+	if ( preg_match( '/^woocommerce_(\w+)_settings$/', $name, $m ) && 'yes' === ( $value['enabled'] ?? '' )
+		&& 'yes' !== ( is_array( $old ) ? ( $old['enabled'] ?? '' ) : '' ) ) {
+		wp_mail( 'admin@example.com', "Payment gateway \"{$m[1]}\" enabled", 'Howdy admin, ...' );
+	}
 	$value = sanitize_option( $name, $value );
 	$value = is_scalar( $value ) ? (string) $value : $value;
 	if ( get_option( $name ) === $value ) {
 		return false;
 	}
 	$GLOBALS['fake_db']['options'][ $name ] = $value;
+	return true;
+}
+
+$GLOBALS['fake_filters'] = array();
+
+function add_filter( $hook, $callback ) {
+	$GLOBALS['fake_filters'][ $hook ][] = $callback;
+	return true;
+}
+
+function remove_filter( $hook, $callback ) {
+	$GLOBALS['fake_filters'][ $hook ] = array_filter(
+		$GLOBALS['fake_filters'][ $hook ] ?? array(),
+		function ( $c ) use ( $callback ) {
+			return $c !== $callback;
+		}
+	);
+	return true;
+}
+
+/** As WordPress: a pre_wp_mail filter's non-null answer stops it; else recorded as sent. */
+function wp_mail( $to, $subject, $message ) {
+	foreach ( $GLOBALS['fake_filters']['pre_wp_mail'] ?? array() as $callback ) {
+		$pre = $callback( null );
+		if ( null !== $pre ) {
+			return $pre;
+		}
+	}
+	fake_write( 'mail', 'send', $to, $subject );
 	return true;
 }
 

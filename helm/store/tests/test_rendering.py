@@ -217,6 +217,28 @@ class Security(unittest.TestCase):
                     tls = named(docs, "Ingress", "storefront")["spec"].get("tls")
                     self.assertEqual("define('FORCE_SSL_ADMIN', true);" in extra, bool(tls), c["name"])
 
+    def test_only_the_setup_may_install_or_update_plugins(self):
+        # Issue 11 item 24: DISALLOW_FILE_MODS in the serving container (no
+        # plugin/theme install, update or delete from wp-admin), not in the
+        # setup, which installs and updates WooCommerce. The value is what
+        # PHP makes of the config, as wp-config-docker.php evaluates it.
+        php = shutil.which("php")
+        if not php:
+            self.fail("php is missing (apt-get install php-cli; helm/store/tests/run installs it)")
+        for _, docs in each_values_file(self):
+            spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+            seen = {}
+            for _, c in containers(spec):
+                extra = {e["name"]: e.get("value") for e in c.get("env", [])}.get("WORDPRESS_CONFIG_EXTRA")
+                if extra is None:
+                    continue
+                r = subprocess.run([php, "-r", "eval(getenv('EXTRA')); var_export(defined('DISALLOW_FILE_MODS') "
+                                    "? DISALLOW_FILE_MODS : null);"], env={"EXTRA": extra},
+                                   capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                seen[c["name"]] = r.stdout
+            self.assertEqual(seen, {"wordpress-files": "true", "woocommerce-setup": "NULL", "wordpress": "true"})
+
     def test_a_bare_digest_renders_repo_at_digest(self):
         digest = "sha256:" + "a" * 64
         docs = render("values-local.yaml", "--set-string", f"mysql.image.tag=@{digest}",
@@ -473,9 +495,20 @@ class Mailer { public $Mailer = 'mail'; public $Host = 'localhost'; public $Port
 eval(str_replace('/run/secrets/smtp', $argv[2], file_get_contents($argv[1])));
 $mail = new Mailer();
 foreach ($GLOBALS['wp_filter']['phpmailer_init'][10] as $hook) { $hook['function']($mail); }
-$from = $GLOBALS['wp_filter']['wp_mail_from'][10][0]['function']('wordpress@localhost');
-$name = $GLOBALS['wp_filter']['wp_mail_from_name'][10][0]['function']('WordPress');
-echo json_encode(['mail' => get_object_vars($mail), 'from' => $from, 'name' => $name]);
+// WordPress applies a filter's callbacks by priority, each in the order added;
+// WooCommerce's WC_Email::send() adds its settings' From at 10 for its emails.
+function apply_filter_as_wordpress($hook, $value) {
+  $callbacks = $GLOBALS['wp_filter'][$hook]; ksort($callbacks);
+  foreach ($callbacks as $at) { foreach ($at as $c) { $value = $c['function']($value); } }
+  return $value; }
+$from = apply_filter_as_wordpress('wp_mail_from', 'wordpress@localhost');
+$name = apply_filter_as_wordpress('wp_mail_from_name', 'WordPress');
+$GLOBALS['wp_filter']['wp_mail_from'][10][] = array('function' => function () { return 'merchant@woo.example'; });
+$GLOBALS['wp_filter']['wp_mail_from_name'][10][] = array('function' => function () { return 'Merchant name'; });
+$woo_from = apply_filter_as_wordpress('wp_mail_from', 'wordpress@localhost');
+$woo_name = apply_filter_as_wordpress('wp_mail_from_name', 'WordPress');
+echo json_encode(['mail' => get_object_vars($mail), 'from' => $from, 'name' => $name, 'woo_from' => $woo_from,
+                  'woo_name' => $woo_name]);
 """
 
 
@@ -512,6 +545,9 @@ class Mail(unittest.TestCase):
                          {"Mailer": "smtp", "Host": "smtp.example.com", "Port": 587, "SMTPSecure": "tls",
                           "SMTPAutoTLS": True, "SMTPAuth": True, "Username": "mailer", "Password": "s3cret pass"})
         self.assertEqual((out["from"], out["name"]), ("shop@example.com", "Anna's shop"))
+        # WooCommerce's emails: the relay's sender still (its own From address
+        # would be refused), the merchant's From name
+        self.assertEqual((out["woo_from"], out["woo_name"]), ("shop@example.com", "Merchant name"))
         # without credentials: no authentication; plain SMTP to a catcher
         docs = render("values.yaml", *SMTP[:-2], "--set", "smtp.port=1025", "--set-string", "smtp.encryption=none")
         out = self.run_hooks(self.config_extra(docs))

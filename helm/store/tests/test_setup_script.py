@@ -223,6 +223,14 @@ class SetupScript(unittest.TestCase):
         self.assertEqual(set(options), {"home", "siteurl", "woocommerce_coming_soon", "woocommerce_store_pages_only"})
         self.assertEqual(others, [], "a second run re-did a first-install step")
 
+    def test_the_first_install_mails_nobody(self):
+        # WooCommerce mails the admin "Payment gateway ... was just enabled, if
+        # you did not enable it ..." with the admin's login when a gateway is
+        # turned on: the acceptance run caught two at each store's creation.
+        self.assert_ok(self.run_setup())
+        self.assertEqual([c["argv"] for c in self.calls() if c["argv"][:1] == ["mail"]], [])
+        self.assertEqual(self.db()["options"]["woocommerce_cod_settings"]["enabled"], "yes")
+
     def test_what_the_merchant_changed_survives_a_restart_and_an_unreachable_store_is_repaired(self):
         self.assert_ok(self.run_setup())
         sample_page = next(p["ID"] for p in self.db()["posts"] if p["post_title"] == "Sample Page")

@@ -89,7 +89,23 @@ async function shop(page) {
       await fill("postcode", "94105");
       if (await page.locator(`#${prefix}-phone`).count()) await fill("phone", "5550100");
       await page.getByText("Cash on delivery", { exact: false }).first().click();
-      await page.locator(".wc-block-components-checkout-place-order-button").click();
+      // A click while the checkout recalculates (each change of the form
+      // POSTs .../checkout?__experimental_calc_totals=true) is ignored by the
+      // block checkout: seen on a loaded machine, no order, no request. So
+      // click as a shopper would until the order is sent, never twice after it.
+      const placeOrder = page.locator(".wc-block-components-checkout-place-order-button");
+      for (let attempt = 1; ; attempt++) {
+        await page.waitForLoadState("networkidle");
+        const sent = page.waitForRequest((q) => q.method() === "POST" && /\/wc\/store\/v1\/checkout\?/.test(q.url()) &&
+          !/__experimental_calc_totals/.test(q.url()), { timeout: 15000 });
+        await placeOrder.click();
+        try {
+          await sent;
+          break;
+        } catch (e) {
+          if (attempt === 3) throw new Error("Place Order sent no checkout request, 3 clicks");
+        }
+      }
     } else {
       // the classic [woocommerce_checkout] shortcode
       for (const [f, v] of [["first_name", "Ada"], ["last_name", "Shopper"], ["address_1", "2 Test Street"],
@@ -130,6 +146,24 @@ async function admin(page) {
     const text = (await row.innerText()).replace(/\s+/g, " ");
     if (!/Processing/.test(text)) throw new Error(`order ${orderId} is not Processing: ${text}`);
     return `WooCommerce → Orders: ${text.slice(0, 120)}`;
+  });
+  await step(page, "06-no-plugin-install-in-wp-admin", async () => {
+    // DISALLOW_FILE_MODS in the serving container: even the administrator
+    // cannot add, upload, update or delete plugins and themes here.
+    const seen = [];
+    for (const p of ["/wp-admin/plugin-install.php", "/wp-admin/theme-install.php", "/wp-admin/update-core.php"]) {
+      const r = await page.goto(url(p), { waitUntil: "networkidle" });
+      const body = await page.locator("body").innerText();
+      const refused = body.match(/Sorry, you are not allowed[^.]*\./);
+      if (r.status() < 400 || !refused) throw new Error(`${p} answered ${r.status()}${refused ? "" : " and was not refused"}`);
+      seen.push(`${p} ${r.status()} "${refused[0]}"`);
+    }
+    const r = await page.goto(url("/wp-admin/plugins.php"), { waitUntil: "networkidle" });
+    if (r.status() !== 200) throw new Error(`/wp-admin/plugins.php answered ${r.status()}`);
+    const add = await page.locator("a[href*='plugin-install.php']").count();
+    const remove = await page.locator("tr[data-slug] .delete a, tr[data-slug] .update-link").count();
+    if (add || remove) throw new Error(`/wp-admin/plugins.php offers ${add} add and ${remove} delete/update links`);
+    return `${seen.join(", ")}; plugins.php lists the plugins with no add, delete or update link`;
   });
 }
 
