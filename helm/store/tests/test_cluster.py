@@ -319,6 +319,47 @@ class CertManagerSolverDuringARollingUpdate(unittest.TestCase):
 
 
 @unittest.skipUnless(KUBECONFIG, "STORE_KUBECONFIG is not set (make test-chart sets it)")
+class ProductionVolumesCanGrow(unittest.TestCase):
+    """Issue 11 item 8: with values-prod.yaml's volume sizes and storage
+    quota, each volume can be expanded to twice its size (a quota of exactly
+    their sum refused every expansion). Expansion admission needs a
+    StorageClass that allows it; kwok's volume stages bind only claims of
+    the test cluster's `kwok-volume`, so the test allows expansion there
+    (a mutable field) and restores it afterwards. The quota judges the rest."""
+
+    def test_each_volume_is_expanded_to_twice_its_size(self):
+        give_nodes_ephemeral_storage()
+        with open(os.path.join(CHART, "values-prod.yaml")) as fh:
+            prod = yaml.safe_load(fh)
+        sizes = {"wordpress-content": prod["wordpress"]["persistence"]["size"],
+                 "mysql-data": prod["mysql"]["persistence"]["size"]}
+        allowed = get("default", "storageclass/kwok-volume").get("allowVolumeExpansion", False)
+        kubectl("patch", "storageclass", "kwok-volume", "-p", json.dumps({"allowVolumeExpansion": True}))
+        store_id = "v" + secrets.token_hex(4)[:7]
+        ns = prepare_namespace(store_id)
+        try:
+            helm_install(store_id, "--set-string", f"wordpress.persistence.size={sizes['wordpress-content']}",
+                         "--set-string", f"mysql.persistence.size={sizes['mysql-data']}",
+                         "--set-string", "resourceQuota.hard.requests\\.storage="
+                         + prod["resourceQuota"]["hard"]["requests.storage"])
+            until("both volumes to be bound", 60, lambda: sorted(
+                p["status"].get("phase") for p in get(ns, "pvc")["items"]) == ["Bound", "Bound"])
+            for name, size in sizes.items():
+                doubled = f"{2 * int(size.removesuffix('Gi'))}Gi"
+                r = kubectl("-n", ns, "patch", "pvc", name, "--type=merge", "-p", json.dumps(
+                    {"spec": {"resources": {"requests": {"storage": doubled}}}}), check=False)
+                self.assertEqual(r.returncode, 0, f"{name} could not grow to {doubled}: {r.stderr}")
+            used = get(ns, "resourcequota/store-quota")["status"]["used"]
+            self.assertEqual(quantity(used["requests.storage"]),
+                             2 * sum(quantity(s) for s in sizes.values()), used)
+        finally:
+            run(HELM, "uninstall", ns, "--namespace", ns, "--wait", check=False)
+            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+            kubectl("patch", "storageclass", "kwok-volume", "-p", json.dumps({"allowVolumeExpansion": allowed}),
+                    check=False)
+
+
+@unittest.skipUnless(KUBECONFIG, "STORE_KUBECONFIG is not set (make test-chart sets it)")
 class TheAdmissionCheckCanFail(unittest.TestCase):
     def test_a_quota_without_room_for_the_surge_pod_refuses_it(self):
         """The same rolling update with requests.memory one pod short: the API
