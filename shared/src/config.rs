@@ -89,6 +89,9 @@ pub struct ChainConfig {
     /// `STOREFLEET_REDRIVE_AFTER_SECONDS`: the sweep re-sends the event of a
     /// store that has not moved for this long (its event was probably lost).
     pub redrive_after: std::time::Duration,
+    /// `STOREFLEET_SWEEP_INTERVAL_SECONDS`: at most one sweep per this
+    /// interval, however many ping events arrive.
+    pub sweep_interval: std::time::Duration,
     /// `STOREFLEET_HELM_BIN`
     pub helm_bin: String,
     /// `STOREFLEET_STORE_CHART`
@@ -309,6 +312,12 @@ impl Config {
                 "STOREFLEET_REDRIVE_AFTER_SECONDS",
                 120,
                 1,
+                86_400,
+            )?)),
+            sweep_interval: std::time::Duration::from_secs(u64::from(number(
+                "STOREFLEET_SWEEP_INTERVAL_SECONDS",
+                30,
+                0,
                 86_400,
             )?)),
             helm_bin: parsed("STOREFLEET_HELM_BIN", "helm")?,

@@ -39,6 +39,22 @@ pub fn retries_exhausted(engine: &str, deleting: bool) -> String {
 /// A step that ran out of retries on back-pressure only: not a failure.
 pub const RETRIES_EXHAUSTED_BUSY: &str = "the platform was busy through every retry of a step; the store keeps its status and the sweep retries the step";
 
+/// readiness-checker: a ready store's namespace is gone or going.
+pub const NAMESPACE_VANISHED: &str = "the store's resources were removed from the cluster while it was ready; the platform team can see why in the platform's logs. Delete the store and create it again, or ask them.";
+
+/// readiness-checker: the namespace of a store still provisioning is being
+/// deleted, and not by Storefleet.
+pub const NAMESPACE_DELETED_UNASKED: &str = "the store's resources are being removed from the cluster although nobody asked to delete the store; the platform team can see why in the platform's logs. Delete the store and create it again, or ask them.";
+
+/// What a provisioning store waits for before its workloads say anything
+/// (the `waiting` entries of the activity log; the workloads' own waits are
+/// `storefleet_kube::readiness::Wait`).
+pub const WAITING_FOR_NAMESPACE: &str = "the store's space in the cluster is being created";
+pub const WAITING_FOR_INSTALL: &str = "the store is being installed";
+/// The storefront check's answer names the ingress controller's internal
+/// address and what each page showed: the log has it.
+pub const WAITING_FOR_STOREFRONT: &str = "the storefront does not answer yet";
+
 /// A dead-lettered cluster event (no status change).
 pub const CLUSTER_EVENT_DROPPED: &str =
     "a cluster event about the store could not be handled; the next sweep looks at the store again";

@@ -24,16 +24,25 @@ use storefleet_kube::{Engine, StoreId};
 use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, seconds_since};
 use storefleet_shared::context::Context;
 use storefleet_shared::events::{STORE_DELETED, STORE_FAILED, STORE_READY};
+use storefleet_shared::reasons;
 use storefleet_shared::stores::{self, Status, Store};
 
-/// What the cluster says about a store.
+/// What the cluster says about a store. `reason` and `why` are the tenant's
+/// fixed sentences (`failure_reason`, the activity log); `detail` is the
+/// cluster's own words, for the log only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
     Ready,
-    Failed(String),
+    Failed {
+        reason: String,
+        detail: String,
+    },
     Deleted,
-    /// Nothing to change; the text goes to the activity log once.
-    Waiting(String),
+    /// Nothing to change; `why` goes to the activity log once.
+    Waiting {
+        why: String,
+        detail: String,
+    },
     Nothing,
 }
 
@@ -53,15 +62,26 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
         (Status::Deleting, NamespaceState::Absent) => Finding::Deleted,
         (Status::Deleting, _) => Finding::Nothing,
         (Status::Ready, NamespaceState::Active) => Finding::Nothing,
-        (Status::Ready, _) => Finding::Failed(format!(
-            "namespace {} vanished while the store was ready",
-            store.namespace
-        )),
-        (_, NamespaceState::Terminating) => Finding::Failed(format!(
-            "namespace {} is being deleted, but nobody asked to delete the store",
-            store.namespace
-        )),
-        (_, NamespaceState::Absent) => timed_out(ctx, store, "namespace not created yet".into()),
+        (Status::Ready, _) => Finding::Failed {
+            reason: reasons::NAMESPACE_VANISHED.into(),
+            detail: format!(
+                "namespace {} vanished while the store was ready",
+                store.namespace
+            ),
+        },
+        (_, NamespaceState::Terminating) => Finding::Failed {
+            reason: reasons::NAMESPACE_DELETED_UNASKED.into(),
+            detail: format!(
+                "namespace {} is being deleted, but nobody asked to delete the store",
+                store.namespace
+            ),
+        },
+        (_, NamespaceState::Absent) => timed_out(
+            ctx,
+            store,
+            reasons::WAITING_FOR_NAMESPACE,
+            "namespace not created yet".into(),
+        ),
         // Before create-store has recorded its step, what the workloads say is
         // premature: helm may still be applying the release (a pod that cannot
         // pull its image fails before helm returns). Its `installed` event
@@ -69,21 +89,35 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
         (Status::Provisioning, NamespaceState::Active)
             if !stores::is_installed(&ctx.pool, &store.id).await? =>
         {
-            timed_out(ctx, store, "create-store to apply the release".into())
+            timed_out(
+                ctx,
+                store,
+                reasons::WAITING_FOR_INSTALL,
+                "create-store to apply the release".into(),
+            )
         }
         (_, NamespaceState::Active) => {
             let engine =
                 Engine::parse(&store.engine).map_err(|err| Refusal::BadEvent(err.to_string()))?;
             match observe(&client, &id, &ReadinessPolicy::for_engine(engine)).await? {
-                Verdict::Failed { reason } => Finding::Failed(reason),
-                Verdict::Progressing { waiting_for } => timed_out(ctx, store, waiting_for),
+                Verdict::Failed { reason, detail } => Finding::Failed {
+                    reason: reason.sentence(),
+                    detail,
+                },
+                Verdict::Progressing {
+                    waiting_for,
+                    detail,
+                } => timed_out(ctx, store, waiting_for.sentence(), detail),
                 Verdict::Ready => match ctx.cluster.storefront() {
                     None => Finding::Ready,
                     Some(check) => match check.check(&ctx.config.store_host(&store.id)).await {
                         StorefrontAnswer::Answers => Finding::Ready,
-                        StorefrontAnswer::NotYet { reason } => {
-                            timed_out(ctx, store, format!("the storefront: {reason}"))
-                        }
+                        StorefrontAnswer::NotYet { reason } => timed_out(
+                            ctx,
+                            store,
+                            reasons::WAITING_FOR_STOREFRONT,
+                            format!("the storefront: {reason}"),
+                        ),
                     },
                 },
             }
@@ -91,21 +125,24 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
     })
 }
 
-/// `Waiting`, or `Failed` once the provisioning timeout has passed.
-fn timed_out(ctx: &Context, store: &Store, waiting_for: String) -> Finding {
+/// `Waiting`, or `Failed` once the provisioning timeout has passed. `why`
+/// is the tenant's sentence, `detail` what the cluster said.
+fn timed_out(ctx: &Context, store: &Store, why: &str, detail: String) -> Finding {
     let timeout = ctx.config.chain.provisioning_timeout;
     let age = (Utc::now() - store.created_at).to_std().unwrap_or_default();
     if age > timeout {
-        // what it waited for can name the internal storefront check URL or
-        // the scheduler's view of the nodes: the log has it, the tenant a
-        // fixed sentence
-        tracing::warn!(store_id = %store.id, waiting_for, "provisioning timed out");
-        Finding::Failed(format!(
-            "not ready within {} s: the store's workloads or its storefront did not come up in time. Delete the store and create it again, or ask the platform team (the platform's logs say what it waited for).",
-            timeout.as_secs()
-        ))
+        Finding::Failed {
+            reason: format!(
+                "not ready within {} s: the store's workloads or its storefront did not come up in time. Delete the store and create it again, or ask the platform team (the platform's logs say what it waited for).",
+                timeout.as_secs()
+            ),
+            detail: format!("provisioning timed out waiting for {detail}"),
+        }
     } else {
-        Finding::Waiting(waiting_for)
+        Finding::Waiting {
+            why: why.to_owned(),
+            detail,
+        }
     }
 }
 
@@ -167,10 +204,13 @@ pub async fn apply(
             }
             (moved, Some((STORE_READY, json!({}))))
         }
-        Finding::Failed(reason) => {
+        Finding::Failed { reason, detail } => {
             let moved =
                 stores::transition(&mut tx, id, &[from], Status::Failed, Some(reason)).await?;
             if moved.is_some() {
+                // the cluster's words (image names, exit messages, node
+                // counts, the storefront check's URL) for the platform team
+                tracing::warn!(store_id = %id, reason = %reason, detail = %detail, "store failed");
                 stores::append_event(&mut tx, id, "failed", reason, None).await?;
                 if from == Status::Provisioning {
                     ctx.metrics
@@ -196,7 +236,7 @@ pub async fn apply(
             }
             (moved, Some((STORE_DELETED, json!({}))))
         }
-        Finding::Waiting(why) => {
+        Finding::Waiting { why, detail } => {
             // once per distinct reason, so the activity log reads as steps
             let last: Option<(String, String)> = sqlx::query_as(
                 "SELECT kind, message FROM store_events WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
@@ -216,6 +256,7 @@ pub async fn apply(
                     .as_ref()
                     .is_none_or(|(kind, message)| kind != "waiting" || message != why)
             {
+                tracing::info!(store_id = %id, waiting = %why, detail = %detail, "store waiting");
                 stores::append_event(&mut tx, id, "waiting", why, None).await?;
             }
             (None, None)

@@ -10,6 +10,11 @@
 //!   namespace still active, for longer than `STOREFLEET_REDRIVE_AFTER_SECONDS`
 //!   → its request event is emitted again (the handlers are idempotent);
 //! - `processed_events` older than a week are forgotten.
+//!
+//! At most one sweep runs per `STOREFLEET_SWEEP_INTERVAL_SECONDS`
+//! ([`crate::sweep_claim`]): a ping event that finds a fresher claim is
+//! acknowledged (`ignored`) and sweeps nothing, so redelivered, duplicated
+//! or forged ping events cannot multiply the sweeps.
 
 use chrono::Utc;
 use serde_json::json;
@@ -19,6 +24,7 @@ use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_REQUESTED};
 use storefleet_shared::stores::{self, Status, Store};
 
 use crate::reconcile::{Finding, apply, assess};
+use crate::sweep_claim;
 
 /// Stores looked at per sweep, oldest change first (bounds one tick's work).
 const BATCH: i64 = 500;
@@ -27,6 +33,24 @@ pub async fn run(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
     if dedup::already_processed(&ctx.pool, key).await? {
         return Ok(Outcome::Duplicate);
     }
+    let interval = ctx.config.chain.sweep_interval;
+    let Some(claim) = sweep_claim::take(&ctx.pool, interval).await? else {
+        // not recorded as processed: nothing was done for it
+        return Ok(Outcome::Ignored(format!(
+            "a sweep ran less than {} s ago",
+            interval.as_secs()
+        )));
+    };
+    let swept = sweep(ctx, key).await;
+    if swept.is_err()
+        && let Err(err) = sweep_claim::release(&ctx.pool, claim).await
+    {
+        tracing::warn!(error = %err, "sweep: the claim could not be given back; the next interval sweeps");
+    }
+    swept
+}
+
+async fn sweep(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
     let ids: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM stores WHERE status IN ('provisioning', 'ready', 'deleting')
          ORDER BY updated_at LIMIT $1",
@@ -70,7 +94,7 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
         (Utc::now() - since).to_std().unwrap_or_default() > ctx.config.chain.redrive_after
     };
     match (&finding, status) {
-        (Finding::Waiting(_), Status::Provisioning)
+        (Finding::Waiting { .. }, Status::Provisioning)
             if stale(store.updated_at) && !stores::is_installed(&ctx.pool, &store.id).await? =>
         {
             redrive(ctx, store, STORE_REQUESTED, "provisioning").await?;

@@ -462,8 +462,8 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
         "the store to be ready",
         Duration::from_secs(120),
         async || match readiness::observe(client, &id, &policy).await.unwrap() {
-            Verdict::Progressing { waiting_for } => {
-                eprintln!("waiting for {waiting_for}");
+            Verdict::Progressing { detail, .. } => {
+                eprintln!("waiting for {detail}");
                 None
             }
             other => Some(other),
@@ -518,12 +518,17 @@ async fn observe_reports_a_failing_pod_with_its_reason() {
         return;
     };
     let client = &cluster.client;
-    for (fail_with, expected) in [
+    for (fail_with, expected, tenant) in [
         (
             "ImagePullBackOff",
             "cannot pull its image registry.invalid/web:1 (ImagePullBackOff)",
+            readiness::Failure::Image(readiness::Part::Other),
         ),
-        ("CrashLoopBackOff", "keeps crashing"),
+        (
+            "CrashLoopBackOff",
+            "keeps crashing",
+            readiness::Failure::Crashing(readiness::Part::Other),
+        ),
     ] {
         let store = prepared_store(client).await;
         let id = store.id.clone();
@@ -543,9 +548,11 @@ async fn observe_reports_a_failing_pod_with_its_reason() {
             )
             .await;
         match verdict {
-            Verdict::Failed { reason } => {
-                eprintln!("{fail_with}: {reason}");
-                assert!(reason.contains(expected), "{reason:?} lacks {expected:?}");
+            Verdict::Failed { reason, detail } => {
+                eprintln!("{fail_with}: {detail}");
+                assert!(detail.contains(expected), "{detail:?} lacks {expected:?}");
+                assert_eq!(reason, tenant, "{detail}");
+                assert!(!reason.sentence().contains("registry.invalid"));
             }
             other => panic!("{fail_with}: expected Failed, got {other:?}"),
         }

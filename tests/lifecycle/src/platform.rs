@@ -58,6 +58,8 @@ impl Options {
             env: vec![
                 // A lost event is redriven by the sweep after this long.
                 ("STOREFLEET_REDRIVE_AFTER_SECONDS".into(), "5".into()),
+                // the PingSource above ticks every 2 s
+                ("STOREFLEET_SWEEP_INTERVAL_SECONDS".into(), "1".into()),
             ],
         }
     }

@@ -244,6 +244,8 @@ impl Chain {
                     "debug,hyper=info,h2=info,rustls=info,tower=info",
                 )
                 .env("STOREFLEET_LOG_FORMAT", "json")
+                // the tests' PingSource ticks every second
+                .env("STOREFLEET_SWEEP_INTERVAL_SECONDS", "1")
                 .env("STOREFLEET_HELM_BIN", &recording_helm)
                 .env(
                     "STOREFLEET_STORE_CHART",

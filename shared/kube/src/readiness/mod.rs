@@ -10,9 +10,17 @@
 //! cannot be pulled, a container that keeps crashing, a failed setup step, a
 //! container that cannot be configured, a pod no node can take. Everything
 //! else is progressing.
+//!
+//! A verdict carries two texts: the tenant's fixed sentence ([`Wait`],
+//! [`Failure`]: the API, the activity log and the dashboard show only these)
+//! and the cluster's own words for the log (`detail`: image names, exit
+//! messages, the scheduler's node counts, volume and Secret names).
 
 mod pods;
+mod tenant;
 mod workloads;
+
+pub use tenant::{Failure, Part, Wait};
 
 use std::time::Duration;
 
@@ -24,12 +32,12 @@ use kube::{Api, Client};
 
 use crate::{Engine, Result, StoreId};
 
-/// The verdict on one store.
+/// The verdict on one store. `detail` is for the log only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Ready,
-    Progressing { waiting_for: String },
-    Failed { reason: String },
+    Progressing { waiting_for: Wait, detail: String },
+    Failed { reason: Failure, detail: String },
 }
 
 /// What a store's namespace holds, as listed from the API.
@@ -101,27 +109,36 @@ pub fn assess(observed: &Observed, policy: &ReadinessPolicy, now: Timestamp) -> 
     let mut pods: Vec<&Pod> = observed.pods.iter().collect();
     pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let mut pod_waits = Vec::new();
-    for pod in pods {
+    for pod in &pods {
         match pods::assess_pod(pod, &observed.events, policy, now) {
-            pods::PodState::Failed(reason) => return Verdict::Failed { reason },
-            pods::PodState::Waiting(why) => pod_waits.push(why),
+            pods::PodState::Failed(reason, detail) => return Verdict::Failed { reason, detail },
+            pods::PodState::Waiting(wait, detail) => pod_waits.push((wait, detail)),
             pods::PodState::Fine => {}
         }
     }
-    if let Some(reason) = workloads::stalled(observed) {
-        return Verdict::Failed { reason };
+    if let Some((reason, detail)) = workloads::stalled(observed) {
+        return Verdict::Failed { reason, detail };
     }
     // Pod-level detail first ("setup step ... is being retried") as it says
     // more than the workload's "0 of 1 available" it explains.
     let mut waits = pod_waits;
     waits.extend(workloads::not_available(observed, policy));
-    match waits.len() {
-        0 => Verdict::Ready,
-        1 => Verdict::Progressing {
-            waiting_for: waits.remove(0),
-        },
-        n => Verdict::Progressing {
-            waiting_for: format!("{} (and {} more)", waits.remove(0), n - 1),
+    // WordPress is not available while its setup steps run: say which one.
+    let step = pods.iter().find_map(|pod| pods::running_step(pod));
+    let mut waits = waits.into_iter().map(|(wait, detail)| match (wait, step) {
+        (Wait::Starting(Part::WordPress), Some(step)) => (Wait::Starting(step), detail),
+        _ => (wait, detail),
+    });
+    let Some((waiting_for, first)) = waits.next() else {
+        return Verdict::Ready;
+    };
+    let more = waits.count();
+    Verdict::Progressing {
+        waiting_for,
+        detail: if more == 0 {
+            first
+        } else {
+            format!("{first} (and {more} more)")
         },
     }
 }

@@ -3,12 +3,15 @@
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use k8s_openapi::jiff::Timestamp;
 
+use super::tenant::{Failure, Part, Wait};
 use super::{ReadinessPolicy, short};
 
+/// Each non-fine state carries what the tenant is told and, for the log,
+/// the cluster's own words.
 pub(super) enum PodState {
     Fine,
-    Waiting(String),
-    Failed(String),
+    Waiting(Wait, String),
+    Failed(Failure, String),
 }
 
 /// Waiting reasons that never resolve without a change by a person.
@@ -27,7 +30,10 @@ pub(super) fn assess_pod(
     }
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     let Some(status) = pod.status.as_ref() else {
-        return PodState::Waiting(format!("pod {name} has no status yet"));
+        return PodState::Waiting(
+            Wait::Starting(Part::of_pod(pod)),
+            format!("pod {name} has no status yet"),
+        );
     };
     if status.phase.as_deref() == Some("Succeeded") {
         return PodState::Fine;
@@ -56,30 +62,48 @@ pub(super) fn assess_pod(
 
     let pod_failed = status.phase.as_deref() == Some("Failed");
     for init in status.init_container_statuses.iter().flatten() {
-        if let Some(reason) = common_failure(init, name, &image_of(&init.name, true)) {
-            return PodState::Failed(reason);
+        if let Some(state) = common_failure(init, name, &image_of(&init.name, true)) {
+            return state;
         }
         if let Some(state) = setup_step(init, name, pod_failed, policy) {
             return state;
         }
     }
     for container in status.container_statuses.iter().flatten() {
-        if let Some(reason) = common_failure(container, name, &image_of(&container.name, false)) {
-            return PodState::Failed(reason);
+        if let Some(state) = common_failure(container, name, &image_of(&container.name, false)) {
+            return state;
         }
         if waiting_reason(container) == Some("CrashLoopBackOff") {
-            return PodState::Failed(format!(
-                "container {} of pod {name} keeps crashing (restarted {} times{})",
-                container.name,
-                container.restart_count,
-                last_exit(container)
-            ));
+            return PodState::Failed(
+                Failure::Crashing(Part::of_container(&container.name)),
+                format!(
+                    "container {} of pod {name} keeps crashing (restarted {} times{})",
+                    container.name,
+                    container.restart_count,
+                    last_exit(container)
+                ),
+            );
         }
     }
     if let Some(state) = failed_mount(pod, name, events, policy, now) {
         return state;
     }
     PodState::Fine
+}
+
+/// The setup step a pod is running now (an init container in state
+/// `running`), for the tenant's "the WordPress files are being copied".
+pub(super) fn running_step(pod: &Pod) -> Option<Part> {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    pod.status
+        .as_ref()?
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .find(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        .map(|c| Part::of_container(&c.name))
 }
 
 /// A pod still creating its containers because a volume cannot be mounted:
@@ -122,18 +146,22 @@ fn failed_mount(
     let since = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
     let waited = since.map_or(0, |since| now.as_second() - since.as_second());
     if waited < policy.mount_grace.as_secs() as i64 {
-        return Some(PodState::Waiting(format!(
-            "pod {name} is waiting to mount its volumes"
-        )));
+        return Some(PodState::Waiting(
+            Wait::Mounting,
+            format!("pod {name} is waiting to mount its volumes"),
+        ));
     }
-    Some(PodState::Failed(format!(
-        "pod {name} cannot mount its volumes: {}",
-        short(latest.message.as_deref().unwrap_or("FailedMount"))
-    )))
+    Some(PodState::Failed(
+        Failure::Mount,
+        format!(
+            "pod {name} cannot mount its volumes: {}",
+            short(latest.message.as_deref().unwrap_or("FailedMount"))
+        ),
+    ))
 }
 
 /// Image and configuration problems, for init and regular containers alike.
-fn common_failure(container: &ContainerStatus, pod: &str, image: &str) -> Option<String> {
+fn common_failure(container: &ContainerStatus, pod: &str, image: &str) -> Option<PodState> {
     let reason = waiting_reason(container)?;
     let message = container
         .state
@@ -142,21 +170,28 @@ fn common_failure(container: &ContainerStatus, pod: &str, image: &str) -> Option
         .and_then(|w| w.message.as_deref())
         .map(|m| format!(": {}", short(m)))
         .unwrap_or_default();
+    let part = Part::of_container(&container.name);
     if IMAGE_REASONS.contains(&reason) {
         let what = if reason == "InvalidImageName" {
             "has an invalid image name"
         } else {
             "cannot pull its image"
         };
-        return Some(format!(
-            "container {} of pod {pod} {what} {image} ({reason}){message}",
-            container.name
+        return Some(PodState::Failed(
+            Failure::Image(part),
+            format!(
+                "container {} of pod {pod} {what} {image} ({reason}){message}",
+                container.name
+            ),
         ));
     }
     if CONFIG_REASONS.contains(&reason) {
-        return Some(format!(
-            "container {} of pod {pod} cannot be created ({reason}){message}",
-            container.name
+        return Some(PodState::Failed(
+            Failure::Config(part),
+            format!(
+                "container {} of pod {pod} cannot be created ({reason}){message}",
+                container.name
+            ),
         ));
     }
     None
@@ -170,15 +205,19 @@ fn setup_step(
     pod_failed: bool,
     policy: &ReadinessPolicy,
 ) -> Option<PodState> {
+    let part = Part::of_container(&init.name);
     let failed_setup = || {
-        format!(
-            "the store setup failed: init container {} of pod {pod}{}",
-            init.name,
-            last_exit(init)
+        PodState::Failed(
+            Failure::Setup(part),
+            format!(
+                "the store setup failed: init container {} of pod {pod}{}",
+                init.name,
+                last_exit(init)
+            ),
         )
     };
     if waiting_reason(init) == Some("CrashLoopBackOff") {
-        return Some(PodState::Failed(failed_setup()));
+        return Some(failed_setup());
     }
     let terminated = init.state.as_ref().and_then(|s| s.terminated.as_ref());
     // The current state decides: a step whose retry ended with exit 0 is done,
@@ -192,14 +231,17 @@ fn setup_step(
     if (failed_now || failed_before)
         && (pod_failed || init.restart_count >= policy.init_restart_limit)
     {
-        return Some(PodState::Failed(failed_setup()));
+        return Some(failed_setup());
     }
     if failed_now || failed_before {
-        return Some(PodState::Waiting(format!(
-            "setup step {} of pod {pod} is being retried{}",
-            init.name,
-            last_exit(init)
-        )));
+        return Some(PodState::Waiting(
+            Wait::Retrying(part),
+            format!(
+                "setup step {} of pod {pod} is being retried{}",
+                init.name,
+                last_exit(init)
+            ),
+        ));
     }
     None
 }
@@ -264,24 +306,28 @@ fn unschedulable(
     let waited = since.map_or(0, |since| now.as_second() - since.as_second());
     if message.contains("unbound") && message.contains("PersistentVolumeClaim") {
         if waited < policy.unbound_volume_grace.as_secs() as i64 {
-            return Some(PodState::Waiting(format!(
-                "pod {name} is waiting for its volume to be bound"
-            )));
+            return Some(PodState::Waiting(
+                Wait::Volume,
+                format!("pod {name} is waiting for its volume to be bound"),
+            ));
         }
-        return Some(PodState::Failed(format!(
-            "pod {name} cannot be scheduled: its volume was not bound within {}s: {}",
-            policy.unbound_volume_grace.as_secs(),
-            short(message)
-        )));
+        return Some(PodState::Failed(
+            Failure::Volume,
+            format!(
+                "pod {name} cannot be scheduled: its volume was not bound within {}s: {}",
+                policy.unbound_volume_grace.as_secs(),
+                short(message)
+            ),
+        ));
     }
     if waited < policy.unschedulable_grace.as_secs() as i64 {
-        return Some(PodState::Waiting(format!(
-            "pod {name} is waiting to be scheduled: {}",
-            short(message)
-        )));
+        return Some(PodState::Waiting(
+            Wait::Scheduling,
+            format!("pod {name} is waiting to be scheduled: {}", short(message)),
+        ));
     }
-    Some(PodState::Failed(format!(
-        "pod {name} cannot be scheduled: {}",
-        short(message)
-    )))
+    Some(PodState::Failed(
+        Failure::Unschedulable,
+        format!("pod {name} cannot be scheduled: {}", short(message)),
+    ))
 }

@@ -50,27 +50,31 @@ fn verdict(name: &str) -> Verdict {
     assess(&load(name), &policy(), now())
 }
 
+/// Failed with `expected` for the tenant and `parts` in the log's detail.
 #[track_caller]
-fn failed_with(name: &str, parts: &[&str]) {
+fn failed_with(name: &str, expected: Failure, parts: &[&str]) {
     match verdict(name) {
-        Verdict::Failed { reason } => {
+        Verdict::Failed { reason, detail } => {
+            assert_eq!(reason, expected, "{name}: {detail}");
             for part in parts {
-                assert!(reason.contains(part), "{name}: {reason:?} lacks {part:?}");
+                assert!(detail.contains(part), "{name}: {detail:?} lacks {part:?}");
             }
         }
         other => panic!("{name}: expected Failed, got {other:?}"),
     }
 }
 
+/// Progressing on `expected` for the tenant with `parts` in the detail.
 #[track_caller]
-fn progressing_with(name: &str, parts: &[&str]) {
+fn progressing_with(name: &str, expected: Wait, parts: &[&str]) {
     match verdict(name) {
-        Verdict::Progressing { waiting_for } => {
+        Verdict::Progressing {
+            waiting_for,
+            detail,
+        } => {
+            assert_eq!(waiting_for, expected, "{name}: {detail}");
             for part in parts {
-                assert!(
-                    waiting_for.contains(part),
-                    "{name}: {waiting_for:?} lacks {part:?}"
-                );
+                assert!(detail.contains(part), "{name}: {detail:?} lacks {part:?}");
             }
         }
         other => panic!("{name}: expected Progressing, got {other:?}"),
@@ -86,6 +90,7 @@ fn everything_available_is_ready() {
 fn a_generation_the_controller_has_not_observed_is_progressing() {
     progressing_with(
         "rollout-not-observed.yaml",
+        Wait::Updating,
         &["Deployment wordpress", "observe generation 3"],
     );
 }
@@ -94,6 +99,7 @@ fn a_generation_the_controller_has_not_observed_is_progressing() {
 fn fewer_workloads_than_the_chart_renders_is_progressing() {
     progressing_with(
         "missing-statefulset.yaml",
+        Wait::Created,
         &["StatefulSets to be created (0 of 1)"],
     );
     progressing_with_nothing();
@@ -111,6 +117,7 @@ fn progressing_with_nothing() {
 fn image_pull_back_off_names_the_image() {
     failed_with(
         "image-pull-backoff.yaml",
+        Failure::Image(Part::WordPress),
         &[
             "container wordpress",
             "cannot pull its image wordpress:6.8-nonexistent",
@@ -123,6 +130,7 @@ fn image_pull_back_off_names_the_image() {
 fn err_image_pull_names_the_image_and_the_cause() {
     failed_with(
         "err-image-pull.yaml",
+        Failure::Image(Part::WordPress),
         &[
             "registry.invalid/wordpress:6.8",
             "ErrImagePull",
@@ -135,6 +143,7 @@ fn err_image_pull_names_the_image_and_the_cause() {
 fn invalid_image_name_is_failed() {
     failed_with(
         "invalid-image-name.yaml",
+        Failure::Image(Part::WordPress),
         &["invalid image name WordPress:Latest"],
     );
 }
@@ -143,6 +152,7 @@ fn invalid_image_name_is_failed() {
 fn create_container_config_error_carries_the_kubelet_message() {
     failed_with(
         "create-container-config-error.yaml",
+        Failure::Config(Part::WordPress),
         &[
             "cannot be created (CreateContainerConfigError)",
             "secret \"store-credentials\" not found",
@@ -154,6 +164,7 @@ fn create_container_config_error_carries_the_kubelet_message() {
 fn crash_loop_names_the_container_and_the_last_exit() {
     failed_with(
         "crash-loop.yaml",
+        Failure::Crashing(Part::Database),
         &[
             "container mysql of pod mysql-0 keeps crashing",
             "restarted 5 times",
@@ -167,6 +178,7 @@ fn crash_loop_names_the_container_and_the_last_exit() {
 fn a_setup_in_crash_loop_is_a_failed_setup_with_its_message() {
     failed_with(
         "setup-crash-loop.yaml",
+        Failure::Setup(Part::WooCommerceSetup),
         &[
             "the store setup failed",
             "init container woocommerce-setup",
@@ -180,6 +192,7 @@ fn a_setup_in_crash_loop_is_a_failed_setup_with_its_message() {
 fn a_setup_failing_once_is_retried_then_failed_at_the_restart_limit() {
     progressing_with(
         "setup-retrying.yaml",
+        Wait::Retrying(Part::WooCommerceSetup),
         &["setup step woocommerce-setup", "being retried"],
     );
     let strict = ReadinessPolicy {
@@ -188,7 +201,7 @@ fn a_setup_failing_once_is_retried_then_failed_at_the_restart_limit() {
     };
     let verdict = assess(&load("setup-retrying.yaml"), &strict, now());
     assert!(
-        matches!(&verdict, Verdict::Failed { reason } if reason.contains("the store setup failed")),
+        matches!(&verdict, Verdict::Failed { reason: Failure::Setup(Part::WooCommerceSetup), detail } if detail.contains("the store setup failed")),
         "{verdict:?}"
     );
 }
@@ -213,6 +226,7 @@ fn a_setup_step_that_succeeded_on_its_retry_is_done() {
 fn unschedulable_carries_the_scheduler_message() {
     failed_with(
         "unschedulable.yaml",
+        Failure::Unschedulable,
         &["pod mysql-0 cannot be scheduled", "Insufficient memory"],
     );
 }
@@ -226,7 +240,7 @@ fn a_momentary_unschedulable_is_waited_for() {
     };
     let verdict = assess(&load("unschedulable.yaml"), &patient, now());
     assert!(
-        matches!(&verdict, Verdict::Progressing { waiting_for } if waiting_for.contains("waiting to be scheduled") && waiting_for.contains("Insufficient memory")),
+        matches!(&verdict, Verdict::Progressing { waiting_for: Wait::Scheduling, detail } if detail.contains("waiting to be scheduled") && detail.contains("Insufficient memory")),
         "{verdict:?}"
     );
 }
@@ -240,12 +254,13 @@ fn an_unbound_volume_is_tolerated_for_the_grace_period_only() {
     };
     let verdict = assess(&load("unbound-volume.yaml"), &patient, now());
     assert!(
-        matches!(&verdict, Verdict::Progressing { waiting_for } if waiting_for.contains("volume to be bound")),
+        matches!(&verdict, Verdict::Progressing { waiting_for: Wait::Volume, detail } if detail.contains("volume to be bound")),
         "{verdict:?}"
     );
     // With the default 3 minutes, 10 minutes is too long.
     failed_with(
         "unbound-volume.yaml",
+        Failure::Volume,
         &[
             "volume was not bound within 180s",
             "unbound immediate PersistentVolumeClaims",
@@ -257,6 +272,7 @@ fn an_unbound_volume_is_tolerated_for_the_grace_period_only() {
 fn a_deployment_past_its_progress_deadline_is_failed() {
     failed_with(
         "progress-deadline.yaml",
+        Failure::Stalled,
         &[
             "Deployment wordpress did not finish rolling out",
             "timed out progressing",
@@ -282,6 +298,7 @@ fn pods_being_deleted_do_not_count() {
 fn a_volume_that_cannot_be_mounted_is_failed_after_the_grace_period() {
     failed_with(
         "failed-mount.yaml",
+        Failure::Mount,
         &[
             "pod wordpress-6d5f7-x2x9z cannot mount its volumes",
             "secret \"store-credentials\" not found",
@@ -293,7 +310,7 @@ fn a_volume_that_cannot_be_mounted_is_failed_after_the_grace_period() {
     };
     let verdict = assess(&load("failed-mount.yaml"), &patient, now());
     assert!(
-        matches!(&verdict, Verdict::Progressing { waiting_for } if waiting_for.contains("waiting to mount")),
+        matches!(&verdict, Verdict::Progressing { waiting_for: Wait::Mounting, detail } if detail.contains("waiting to mount")),
         "{verdict:?}"
     );
     // Without the event there is nothing to report but "not available yet".
@@ -303,4 +320,149 @@ fn a_volume_that_cannot_be_mounted_is_failed_after_the_grace_period() {
         assess(&observed, &policy(), now()),
         Verdict::Progressing { .. }
     ));
+}
+
+#[test]
+fn the_running_setup_step_is_what_the_tenant_reads() {
+    progressing_with(
+        "copying-files.yaml",
+        Wait::Starting(Part::WordPressFiles),
+        &["Deployment wordpress: 0 of 1 replicas available"],
+    );
+    assert_eq!(
+        Wait::Starting(Part::WordPressFiles).sentence(),
+        "the WordPress files are being copied"
+    );
+    progressing_with(
+        "missing-statefulset.yaml",
+        Wait::Created,
+        &["StatefulSets to be created"],
+    );
+}
+
+/// Texts of the cluster that must never reach the tenant: every hostile
+/// fixture carries some of them in the field its verdict reads.
+const HOSTILE: [&str; 16] = [
+    "registry.internal.example",
+    "secret-tag",
+    "10.43.0.",
+    "10.0.0.",
+    "http",
+    "/etc/rancher",
+    ".kube/config",
+    "kubeconfig",
+    "nodes are available",
+    "0/7",
+    "taint",
+    "serviceaccount",
+    "store-zzzz9999",
+    "store-credentials",
+    "worker-3",
+    "x2x9z",
+];
+
+/// The tenant's text of a verdict and the log's.
+fn texts(verdict: &Verdict) -> Option<(String, String)> {
+    match verdict {
+        Verdict::Ready => None,
+        Verdict::Progressing {
+            waiting_for,
+            detail,
+        } => Some((waiting_for.sentence().to_owned(), detail.clone())),
+        Verdict::Failed { reason, detail } => Some((reason.sentence(), detail.clone())),
+    }
+}
+
+#[test]
+fn hostile_cluster_texts_reach_the_log_only() {
+    let patient = ReadinessPolicy {
+        unschedulable_grace: Duration::from_secs(900),
+        mount_grace: Duration::from_secs(900),
+        ..policy()
+    };
+    for (fixture, policy, expected) in [
+        (
+            "hostile-image.yaml",
+            policy(),
+            "registry.internal.example:5000",
+        ),
+        (
+            "hostile-unschedulable.yaml",
+            policy(),
+            "0/7 nodes are available",
+        ),
+        (
+            "hostile-unschedulable.yaml",
+            patient.clone(),
+            "0/7 nodes are available",
+        ),
+        (
+            "hostile-setup.yaml",
+            policy(),
+            "storefront-check.storefleet.svc",
+        ),
+        (
+            "hostile-setup-retrying.yaml",
+            policy(),
+            "/home/ops/.kube/config",
+        ),
+        ("hostile-mount.yaml", policy(), "https://10.43.0.1:443"),
+        (
+            "hostile-crash-loop.yaml",
+            policy(),
+            "http://config.internal.example",
+        ),
+    ] {
+        let verdict = assess(&load(fixture), &policy, now());
+        let (tenant, log) = texts(&verdict).unwrap_or_else(|| panic!("{fixture}: Ready"));
+        // the fixture does exercise a path that reads the hostile field ...
+        assert!(
+            log.contains(expected),
+            "{fixture}: the log lacks {expected:?}: {log}"
+        );
+        // ... and the tenant reads none of it
+        for hostile in HOSTILE {
+            assert!(
+                !tenant.contains(hostile),
+                "{fixture}: the tenant reads {hostile:?}: {tenant}"
+            );
+        }
+    }
+}
+
+/// Every fixture, under the default and a patient policy: the tenant's
+/// sentence names no pod, container image, node count or address.
+#[test]
+fn no_verdict_shows_the_tenant_cluster_text() {
+    let patient = ReadinessPolicy {
+        unschedulable_grace: Duration::from_secs(900),
+        unbound_volume_grace: Duration::from_secs(900),
+        mount_grace: Duration::from_secs(900),
+        ..policy()
+    };
+    let dir = format!("{}/fixtures/readiness", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        for policy in [policy(), patient.clone()] {
+            let Some((tenant, _)) = texts(&assess(&load(&name), &policy, now())) else {
+                continue;
+            };
+            seen += 1;
+            for cluster_text in HOSTILE.iter().chain(&[
+                "wordpress:",
+                "mysql:",
+                "mysql-0",
+                "pod ",
+                "container ",
+                "Back",
+            ]) {
+                assert!(
+                    !tenant.contains(cluster_text),
+                    "{name}: the tenant reads {cluster_text:?}: {tenant}"
+                );
+            }
+        }
+    }
+    assert!(seen >= 30, "only {seen} verdicts looked at");
 }

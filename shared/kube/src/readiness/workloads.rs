@@ -2,43 +2,53 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 
+use super::tenant::{Failure, Part, Wait};
 use super::{Observed, ReadinessPolicy, short};
 
 /// A Deployment past its progress deadline: the controller gave up.
-pub(super) fn stalled(observed: &Observed) -> Option<String> {
+pub(super) fn stalled(observed: &Observed) -> Option<(Failure, String)> {
     observed.deployments.iter().find_map(|d| {
         let condition = d.status.as_ref()?.conditions.as_ref()?.iter().find(|c| {
             c.type_.as_deref() == Some("Progressing")
                 && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
         })?;
-        Some(format!(
-            "Deployment {} did not finish rolling out in time: {}",
-            name(&d.metadata.name),
-            short(
-                condition
-                    .message
-                    .as_deref()
-                    .unwrap_or("progress deadline exceeded")
-            )
+        Some((
+            Failure::Stalled,
+            format!(
+                "Deployment {} did not finish rolling out in time: {}",
+                name(&d.metadata.name),
+                short(
+                    condition
+                        .message
+                        .as_deref()
+                        .unwrap_or("progress deadline exceeded")
+                )
+            ),
         ))
     })
 }
 
 /// Why the workloads are not all available yet; empty when they are.
-pub(super) fn not_available(observed: &Observed, policy: &ReadinessPolicy) -> Vec<String> {
+pub(super) fn not_available(observed: &Observed, policy: &ReadinessPolicy) -> Vec<(Wait, String)> {
     let mut waits = Vec::new();
     if observed.deployments.len() < policy.expected_deployments {
-        waits.push(format!(
-            "Deployments to be created ({} of {})",
-            observed.deployments.len(),
-            policy.expected_deployments
+        waits.push((
+            Wait::Created,
+            format!(
+                "Deployments to be created ({} of {})",
+                observed.deployments.len(),
+                policy.expected_deployments
+            ),
         ));
     }
     if observed.stateful_sets.len() < policy.expected_stateful_sets {
-        waits.push(format!(
-            "StatefulSets to be created ({} of {})",
-            observed.stateful_sets.len(),
-            policy.expected_stateful_sets
+        waits.push((
+            Wait::Created,
+            format!(
+                "StatefulSets to be created ({} of {})",
+                observed.stateful_sets.len(),
+                policy.expected_stateful_sets
+            ),
         ));
     }
     waits.extend(observed.deployments.iter().filter_map(deployment_wait));
@@ -50,11 +60,15 @@ fn name(name: &Option<String>) -> &str {
     name.as_deref().unwrap_or("?")
 }
 
-fn deployment_wait(d: &Deployment) -> Option<String> {
+fn deployment_wait(d: &Deployment) -> Option<(Wait, String)> {
     let name = name(&d.metadata.name);
+    let starting = Wait::Starting(Part::of_workload(name));
     let desired = d.spec.replicas.unwrap_or(1);
     let Some(status) = d.status.as_ref() else {
-        return Some(format!("Deployment {name} to report its status"));
+        return Some((
+            Wait::Created,
+            format!("Deployment {name} to report its status"),
+        ));
     };
     if let Some(wait) = generation_wait(
         "Deployment",
@@ -69,14 +83,20 @@ fn deployment_wait(d: &Deployment) -> Option<String> {
     let available = status.available_replicas.unwrap_or(0);
     let total = status.replicas.unwrap_or(0);
     if updated < desired || ready < desired || available < desired {
-        return Some(format!(
-            "Deployment {name}: {available} of {desired} replicas available ({updated} updated, {ready} ready)"
+        return Some((
+            starting,
+            format!(
+                "Deployment {name}: {available} of {desired} replicas available ({updated} updated, {ready} ready)"
+            ),
         ));
     }
     if total > desired {
-        return Some(format!(
-            "Deployment {name}: {} old replicas still terminating",
-            total - desired
+        return Some((
+            Wait::Updating,
+            format!(
+                "Deployment {name}: {} old replicas still terminating",
+                total - desired
+            ),
         ));
     }
     let available_condition =
@@ -84,18 +104,23 @@ fn deployment_wait(d: &Deployment) -> Option<String> {
             c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
         });
     if !available_condition {
-        return Some(format!(
-            "Deployment {name} to report the Available condition"
+        return Some((
+            starting,
+            format!("Deployment {name} to report the Available condition"),
         ));
     }
     None
 }
 
-fn stateful_set_wait(s: &StatefulSet) -> Option<String> {
+fn stateful_set_wait(s: &StatefulSet) -> Option<(Wait, String)> {
     let name = name(&s.metadata.name);
+    let starting = Wait::Starting(Part::of_workload(name));
     let desired = s.spec.replicas.unwrap_or(1);
     let Some(status) = s.status.as_ref() else {
-        return Some(format!("StatefulSet {name} to report its status"));
+        return Some((
+            Wait::Created,
+            format!("StatefulSet {name} to report its status"),
+        ));
     };
     if let Some(wait) = generation_wait(
         "StatefulSet",
@@ -109,15 +134,21 @@ fn stateful_set_wait(s: &StatefulSet) -> Option<String> {
     let ready = status.ready_replicas.unwrap_or(0);
     let available = status.available_replicas.unwrap_or(0);
     if updated < desired || ready < desired || available < desired {
-        return Some(format!(
-            "StatefulSet {name}: {available} of {desired} replicas available ({updated} updated, {ready} ready)"
+        return Some((
+            starting,
+            format!(
+                "StatefulSet {name}: {available} of {desired} replicas available ({updated} updated, {ready} ready)"
+            ),
         ));
     }
     // A rolling update is done when the current revision is the update revision.
     if let (Some(current), Some(update)) = (&status.current_revision, &status.update_revision)
         && current != update
     {
-        return Some(format!("StatefulSet {name} to finish its rolling update"));
+        return Some((
+            Wait::Updating,
+            format!("StatefulSet {name} to finish its rolling update"),
+        ));
     }
     None
 }
@@ -129,12 +160,15 @@ fn generation_wait(
     name: &str,
     generation: Option<i64>,
     observed: Option<i64>,
-) -> Option<String> {
+) -> Option<(Wait, String)> {
     let generation = generation.unwrap_or(0);
     let observed = observed.unwrap_or(0);
     (observed < generation).then(|| {
-        format!(
-            "{kind} {name}: the controller to observe generation {generation} (seen {observed})"
+        (
+            Wait::Updating,
+            format!(
+                "{kind} {name}: the controller to observe generation {generation} (seen {observed})"
+            ),
         )
     })
 }
