@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::rate_limit::RateLimits;
 use crate::{Error, Result};
 
 /// The authenticated user of a request.
@@ -41,16 +42,24 @@ pub fn new_token() -> String {
 impl<S> FromRequestParts<S> for Caller
 where
     PgPool: FromRef<S>,
+    std::sync::Arc<RateLimits>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Error;
 
+    /// The token's rate limits are checked before its lookup, so a flood of
+    /// requests (valid token or not) costs no database round trip.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let token = bearer_token(&parts.headers)?;
+        let limits = std::sync::Arc::<RateLimits>::from_ref(state);
+        let token_hash = hash_token(token);
+        limits.admit(&token_hash)?;
         let pool = PgPool::from_ref(state);
-        find_by_token(&pool, token)
+        let caller = find_by_hash(&pool, &token_hash)
             .await?
-            .ok_or_else(|| Error::InvalidToken("the token is not valid".into()))
+            .ok_or_else(|| Error::InvalidToken("the token is not valid".into()))?;
+        limits.verified(&token_hash);
+        Ok(caller)
     }
 }
 
@@ -89,10 +98,14 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str> {
 }
 
 pub async fn find_by_token(pool: &PgPool, token: &str) -> Result<Option<Caller>> {
+    find_by_hash(pool, &hash_token(token)).await
+}
+
+async fn find_by_hash(pool: &PgPool, token_hash: &str) -> Result<Option<Caller>> {
     Ok(sqlx::query_as::<_, Caller>(
         "SELECT id, name, is_admin, max_stores FROM users WHERE token_hash = $1",
     )
-    .bind(hash_token(token))
+    .bind(token_hash)
     .fetch_optional(pool)
     .await?)
 }

@@ -77,6 +77,8 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// The event chain's settings (create-store, delete-store, readiness-checker).
     pub chain: ChainConfig,
+    /// `STOREFLEET_RATE_LIMIT_*`: the API's per-token limits ([`crate::rate_limit`]).
+    pub rate_limits: crate::rate_limit::RateLimitConfig,
 }
 
 /// What the event handlers need besides the database (docs/development.md).
@@ -342,8 +344,22 @@ impl Config {
             delivery_auth: delivery_auth(&get)?,
         };
 
+        let rate = |name: &str, default: u32| -> Result<std::num::NonZeroU32> {
+            Ok(
+                std::num::NonZeroU32::new(number(name, default, 1, 1_000_000)?)
+                    .expect("number() keeps it at least 1"),
+            )
+        };
+        let rate_limits = crate::rate_limit::RateLimitConfig {
+            per_token_per_second: rate("STOREFLEET_RATE_LIMIT_PER_TOKEN", 10)?,
+            per_token_burst: rate("STOREFLEET_RATE_LIMIT_BURST", 20)?,
+            unverified_per_second: rate("STOREFLEET_RATE_LIMIT_UNVERIFIED", 20)?,
+            unverified_burst: rate("STOREFLEET_RATE_LIMIT_UNVERIFIED_BURST", 40)?,
+        };
+
         Ok(Config {
             chain,
+            rate_limits,
             port: number("PORT", 8080, 1, 65535)? as u16,
             database_url,
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,

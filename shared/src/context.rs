@@ -13,6 +13,7 @@ use crate::chain::Cluster;
 use crate::chain::oidc::DeliveryAuth;
 use crate::events::Emitter;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
 
 #[derive(Clone)]
 pub struct Context {
@@ -24,6 +25,14 @@ pub struct Context {
     pub cluster: Cluster,
     /// Verifies the OIDC tokens of event deliveries (`None`: no issuer set).
     pub delivery_auth: Option<DeliveryAuth>,
+    /// The API's per-token rate limits (one set per process).
+    pub rate_limits: Arc<RateLimits>,
+}
+
+impl FromRef<Context> for Arc<RateLimits> {
+    fn from_ref(ctx: &Context) -> Arc<RateLimits> {
+        ctx.rate_limits.clone()
+    }
 }
 
 impl FromRef<Context> for PgPool {
@@ -64,6 +73,7 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
     }
     Ok(Context {
         pool,
+        rate_limits: Arc::new(RateLimits::new(config.rate_limits)),
         config: Arc::new(config),
         emitter,
         metrics,

@@ -57,6 +57,9 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    /// `429` with `Retry-After` (seconds): a rate limit of [`crate::rate_limit`].
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after: u64 },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migrations: {0}")]
@@ -129,6 +132,11 @@ impl Error {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
             ),
             Unavailable(_) | Kube(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -205,6 +213,11 @@ impl IntoResponse for Error {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if let Error::RateLimited { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if let Some(challenge) = self.challenge() {
             response.headers_mut().insert(

@@ -14,6 +14,7 @@
 //! - [`reasons`]: the fixed, tenant-safe failure reasons.
 //! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
 //! - [`json`]: the JSON body extractor whose rejections are problems.
+//! - [`rate_limit`]: the API's per-token rate limits (governor).
 //! - [`testing`]: helpers for the functions' integration tests.
 
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod events;
 pub mod ids;
 pub mod json;
 pub mod metrics;
+pub mod rate_limit;
 pub mod reasons;
 pub mod server;
 pub mod stores;

@@ -33,6 +33,7 @@ pub fn context(pool: PgPool, config: Config) -> Context {
     let cluster = crate::chain::Cluster::new(&config, &metrics).expect("cluster settings");
     Context {
         pool,
+        rate_limits: Arc::new(crate::rate_limit::RateLimits::new(config.rate_limits)),
         config: Arc::new(config),
         emitter: Emitter::without_sink("test"),
         metrics,

@@ -25,6 +25,12 @@ pub struct State {
     pub credentials: Arc<dyn CredentialsSource>,
 }
 
+impl FromRef<State> for Arc<storefleet_shared::rate_limit::RateLimits> {
+    fn from_ref(state: &State) -> Self {
+        state.ctx.rate_limits.clone()
+    }
+}
+
 impl FromRef<State> for PgPool {
     fn from_ref(state: &State) -> PgPool {
         state.ctx.pool.clone()

@@ -36,41 +36,59 @@ impl Modify for BearerAuth {
 
 /// Every route that needs a token reads PostgreSQL (the token's hash first),
 /// so every one of them can answer `503` + `Retry-After` when the database
-/// is down: added to each here rather than repeated in every route.
+/// is down, and `429` + `Retry-After` past the token's rate limit (checked
+/// before the lookup, [`storefleet_shared::rate_limit`]): added to each here
+/// rather than repeated in every route.
 struct Unavailable;
+
+fn problem_with_retry_after(
+    description: &str,
+    retry_after: &str,
+) -> utoipa::openapi::response::Response {
+    use utoipa::openapi::schema::{Object, Type};
+    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
+    let retry_after = HeaderBuilder::new()
+        .schema(Object::with_type(Type::Integer))
+        .description(Some(retry_after))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header("Retry-After", retry_after)
+        .build()
+}
 
 impl Modify for Unavailable {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{Object, Type};
-        use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
-        let retry_after = HeaderBuilder::new()
-            .schema(Object::with_type(Type::Integer))
-            .description(Some(format!(
+        let unavailable = problem_with_retry_after(
+            "a dependency (PostgreSQL, Kubernetes) is not reachable; retry after Retry-After seconds",
+            &format!(
                 "seconds to wait before retrying ({})",
                 storefleet_shared::error::RETRY_AFTER_SECONDS
-            )))
-            .build();
-        let response = ResponseBuilder::new()
-            .description("a dependency (PostgreSQL, Kubernetes) is not reachable; retry after Retry-After seconds")
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .header("Retry-After", retry_after)
-            .build();
+            ),
+        );
+        let rate_limited = problem_with_retry_after(
+            "too many requests with this token, or with tokens not seen lately (docs/api.md, Rate limits); retry after Retry-After seconds",
+            "seconds until the token's bucket admits a request again (at least 1)",
+        );
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post, &mut item.delete]
                 .into_iter()
                 .flatten()
             {
                 if operation.security.is_some() {
-                    operation
-                        .responses
-                        .responses
+                    let responses = &mut operation.responses.responses;
+                    responses
+                        .entry("429".into())
+                        .or_insert_with(|| rate_limited.clone().into());
+                    responses
                         .entry("503".into())
-                        .or_insert_with(|| response.clone().into());
+                        .or_insert_with(|| unavailable.clone().into());
                 }
             }
         }

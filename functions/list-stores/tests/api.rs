@@ -580,7 +580,7 @@ async fn user_names_are_unique_after_nfkc_and_case_folding(pool: PgPool) {
 
 /// What generated clients read from the document: the list's parameters are
 /// query parameters, the store type is the engines' enum, bounds are stated,
-/// and every authenticated operation declares its 503.
+/// and every authenticated operation declares its 503 and its 429 (with Retry-After).
 #[test]
 fn openapi_describes_what_clients_send() {
     let doc: serde_json::Value = serde_json::from_str(&list_stores::openapi::document()).unwrap();
@@ -620,7 +620,94 @@ fn openapi_describes_what_clients_send() {
         for (method, op) in item.as_object().unwrap() {
             if op.get("security").is_some() {
                 assert!(op["responses"].get("503").is_some(), "{method} {path}");
+                assert!(
+                    op["responses"]["429"]["headers"]
+                        .get("Retry-After")
+                        .is_some(),
+                    "{method} {path}"
+                );
             }
         }
     }
+}
+
+fn limited_app(pool: &PgPool, vars: &[(&str, &str)]) -> axum::Router {
+    app(State {
+        ctx: context(pool.clone(), config(vars)),
+        credentials: Arc::new(FixedCredentials),
+    })
+}
+
+async fn me_with(
+    app: axum::Router,
+    token: String,
+) -> (
+    axum::http::StatusCode,
+    axum::http::HeaderMap,
+    serde_json::Value,
+) {
+    read_json(
+        app.oneshot(request("GET", "/api/me", Some(&token), None))
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// Per-token limits (issue 11 item 20): a token over its burst is `429`
+/// problem+json with `Retry-After`, another token is not slowed down.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_token_over_its_rate_gets_429_with_retry_after(pool: PgPool) {
+    let (_, alice) = user(&pool, "alice", 5, false).await;
+    let (_, bob) = user(&pool, "bob", 5, false).await;
+    let app = limited_app(
+        &pool,
+        &[
+            ("STOREFLEET_RATE_LIMIT_PER_TOKEN", "1"),
+            ("STOREFLEET_RATE_LIMIT_BURST", "3"),
+        ],
+    );
+    let get = |token: String| me_with(app.clone(), token);
+    for _ in 0..3 {
+        assert_eq!(get(alice.clone()).await.0, 200);
+    }
+    let (status, headers, body) = get(alice.clone()).await;
+    assert_problem(status, &headers, &body, 429, "rate-limited");
+    assert_eq!(headers["retry-after"], "1", "{body}");
+    assert_eq!(get(bob.clone()).await.0, 200);
+}
+
+/// Tokens this process has not seen valid share one bucket, checked before
+/// the lookup: past it an invalid token is `429` without touching the
+/// database (the pool is closed and the answer is still `429`, not `503`),
+/// while a token seen valid is still looked up every time.
+#[sqlx::test(migrations = "../../migrations")]
+async fn invalid_tokens_are_limited_before_any_database_lookup(pool: PgPool) {
+    let (_, alice) = user(&pool, "alice", 5, false).await;
+    let app = limited_app(
+        &pool,
+        &[
+            ("STOREFLEET_RATE_LIMIT_UNVERIFIED", "1"),
+            ("STOREFLEET_RATE_LIMIT_UNVERIFIED_BURST", "4"),
+        ],
+    );
+    let get = |token: String| me_with(app.clone(), token);
+    assert_eq!(get(alice.clone()).await.0, 200, "alice's first lookup");
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        statuses.push(get(format!("sft_forged{i}")).await.0.as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    // a known token skips the shared bucket
+    assert_eq!(get(alice.clone()).await.0, 200);
+
+    pool.close().await;
+    let (status, headers, body) = get("sft_forged-after-close".into()).await;
+    assert_problem(status, &headers, &body, 429, "rate-limited");
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(
+        get(alice.clone()).await.0,
+        503,
+        "a known token is still looked up"
+    );
 }
