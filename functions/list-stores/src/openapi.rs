@@ -17,7 +17,7 @@ use crate::routes::{account, stores};
         account::me, account::engines, account::create_user,
     ),
     components(schemas(storefleet_shared::error::Problem)),
-    modifiers(&BearerAuth, &Unavailable),
+    modifiers(&BearerAuth, &Unavailable, &MethodNotAllowed),
     tags((name = "stores", description = "the caller's stores"), (name = "account", description = "the caller, users and engines"))
 )]
 pub struct ApiDoc;
@@ -45,11 +45,26 @@ fn problem_with_retry_after(
     description: &str,
     retry_after: &str,
 ) -> utoipa::openapi::response::Response {
-    use utoipa::openapi::schema::{Object, Type};
+    problem_with_header(
+        description,
+        "Retry-After",
+        retry_after,
+        utoipa::openapi::schema::Type::Integer,
+    )
+}
+
+/// A problem+json answer that carries one documented header.
+fn problem_with_header(
+    description: &str,
+    header: &str,
+    header_description: &str,
+    header_type: utoipa::openapi::schema::Type,
+) -> utoipa::openapi::response::Response {
+    use utoipa::openapi::schema::Object;
     use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
-    let retry_after = HeaderBuilder::new()
-        .schema(Object::with_type(Type::Integer))
-        .description(Some(retry_after))
+    let value = HeaderBuilder::new()
+        .schema(Object::with_type(header_type))
+        .description(Some(header_description))
         .build();
     ResponseBuilder::new()
         .description(description)
@@ -59,7 +74,7 @@ fn problem_with_retry_after(
                 .schema(Some(Ref::from_schema_name("Problem")))
                 .build(),
         )
-        .header("Retry-After", retry_after)
+        .header(header, value)
         .build()
 }
 
@@ -90,6 +105,44 @@ impl Modify for Unavailable {
                         .entry("503".into())
                         .or_insert_with(|| unavailable.clone().into());
                 }
+            }
+        }
+    }
+}
+
+/// Every path answers a method it does not take with `405` problem+json and
+/// `Allow` (the functions through axum's method router, the gateways from
+/// their routing table): declared on each operation of the path, with the
+/// path's methods, since OpenAPI has no place for a path-wide answer.
+struct MethodNotAllowed;
+
+impl Modify for MethodNotAllowed {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let methods: Vec<&str> = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+            .collect();
+            let allow = methods.join(", ");
+            let response = problem_with_header(
+                &format!("another method than {allow} on this path; nothing is done"),
+                "Allow",
+                &format!("the methods this path takes ({allow}; HEAD with GET)"),
+                utoipa::openapi::schema::Type::String,
+            );
+            for operation in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .entry("405".into())
+                    .or_insert_with(|| response.clone().into());
             }
         }
     }

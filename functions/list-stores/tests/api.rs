@@ -444,6 +444,8 @@ async fn unknown_paths_and_methods_are_problems_that_point_at_the_api(pool: PgPo
     .await;
     assert_problem(status, &headers, &body, 405, "method-not-allowed");
     assert!(body["detail"].as_str().unwrap().contains("PUT"), "{body}");
+    let allow = headers["allow"].to_str().unwrap();
+    assert!(allow.contains("GET") && !allow.contains("PUT"), "{allow}");
 }
 
 /// The Authorization header as RFC 6750 and RFC 9110 read it: the scheme is
@@ -620,6 +622,10 @@ fn openapi_describes_what_clients_send() {
         for (method, op) in item.as_object().unwrap() {
             if op.get("security").is_some() {
                 assert!(op["responses"].get("503").is_some(), "{method} {path}");
+                assert!(
+                    op["responses"]["405"]["headers"].get("Allow").is_some(),
+                    "{method} {path}"
+                );
                 assert!(
                     op["responses"]["429"]["headers"]
                         .get("Retry-After")
