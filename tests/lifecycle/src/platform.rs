@@ -60,6 +60,11 @@ impl Options {
                 ("STOREFLEET_REDRIVE_AFTER_SECONDS".into(), "5".into()),
                 // the PingSource above ticks every 2 s
                 ("STOREFLEET_SWEEP_INTERVAL_SECONDS".into(), "1".into()),
+                // the suite polls every store at 10/s with one token (wait_for),
+                // several stores at once: above the functions' per-token
+                // default (10/s, burst 20), which its own polling is not testing
+                ("STOREFLEET_RATE_LIMIT_PER_TOKEN".into(), "1000".into()),
+                ("STOREFLEET_RATE_LIMIT_BURST".into(), "1000".into()),
             ],
         }
     }
