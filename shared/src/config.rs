@@ -113,6 +113,16 @@ pub struct ChainConfig {
     /// `storefleet-store-deleter` (what `helm uninstall` needs) in each store
     /// namespace; empty or unset: no deleter binding.
     pub store_deleter_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_CHECKER_SUBJECTS`: ServiceAccounts bound to
+    /// `storefleet-store-checker` (list the store's pods, events and
+    /// workloads: readiness-checker) in each store namespace; empty or
+    /// unset: no checker binding.
+    pub store_checker_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_WATCHER_SUBJECTS`: ServiceAccounts bound to
+    /// `storefleet-store-watcher` (get/list/watch the store's pods and
+    /// workloads: the ApiServerSource) in each store namespace; empty or
+    /// unset: no watcher binding.
+    pub store_watcher_subjects: Vec<ServiceAccountRef>,
     /// `STOREFLEET_EVENTS_OIDC_*`: how `/events` and `/dead-letters`
     /// authenticate their deliveries ([`crate::chain::oidc`]); `None` when
     /// the issuer is unset (the functions with event endpoints refuse to start).
@@ -338,6 +348,16 @@ impl Config {
             .map_err(subjects_error)?,
             store_deleter_subjects: rbac::parse_deleter_subjects(&parsed(
                 rbac::DELETER_SUBJECTS_VAR,
+                "",
+            )?)
+            .map_err(subjects_error)?,
+            store_checker_subjects: rbac::parse_checker_subjects(&parsed(
+                rbac::CHECKER_SUBJECTS_VAR,
+                "",
+            )?)
+            .map_err(subjects_error)?,
+            store_watcher_subjects: rbac::parse_watcher_subjects(&parsed(
+                rbac::WATCHER_SUBJECTS_VAR,
                 "",
             )?)
             .map_err(subjects_error)?,

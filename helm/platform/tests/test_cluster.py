@@ -36,7 +36,9 @@ def store_namespace(store_id, labelled=True, pod_security=None):
 # (rbac.storeManagerSubjects, rbac.storeReaderSubjects).
 DEFAULT_SUBJECTS = {"storefleet-store-manager": ("create-store",),
                     "storefleet-store-reader": ("list-stores",),
-                    "storefleet-store-deleter": ("delete-store",)}
+                    "storefleet-store-deleter": ("delete-store",),
+                    "storefleet-store-checker": ("readiness-checker",),
+                    "storefleet-store-watcher": ("storefleet-apiserver-source",)}
 
 
 def role_binding(namespace, role="storefleet-store-manager", name=None, subjects=None):
@@ -159,6 +161,7 @@ class PlatformOnARealApiServer(unittest.TestCase):
         apply_as(self.create, role_binding(ns))
         apply_as(self.create, reader_binding(ns))
         apply_as(self.create, deleter_binding(ns))
+        apply_as(self.create, role_binding(ns, role="storefleet-store-checker"))
         # Through the per-store RoleBinding (helm install / upgrade needs).
         for verb, res in [("create", "deployments.apps"), ("patch", "statefulsets.apps"),
                           ("create", "secrets"), ("delete", "ingresses.networking.k8s.io"),
@@ -199,8 +202,14 @@ class PlatformOnARealApiServer(unittest.TestCase):
             self.assertFalse(can_i(kc, "create", "deployments.apps", "-n", self.decoy), f"{who} outside stores")
             self.assertFalse(can_i(kc, "escalate", "clusterroles"), f"{who} escalate")
             self.assertFalse(can_i(kc, "create", "clusterrolebindings"), f"{who} clusterrolebindings")
+        # readiness-checker reads the store through storefleet-store-checker,
+        # and no other namespace's pods or events (issue 11 item 11)
         self.assertTrue(can_i(self.ready, "list", "pods", "-n", ns))
         self.assertTrue(can_i(self.ready, "list", "statefulsets.apps", "-n", ns))
+        for where in ("kube-system", self.decoy, NS):
+            for res in ("pods", "events"):
+                self.assertFalse(can_i(self.ready, "list", res, "-n", where), f"readiness-checker {res} in {where}")
+        self.assertFalse(can_i(self.ready, "list", "pods", "--all-namespaces"))
         self.assertFalse(can_i(self.ready, "delete", "pods", "-n", ns))
         self.assertFalse(can_i(self.list, "list", "namespaces"))
 
@@ -235,7 +244,9 @@ class PlatformOnARealApiServer(unittest.TestCase):
         store_id = f"{prefix}{secrets.token_hex(3)}0"
         ns = f"store-{store_id}"
         self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
-        for manifest in (store_namespace(store_id), role_binding(ns), reader_binding(ns), deleter_binding(ns)):
+        for manifest in (store_namespace(store_id), role_binding(ns), reader_binding(ns), deleter_binding(ns),
+                         role_binding(ns, role="storefleet-store-checker"),
+                         role_binding(ns, role="storefleet-store-watcher")):
             r = apply_as(self.create, manifest)
             self.assertEqual(r.returncode, 0, r.stderr)
         wait_until(lambda: can_i(self.create, "create", "deployments.apps", "-n", ns)
@@ -371,6 +382,11 @@ class PlatformOnARealApiServer(unittest.TestCase):
             ("storefleet-store-manager", [sa("create-store"), sa("delete-store")]),
             ("storefleet-store-deleter", [sa("create-store")]),
             ("storefleet-store-deleter", [sa("delete-store"), sa("default")]),
+            # the observers' roles (item 11) are pinned as well
+            ("storefleet-store-checker", [sa("default")]),
+            ("storefleet-store-checker", [sa("readiness-checker"), sa("create-store")]),
+            ("storefleet-store-watcher", [sa("readiness-checker")]),
+            ("storefleet-store-watcher", [sa("storefleet-apiserver-source", "kube-system")]),
         ]:
             with self.subTest(role=role, subjects=[s["namespace"] + "/" + s["name"] for s in subjects]):
                 r = apply_as(self.create, role_binding(ns, role=role, subjects=subjects))

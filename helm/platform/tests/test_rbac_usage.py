@@ -60,17 +60,19 @@ CLUSTER_CALLS = {
          "the reader RoleBinding (list-stores), applied before create-store holds the manager role's reads"),
         ("bind", RBAC, "clusterroles", "storefleet-store-deleter",
          "the deleter RoleBinding (delete-store): create-store holds no `update` on helm's release records"),
+        ("bind", RBAC, "clusterroles", "storefleet-store-checker",
+         "the checker RoleBinding (readiness-checker): create-store holds no list on pods or events"),
+        ("bind", RBAC, "clusterroles", "storefleet-store-watcher",
+         "the watcher RoleBinding (the ApiServerSource): create-store holds no get/list/watch on pods"),
     ],
     "delete-store": [
         ("get", "", "namespaces", None, "namespace.rs delete_store_namespace / actions.rs teardown: get_opt"),
         ("delete", "", "namespaces", None, "namespace.rs delete_store_namespace: foreground, UID precondition"),
     ],
+    # The lists of its verdict come through the per-store RoleBinding
+    # storefleet-store-checker (CHECKER_CALLS).
     "readiness-checker": [
         ("get", "", "namespaces", None, "namespace.rs store_namespace_state: get_opt"),
-        ("list", "apps", "deployments", None, "readiness/mod.rs list_observed"),
-        ("list", "apps", "statefulsets", None, "readiness/mod.rs list_observed"),
-        ("list", "", "pods", None, "readiness/mod.rs list_observed"),
-        ("list", "", "events", None, "readiness/mod.rs list_observed (reason=FailedMount)"),
     ],
     # list-stores reads PostgreSQL; the store's Secret comes through the
     # per-store RoleBinding storefleet-store-reader (READER_CALLS).
@@ -80,6 +82,14 @@ CLUSTER_CALLS = {
 # What list-stores does inside a store namespace (through storefleet-store-reader).
 READER_CALLS = [
     ("get", "", "secrets", "store-admin", "secret.rs read_credentials (GET /api/stores/{id}/credentials)"),
+]
+
+# What readiness-checker does inside a store namespace (through storefleet-store-checker).
+CHECKER_CALLS = [
+    ("list", "apps", "deployments", None, "readiness/mod.rs list_observed"),
+    ("list", "apps", "statefulsets", None, "readiness/mod.rs list_observed"),
+    ("list", "", "pods", None, "readiness/mod.rs list_observed"),
+    ("list", "", "events", None, "readiness/mod.rs list_observed (reason=FailedMount)"),
 ]
 
 # What create-store does to Secrets in a store namespace itself (through
@@ -192,6 +202,8 @@ def config_subjects(key):
 # The subjects of the per-store bindings as the chart configures create-store.
 READERS = config_subjects("STOREFLEET_STORE_READER_SUBJECTS")
 DELETERS = config_subjects("STOREFLEET_STORE_DELETER_SUBJECTS")
+CHECKERS = config_subjects("STOREFLEET_STORE_CHECKER_SUBJECTS")
+WATCHERS = config_subjects("STOREFLEET_STORE_WATCHER_SUBJECTS")
 
 
 def forbidden(r):
@@ -264,7 +276,8 @@ class CallsOfEachFunction:
     """The calls of CLUSTER_CALLS, performed as a given principal, in code order."""
 
     @staticmethod
-    def create_store(kubeconfig, store_id, subjects, readers=READERS, deleters=DELETERS):
+    def create_store(kubeconfig, store_id, subjects, readers=READERS, deleters=DELETERS, checkers=CHECKERS,
+                     watchers=WATCHERS):
         ns = f"store-{store_id}"
         yield "get namespace", kubectl("get", "namespace", ns, "--ignore-not-found", kubeconfig=kubeconfig,
                                        check=False)
@@ -274,6 +287,10 @@ class CallsOfEachFunction:
         yield "apply reader rolebinding", apply(role_binding(ns, readers, role="storefleet-store-reader"),
                                                 kubeconfig, check=False)
         yield "apply deleter rolebinding", apply(role_binding(ns, deleters, role="storefleet-store-deleter"),
+                                                 kubeconfig, check=False)
+        yield "apply checker rolebinding", apply(role_binding(ns, checkers, role="storefleet-store-checker"),
+                                                 kubeconfig, check=False)
+        yield "apply watcher rolebinding", apply(role_binding(ns, watchers, role="storefleet-store-watcher"),
                                                  kubeconfig, check=False)
 
     @staticmethod
@@ -287,6 +304,10 @@ class CallsOfEachFunction:
     def readiness_checker(kubeconfig, store_id):
         ns = f"store-{store_id}"
         yield "get namespace", kubectl("get", "namespace", ns, kubeconfig=kubeconfig, check=False)
+
+    @staticmethod
+    def readiness_checker_in_store(kubeconfig, ns):
+        """What readiness-checker reads in a store namespace (CHECKER_CALLS)."""
         for res in ("deployments.apps", "statefulsets.apps", "pods"):
             yield f"list {res}", kubectl("-n", ns, "get", res, kubeconfig=kubeconfig, check=False)
         yield "list events", kubectl("-n", ns, "get", "events", "--field-selector", "reason=FailedMount",
@@ -334,6 +355,12 @@ class FunctionRoles(unittest.TestCase):
             for fn in ("create-store", "readiness-checker", "delete-store"):
                 for what, r in self.calls(fn, self.real[fn], store_id, subjects):
                     self.assertEqual(r.returncode, 0, f"{fn}: {what}: {r.stderr}")
+                if fn == "create-store":
+                    wait_until(lambda: can_i(self.real["readiness-checker"], "list", "", "pods",
+                                             namespace=f"store-{store_id}"), "the checker binding takes effect")
+                    for what, r in CallsOfEachFunction.readiness_checker_in_store(
+                            self.real["readiness-checker"], f"store-{store_id}"):
+                        self.assertEqual(r.returncode, 0, f"readiness-checker: {what}: {r.stderr}")
         finally:
             kubectl("delete", "namespace", f"store-{store_id}", "--ignore-not-found", "--wait=false", check=False)
 
@@ -819,6 +846,101 @@ class StoreDeleterRole(unittest.TestCase):
 
 @unittest.skipUnless(os.path.isfile(os.path.join(STORE_CHART, "Chart.yaml")),
                      "helm/store is not in the tree")
+class StoreObserverRoles(unittest.TestCase):
+    """Issue 11 item 11: readiness-checker and the ApiServerSource read pods,
+    events and workloads only in store namespaces, through the per-store
+    RoleBindings storefleet-store-checker and storefleet-store-watcher that
+    create-store makes; their real tokens cannot read kube-system's or any
+    other namespace's, and still read a store's."""
+
+    @classmethod
+    def setUpClass(cls):
+        # The ApiServerSource's ServiceAccount and cluster role, as knative/ applies them.
+        with open(os.path.join(ROOT, "knative", "apiserversource.yaml")) as fh:
+            docs = [d for d in yaml.safe_load_all(fh) if d]
+        cls.source_docs = docs
+        for d in docs:
+            if d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding"):
+                apply(d)
+        cls.scratch = Scratch()
+        cls.create = sa_kubeconfig("create-store")
+        cls.ready = sa_kubeconfig("readiness-checker")
+        cls.source = sa_kubeconfig("storefleet-apiserver-source")
+        cls.checker_rules = rendered("ClusterRole", "storefleet-store-checker")["rules"]
+        cls.watcher_rules = rendered("ClusterRole", "storefleet-store-watcher")["rules"]
+        cls.other = f"other-{secrets.token_hex(3)}"
+        kubectl("create", "namespace", cls.other)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+        kubectl("delete", "namespace", cls.other, "--ignore-not-found", "--wait=false", check=False)
+
+    def store(self, prefix):
+        """A store namespace with the bindings create-store's own token makes."""
+        store_id = new_store_id(prefix)
+        ns = f"store-{store_id}"
+        self.addCleanup(kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+        for what, r in CallsOfEachFunction.create_store(
+                self.create, store_id, config_subjects("STOREFLEET_STORE_MANAGER_SUBJECTS")):
+            self.assertEqual(r.returncode, 0, f"{what}: {r.stderr}")
+        kubectl("-n", ns, "apply", "-f", "-", stdin=json.dumps(deployment("web")))
+        return ns
+
+    def test_1_the_roles_are_what_the_code_and_knative_use(self):
+        self.assertEqual(CHECKERS, [(NS, "readiness-checker")])
+        self.assertEqual(WATCHERS, [(NS, "storefleet-apiserver-source")])
+        self.assertEqual(triples(self.checker_rules), {(v, g, r, n) for v, g, r, n, _ in CHECKER_CALLS})
+        # Knative checks get, list and watch on each namespaced resource of the
+        # source in each selected namespace (pkg/reconciler/apiserversource runAccessCheck).
+        (source,) = [d for d in self.source_docs if d["kind"] == "ApiServerSource"]
+        plural = {"Pod": "pods", "Deployment": "deployments", "StatefulSet": "statefulsets"}
+        watched = {(v, res["apiVersion"].rpartition("/")[0], plural[res["kind"]], None)
+                   for res in source["spec"]["resources"] if res["kind"] != "Namespace"
+                   for v in ("get", "list", "watch")}
+        self.assertEqual(triples(self.watcher_rules), watched)
+        (cluster_role,) = [d for d in self.source_docs if d["kind"] == "ClusterRole"]
+        self.assertEqual(triples(cluster_role["rules"]),
+                         {(v, "", "namespaces", None) for v in ("get", "list", "watch")},
+                         "cluster-wide only what RBAC cannot narrow: the watched Namespaces")
+
+    def test_2_their_tokens_read_a_store_and_nothing_else(self):
+        ns = self.store("w")
+        wait_until(lambda: can_i(self.ready, "list", "", "pods", namespace=ns)
+                   and can_i(self.source, "watch", "", "pods", namespace=ns), "the observer bindings take effect")
+        for what, r in CallsOfEachFunction.readiness_checker_in_store(self.ready, ns):
+            self.assertEqual(r.returncode, 0, f"readiness-checker: {what} in {ns}: {r.stderr}")
+        for res in ("pods", "deployments.apps", "statefulsets.apps"):
+            r = kubectl("-n", ns, "get", res, kubeconfig=self.source, check=False)
+            self.assertEqual(r.returncode, 0, f"the ApiServerSource: list {res} in {ns}: {r.stderr}")
+        r = kubectl("get", "namespaces", "-l", "storefleet.io/store-id", kubeconfig=self.source, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for who, kc in (("readiness-checker", self.ready), ("the ApiServerSource", self.source)):
+            for where in ("kube-system", self.other, NS):
+                for res in ("pods", "events", "deployments.apps", "statefulsets.apps"):
+                    with self.subTest(who=who, where=where, resource=res):
+                        r = kubectl("-n", where, "get", res, kubeconfig=kc, check=False)
+                        self.assertTrue(forbidden(r), f"{who} lists {res} in {where}: {r.stdout}")
+            for res in ("pods", "events"):
+                r = kubectl("get", res, "--all-namespaces", kubeconfig=kc, check=False)
+                self.assertTrue(forbidden(r), f"{who} lists {res} cluster-wide")
+        self.assertFalse(can_i(self.source, "list", "", "events", namespace=ns), "the source reads no events")
+        self.assertFalse(can_i(self.ready, "watch", "", "pods", namespace=ns), "readiness-checker watches nothing")
+
+    def test_3_every_checker_verb_is_needed(self):
+        ns = self.store("x")
+        for triple in sorted(triples(self.checker_rules), key=str):
+            with self.subTest(permission=triple):
+                who = f"checker-no-{triple[0]}-{triple[2][:8]}-{secrets.token_hex(2)}"
+                kc = self.scratch.principal(who)
+                role = self.scratch.role(who, without(self.checker_rules, [triple]))
+                apply(role_binding(ns, [(self.scratch.ns, who)], role=role, name=who))
+                still = "events" if triple[2] == "pods" else "pods"  # a verb the copy keeps
+                wait_until(lambda: can_i(kc, "list", "", still, namespace=ns), f"{who}'s binding takes effect")
+                refused = [what for what, r in CallsOfEachFunction.readiness_checker_in_store(kc, ns) if forbidden(r)]
+                self.assertTrue(refused, f"readiness-checker reads the store without {triple}: spare")
+
+
 class ReleaseRecordMigration(unittest.TestCase):
     """scripts/migrate-helm-releases: a store installed while helm kept its
     release in Secrets (before HELM_DRIVER=configmap) is converted, keeps its

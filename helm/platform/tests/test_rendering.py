@@ -18,7 +18,8 @@ CHART = os.path.join(ROOT, "helm", "platform")
 HELM = os.environ.get("HELM", "helm")
 VALUES_FILES = ["values.yaml", "values-local.yaml", "values-prod.yaml"]
 FUNCTIONS = ["create-store", "delete-store", "list-stores", "readiness-checker"]
-PER_STORE_ROLES = {"storefleet-store-manager", "storefleet-store-reader", "storefleet-store-deleter"}
+PER_STORE_ROLES = {"storefleet-store-manager", "storefleet-store-reader", "storefleet-store-deleter",
+                   "storefleet-store-checker", "storefleet-store-watcher"}
 
 
 def render(values_file="values.yaml", *sets):
@@ -137,15 +138,18 @@ class EveryValuesFile(unittest.TestCase):
         self.assertEqual(len(create), 3)
         bind = [rule for rule in rules("storefleet-create-store") if "bind" in rule["verbs"]]
         self.assertEqual([sorted(rule["resourceNames"]) for rule in bind], [sorted(PER_STORE_ROLES)],
-                         "create-store binds exactly the three per-store roles")
+                         "create-store binds exactly the five per-store roles")
         deleter = rules("storefleet-store-deleter")
         self.assertFalse({v for rule in deleter for v in rule["verbs"]} & {"create", "patch"},
                          "delete-store's per-store role creates and patches nothing")
         delete = rules("storefleet-delete-store")
         self.assertEqual(delete, [{"apiGroups": [""], "resources": ["namespaces"],
                                    "verbs": ["get", "delete"]}])
-        for rule in rules("storefleet-readiness-checker"):
-            self.assertLessEqual(set(rule["verbs"]), {"get", "list", "watch"})
+        # item 11: cluster-wide only the namespace get; its lists are per store
+        self.assertEqual(rules("storefleet-readiness-checker"),
+                         [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}])
+        for role in ("storefleet-store-checker", "storefleet-store-watcher"):
+            self.assertLessEqual({v for rule in rules(role) for v in rule["verbs"]}, {"get", "list", "watch"}, role)
         reader = rules("storefleet-store-reader")
         self.assertEqual(reader, [{"apiGroups": [""], "resources": ["secrets"],
                                    "resourceNames": ["store-admin"], "verbs": ["get"]}])

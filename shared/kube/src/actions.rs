@@ -35,6 +35,14 @@ pub struct StoreActions {
     /// (what `helm uninstall` needs) in each store namespace; empty: no such
     /// binding.
     pub deleter_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_CHECKER_SUBJECTS` ([`rbac::parse_checker_subjects`]):
+    /// bound to `storefleet-store-checker` (readiness-checker's reads) in
+    /// each store namespace; empty: no such binding.
+    pub checker_subjects: Vec<ServiceAccountRef>,
+    /// `STOREFLEET_STORE_WATCHER_SUBJECTS` ([`rbac::parse_watcher_subjects`]):
+    /// bound to `storefleet-store-watcher` (the ApiServerSource's watch) in
+    /// each store namespace; empty: no such binding.
+    pub watcher_subjects: Vec<ServiceAccountRef>,
 }
 
 /// What [`StoreActions::provision`] did.
@@ -53,7 +61,7 @@ pub struct TornDown {
 
 impl StoreActions {
     /// create-store's handler of `store.requested`: namespace, the
-    /// RoleBindings (manager, reader, deleter), Secret, then `helm upgrade
+    /// RoleBindings (manager, reader, deleter, checker, watcher), Secret, then `helm upgrade
     /// --install` (no `--wait`). Every step is idempotent, so a repeated
     /// event converges; the helm cap is checked by the helm step
     /// ([`Error::Busy`] → answer 429).
@@ -71,6 +79,10 @@ impl StoreActions {
         rbac::apply_store_reader_binding(&self.client, &store.id, &self.reader_subjects).await?;
         // delete-store's: read and delete, for `helm uninstall`.
         rbac::apply_store_deleter_binding(&self.client, &store.id, &self.deleter_subjects).await?;
+        // What observes the store, in it only: readiness-checker's reads and
+        // the ApiServerSource's watch (neither is granted cluster-wide).
+        rbac::apply_store_checker_binding(&self.client, &store.id, &self.checker_subjects).await?;
+        rbac::apply_store_watcher_binding(&self.client, &store.id, &self.watcher_subjects).await?;
         let secret = self
             .ensure_secret_once_bound(&store.id, admin_email)
             .await?;
@@ -157,7 +169,7 @@ mod tests {
     }
 
     /// The kube requests of provision, in order, up to the Secret.
-    fn provision_script(reader: bool, deleter: bool) -> Vec<Exchange> {
+    fn provision_script(reader: bool, deleter: bool, observers: bool) -> Vec<Exchange> {
         let mut script = vec![
             Exchange::new(Method::GET, NS, 404, status(404, "NotFound", "not found")),
             Exchange::new(
@@ -214,6 +226,28 @@ mod tests {
                 }),
             );
         }
+        if observers {
+            for (binding, subject) in [
+                ("storefleet-store-checker", "readiness-checker"),
+                ("storefleet-store-watcher", "storefleet-apiserver-source"),
+            ] {
+                script.push(
+                    Exchange::new(
+                        Method::PATCH,
+                        format!("{BINDINGS}/{binding}?&force=true&fieldManager=storefleet"),
+                        200,
+                        binding_answer(binding),
+                    )
+                    .body(move |body| {
+                        assert_eq!(body["roleRef"]["name"], binding);
+                        assert_eq!(
+                            body["subjects"],
+                            json!([{"kind": "ServiceAccount", "name": subject, "namespace": "storefleet"}])
+                        );
+                    }),
+                );
+            }
+        }
         for name in ["store-credentials", "store-admin"] {
             script.push(Exchange::new(
                 Method::POST,
@@ -225,18 +259,29 @@ mod tests {
         script
     }
 
-    async fn provision_with(reader_subjects: &str, deleter_subjects: &str) {
+    async fn provision_with(reader_subjects: &str, deleter_subjects: &str, observers: bool) {
         let dir = tempfile::tempdir().unwrap();
         let (client, api) = scripted(provision_script(
             !reader_subjects.is_empty(),
             !deleter_subjects.is_empty(),
+            observers,
         ));
+        let (checker, watcher) = if observers {
+            (
+                "storefleet/readiness-checker",
+                "storefleet/storefleet-apiserver-source",
+            )
+        } else {
+            ("", "")
+        };
         let actions = StoreActions {
             client,
             helm: fake_helm(&dir),
             subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
             reader_subjects: rbac::parse_reader_subjects(reader_subjects).unwrap(),
             deleter_subjects: rbac::parse_deleter_subjects(deleter_subjects).unwrap(),
+            checker_subjects: rbac::parse_checker_subjects(checker).unwrap(),
+            watcher_subjects: rbac::parse_watcher_subjects(watcher).unwrap(),
         };
         let store = StoreRelease {
             id: StoreId::parse("abcd1234").unwrap(),
@@ -253,11 +298,16 @@ mod tests {
 
     #[tokio::test]
     async fn provision_binds_manager_then_reader_then_deleter_before_the_secret() {
-        provision_with("storefleet/list-stores", "storefleet/delete-store").await;
+        provision_with("storefleet/list-stores", "storefleet/delete-store", false).await;
+    }
+
+    #[tokio::test]
+    async fn provision_binds_the_observers_in_the_store_namespace_before_the_secret() {
+        provision_with("storefleet/list-stores", "storefleet/delete-store", true).await;
     }
 
     #[tokio::test]
     async fn provision_without_reader_or_deleter_subjects_applies_neither_binding() {
-        provision_with("", "").await;
+        provision_with("", "", false).await;
     }
 }

@@ -33,6 +33,14 @@ pub const STORE_READER_CLUSTER_ROLE: &str = "storefleet-store-reader";
 /// read and delete, never create or change) and the ClusterRole it binds.
 pub const STORE_DELETER_BINDING: &str = "storefleet-store-deleter";
 pub const STORE_DELETER_CLUSTER_ROLE: &str = "storefleet-store-deleter";
+/// The per-store RoleBinding of readiness-checker (list the store's pods,
+/// events and workloads) and the ClusterRole it binds.
+pub const STORE_CHECKER_BINDING: &str = "storefleet-store-checker";
+pub const STORE_CHECKER_CLUSTER_ROLE: &str = "storefleet-store-checker";
+/// The per-store RoleBinding of the ApiServerSource's ServiceAccount
+/// (get/list/watch the store's pods and workloads) and the ClusterRole it binds.
+pub const STORE_WATCHER_BINDING: &str = "storefleet-store-watcher";
+pub const STORE_WATCHER_CLUSTER_ROLE: &str = "storefleet-store-watcher";
 
 /// A validated store id: 8 characters of `[a-z0-9]`.
 ///

@@ -2,7 +2,9 @@
 //! ClusterRole `storefleet-store-manager` (what helm and create-store write),
 //! `storefleet-store-deleter` (what `helm uninstall` needs: delete-store) and,
 //! for the ServiceAccounts that only read the store's Secret,
-//! `storefleet-store-reader`, inside this store's namespace only, never
+//! `storefleet-store-reader`, and for the ones that only observe the store
+//! (readiness-checker, the ApiServerSource) `storefleet-store-checker` and
+//! `storefleet-store-watcher`, inside this store's namespace only, never
 //! cluster-wide.
 
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
@@ -10,8 +12,10 @@ use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::{Api, Client};
 
 use crate::names::{
-    FIELD_MANAGER, STORE_DELETER_BINDING, STORE_DELETER_CLUSTER_ROLE, STORE_MANAGER_BINDING,
-    STORE_MANAGER_CLUSTER_ROLE, STORE_READER_BINDING, STORE_READER_CLUSTER_ROLE,
+    FIELD_MANAGER, STORE_CHECKER_BINDING, STORE_CHECKER_CLUSTER_ROLE, STORE_DELETER_BINDING,
+    STORE_DELETER_CLUSTER_ROLE, STORE_MANAGER_BINDING, STORE_MANAGER_CLUSTER_ROLE,
+    STORE_READER_BINDING, STORE_READER_CLUSTER_ROLE, STORE_WATCHER_BINDING,
+    STORE_WATCHER_CLUSTER_ROLE,
 };
 use crate::{Error, Result, StoreId};
 
@@ -21,6 +25,10 @@ pub const MANAGER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_MANAGER_SUBJECTS";
 pub const READER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_READER_SUBJECTS";
 /// The setting that names the subjects of `storefleet-store-deleter`.
 pub const DELETER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_DELETER_SUBJECTS";
+/// The setting that names the subjects of `storefleet-store-checker`.
+pub const CHECKER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_CHECKER_SUBJECTS";
+/// The setting that names the subjects of `storefleet-store-watcher`.
+pub const WATCHER_SUBJECTS_VAR: &str = "STOREFLEET_STORE_WATCHER_SUBJECTS";
 
 /// A ServiceAccount named as `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +59,16 @@ pub fn parse_reader_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
 /// be empty (then no deleter binding is applied).
 pub fn parse_deleter_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
     parse_subject_list(DELETER_SUBJECTS_VAR, list)
+}
+
+/// Parse `STOREFLEET_STORE_CHECKER_SUBJECTS` (may be empty: no checker binding).
+pub fn parse_checker_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
+    parse_subject_list(CHECKER_SUBJECTS_VAR, list)
+}
+
+/// Parse `STOREFLEET_STORE_WATCHER_SUBJECTS` (may be empty: no watcher binding).
+pub fn parse_watcher_subjects(list: &str) -> Result<Vec<ServiceAccountRef>> {
+    parse_subject_list(WATCHER_SUBJECTS_VAR, list)
 }
 
 /// A comma list of `namespace/name`; errors name `variable` and the item.
@@ -100,6 +118,26 @@ pub fn desired_deleter_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> 
         id,
         STORE_DELETER_BINDING,
         STORE_DELETER_CLUSTER_ROLE,
+        subjects,
+    )
+}
+
+/// The checker RoleBinding (readiness-checker reads the store) as Storefleet wants it.
+pub fn desired_checker_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> RoleBinding {
+    store_binding(
+        id,
+        STORE_CHECKER_BINDING,
+        STORE_CHECKER_CLUSTER_ROLE,
+        subjects,
+    )
+}
+
+/// The watcher RoleBinding (the ApiServerSource watches the store) as Storefleet wants it.
+pub fn desired_watcher_binding(id: &StoreId, subjects: &[ServiceAccountRef]) -> RoleBinding {
+    store_binding(
+        id,
+        STORE_WATCHER_BINDING,
+        STORE_WATCHER_CLUSTER_ROLE,
         subjects,
     )
 }
@@ -169,6 +207,24 @@ pub async fn apply_store_deleter_binding(
     subjects: &[ServiceAccountRef],
 ) -> Result<Option<RoleBinding>> {
     apply_unless_empty(client, id, desired_deleter_binding(id, subjects)).await
+}
+
+/// Server-side apply the checker RoleBinding (none without subjects).
+pub async fn apply_store_checker_binding(
+    client: &Client,
+    id: &StoreId,
+    subjects: &[ServiceAccountRef],
+) -> Result<Option<RoleBinding>> {
+    apply_unless_empty(client, id, desired_checker_binding(id, subjects)).await
+}
+
+/// Server-side apply the watcher RoleBinding (none without subjects).
+pub async fn apply_store_watcher_binding(
+    client: &Client,
+    id: &StoreId,
+    subjects: &[ServiceAccountRef],
+) -> Result<Option<RoleBinding>> {
+    apply_unless_empty(client, id, desired_watcher_binding(id, subjects)).await
 }
 
 async fn apply_unless_empty(

@@ -378,6 +378,8 @@ async fn foreign_namespaces_are_never_deleted() {
             subjects: vec![],
             reader_subjects: vec![],
             deleter_subjects: vec![],
+            checker_subjects: vec![],
+            watcher_subjects: vec![],
         };
         let err = actions.teardown(&id).await.unwrap_err();
         assert!(
@@ -420,6 +422,9 @@ async fn provision_observe_teardown(cluster: &Cluster, chart: &Path, values: Vec
         subjects: rbac::parse_subjects("storefleet/create-store").unwrap(),
         reader_subjects: rbac::parse_reader_subjects("storefleet/list-stores").unwrap(),
         deleter_subjects: rbac::parse_deleter_subjects("storefleet/delete-store").unwrap(),
+        checker_subjects: rbac::parse_checker_subjects("storefleet/readiness-checker").unwrap(),
+        watcher_subjects: rbac::parse_watcher_subjects("storefleet/storefleet-apiserver-source")
+            .unwrap(),
     };
     let helm = &actions.helm;
 

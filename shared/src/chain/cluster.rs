@@ -30,6 +30,8 @@ struct Inner {
     subjects: Vec<ServiceAccountRef>,
     reader_subjects: Vec<ServiceAccountRef>,
     deleter_subjects: Vec<ServiceAccountRef>,
+    checker_subjects: Vec<ServiceAccountRef>,
+    watcher_subjects: Vec<ServiceAccountRef>,
     storefront: Option<StorefrontCheck>,
     client: OnceCell<kube::Client>,
 }
@@ -58,6 +60,8 @@ impl Cluster {
                 subjects: chain.store_manager_subjects.clone(),
                 reader_subjects: chain.store_reader_subjects.clone(),
                 deleter_subjects: chain.store_deleter_subjects.clone(),
+                checker_subjects: chain.store_checker_subjects.clone(),
+                watcher_subjects: chain.store_watcher_subjects.clone(),
                 storefront,
                 client: OnceCell::new(),
             }),
@@ -83,6 +87,8 @@ impl Cluster {
             subjects: self.inner.subjects.clone(),
             reader_subjects: self.inner.reader_subjects.clone(),
             deleter_subjects: self.inner.deleter_subjects.clone(),
+            checker_subjects: self.inner.checker_subjects.clone(),
+            watcher_subjects: self.inner.watcher_subjects.clone(),
         })
     }
 

@@ -148,6 +148,20 @@ fn actions_as(
                 .expect("the platform chart sets STOREFLEET_STORE_DELETER_SUBJECTS"),
         )
         .unwrap(),
+        checker_subjects: rbac::parse_checker_subjects(
+            cluster
+                .platform_config
+                .get("STOREFLEET_STORE_CHECKER_SUBJECTS")
+                .expect("the platform chart sets STOREFLEET_STORE_CHECKER_SUBJECTS"),
+        )
+        .unwrap(),
+        watcher_subjects: rbac::parse_watcher_subjects(
+            cluster
+                .platform_config
+                .get("STOREFLEET_STORE_WATCHER_SUBJECTS")
+                .expect("the platform chart sets STOREFLEET_STORE_WATCHER_SUBJECTS"),
+        )
+        .unwrap(),
     }
 }
 
@@ -273,6 +287,12 @@ async fn no_function_can_exec_attach_or_port_forward() {
     rbac::apply_store_deleter_binding(&client, &id, &actions.deleter_subjects)
         .await
         .expect("the deleter RoleBinding, as create-store");
+    rbac::apply_store_checker_binding(&client, &id, &actions.checker_subjects)
+        .await
+        .expect("the checker RoleBinding, as create-store");
+    rbac::apply_store_watcher_binding(&client, &id, &actions.watcher_subjects)
+        .await
+        .expect("the watcher RoleBinding, as create-store");
     secret::ensure_store_secret(&client, &id, "admin@example.com")
         .await
         .expect("the Secret, as create-store");
