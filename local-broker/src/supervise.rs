@@ -34,6 +34,9 @@ pub async fn supervise(process: Process, mut stop: watch::Receiver<bool>) -> Res
         let mut child = Command::new(&process.path)
             .envs(&process.env)
             .env("PORT", process.port.to_string())
+            // loopback only, like the broker itself (Knative binds all
+            // interfaces of the pod; a developer's machine must not)
+            .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")
             .env("K_SERVICE", &process.name)
             .kill_on_drop(true)
             .spawn()

@@ -30,8 +30,8 @@ where
         Some(Command::Migrate) => crate::context::migrate_only(function).await,
         None => {
             let ctx = crate::context::start(function, needs_sink).await?;
-            let port = ctx.config.port;
-            crate::server::serve(app(ctx).await?, port).await
+            let address = std::net::SocketAddr::new(ctx.config.listen_address, ctx.config.port);
+            crate::server::serve(app(ctx).await?, address).await
         }
     }
 }

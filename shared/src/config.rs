@@ -57,6 +57,12 @@ impl FromStr for Engine {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub port: u16,
+    /// `STOREFLEET_LISTEN_ADDRESS`: the address `PORT` is bound on. All
+    /// interfaces by default, as in a Knative pod (the queue-proxy and the
+    /// kubelet's probes reach the container over the pod's network); the
+    /// local broker, scripts/dev and the tests set `127.0.0.1`, so a
+    /// function on a developer's machine is not reachable from the network.
+    pub listen_address: std::net::IpAddr,
     /// `DATABASE_URL_FILE` (the platform chart mounts it) or `DATABASE_URL`.
     pub database_url: SecretString,
     pub database_max_connections: u32,
@@ -381,6 +387,7 @@ impl Config {
             chain,
             rate_limits,
             port: number("PORT", 8080, 1, 65535)? as u16,
+            listen_address: listen_address(&parsed("STOREFLEET_LISTEN_ADDRESS", "0.0.0.0")?)?,
             database_url,
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,
             k_sink,
@@ -454,6 +461,15 @@ fn subjects_error(err: storefleet_kube::Error) -> Error {
     }
 }
 
+/// An IP address (no host name: nothing is resolved at start).
+fn listen_address(raw: &str) -> Result<std::net::IpAddr> {
+    raw.trim().parse().map_err(|_| {
+        Error::Config(format!(
+            "STOREFLEET_LISTEN_ADDRESS={raw:?} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for all interfaces)"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,8 +487,26 @@ mod tests {
     fn defaults() {
         let c = config(&[("DATABASE_URL", "postgres://x@y/z")]).unwrap();
         assert_eq!(c.port, 8080);
+        assert_eq!(c.listen_address.to_string(), "0.0.0.0");
         assert_eq!(c.engines, vec![Engine::Woocommerce]);
         assert_eq!(c.store_base_url("k7m2q9xd"), "http://k7m2q9xd.localhost");
+    }
+
+    #[test]
+    fn the_listen_address_is_an_ip_address() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://x@y/z"),
+            ("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1"),
+        ])
+        .unwrap();
+        assert!(c.listen_address.is_loopback());
+        let err = config(&[
+            ("DATABASE_URL", "postgres://x@y/z"),
+            ("STOREFLEET_LISTEN_ADDRESS", "localhost"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("STOREFLEET_LISTEN_ADDRESS"), "{err}");
     }
 
     #[test]

@@ -61,16 +61,20 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Error {
 
 /// Serve until SIGTERM/SIGINT, or run under Lambda. `router` is a
 /// function's `app(…)`, which already carries [`with_common_layers`].
-pub async fn serve(router: Router, port: u16) -> Result<()> {
+pub async fn serve(router: Router, address: std::net::SocketAddr) -> Result<()> {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return lambda_http::run(router)
             .await
             .map_err(|err| Error::Internal(format!("lambda runtime: {err}")));
     }
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+    let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|err| Error::Config(format!("cannot listen on port {port} (PORT): {err}")))?;
-    tracing::info!(port, "listening");
+        .map_err(|err| {
+            Error::Config(format!(
+                "cannot listen on {address} (STOREFLEET_LISTEN_ADDRESS, PORT): {err}"
+            ))
+        })?;
+    tracing::info!(%address, "listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -160,9 +160,32 @@ pub async fn table_counts(pool: &PgPool) -> (i64, i64, i64) {
     )
 }
 
+/// The IPv4 addresses a socket in LISTEN state is bound to on `port`, from
+/// the kernel's own table (`/proc/net/tcp`): what a connection from the
+/// network could reach, which a connect to 127.0.0.1 cannot tell.
+pub fn listening_addresses(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (address, local_port) = fields.get(1)?.split_once(':')?;
+            let listening = fields.get(3)? == &"0A";
+            (listening && u16::from_str_radix(local_port, 16).ok()? == port).then(|| {
+                let raw = u32::from_str_radix(address, 16).unwrap_or_default();
+                // the kernel prints the address in host byte order (little-endian)
+                std::net::Ipv4Addr::from(raw.swap_bytes()).to_string()
+            })
+        })
+        .collect()
+}
+
 /// Start a function's built binary on a free loopback port, wait for
-/// `/healthz`, send SIGTERM and return its exit status (the caller asserts 0).
-/// Needs `DATABASE_URL` (the test database server) in the environment.
+/// `/healthz`, check it listens on loopback only (as in development and
+/// tests: `STOREFLEET_LISTEN_ADDRESS=127.0.0.1`), send SIGTERM and return its
+/// exit status (the caller asserts 0). Needs `DATABASE_URL` (the test
+/// database server) in the environment.
 pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
@@ -181,6 +204,7 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         .env("STOREFLEET_EVENTS_OIDC_ISSUER", "http://127.0.0.1:9")
         .env("STOREFLEET_EVENTS_OIDC_AUDIENCE", TEST_AUDIENCE)
         .env("RUST_LOG", "warn")
+        .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .spawn()
         .expect("start the binary");
@@ -206,6 +230,11 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
     assert!(
         answer.starts_with("HTTP/1.0 200") && answer.ends_with("ok"),
         "{answer}"
+    );
+    assert_eq!(
+        listening_addresses(port),
+        vec!["127.0.0.1".to_owned()],
+        "{binary} must listen on loopback only"
     );
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

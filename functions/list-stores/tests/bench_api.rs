@@ -49,6 +49,7 @@ async fn start(f: &mut Function, sink: &str, migrate_on_start: bool) -> f64 {
     let begin = Instant::now();
     let child = Command::new(&f.binary)
         .env("PORT", f.port.to_string())
+        .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")
         .env("K_SINK", sink)
         // the event endpoints need an issuer to start; no delivery is made here
         .env("STOREFLEET_EVENTS_OIDC_ISSUER", "http://127.0.0.1:9")

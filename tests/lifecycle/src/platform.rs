@@ -349,6 +349,7 @@ impl Platform {
                 .collect();
             env.extend([
                 ("PORT".into(), port.to_string()),
+                ("STOREFLEET_LISTEN_ADDRESS".into(), "127.0.0.1".into()),
                 ("K_SERVICE".into(), function.into()),
                 ("K_SINK".into(), sink.clone()),
                 // the local broker signs every delivery; the functions verify it

@@ -233,6 +233,7 @@ impl Chain {
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())
                 .env("HOME", dir.path())
                 .env("PORT", port)
+                .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")
                 .env("DATABASE_URL", database_url(&pool))
                 .env("K_SINK", format!("{broker}/broker/default"))
                 // the broker signs every delivery; the functions verify it
