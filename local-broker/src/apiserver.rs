@@ -10,13 +10,13 @@
 //! for the objects listed when a watch (re)starts: Knative's store ignores the
 //! initial list and relists, so does this one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cloudevents::{Event, EventBuilder, EventBuilderV10};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DynamicObject, GroupVersionKind, TypeMeta};
-use kube::core::{Selector, SelectorExt};
+use kube::core::Selector;
 use kube::discovery::Scope;
 use kube::runtime::{WatchStreamExt, watcher};
 
@@ -169,35 +169,54 @@ fn key(o: &DynamicObject) -> String {
     })
 }
 
-/// Which namespaces a source sees.
+/// Where a source's namespaced resources are watched, as Knative's
+/// reconciler resolves `spec.namespaceSelector`: unset, the source's own
+/// namespace; empty, every namespace (one cluster-wide watch); otherwise one
+/// watch per matching namespace (the adapter's per-namespace reflectors), so
+/// the source's ServiceAccount needs read access only in those namespaces.
 #[derive(Clone)]
-struct NamespaceFilter {
-    selector: Option<Selector>,
-    own: String,
-    api: Api<Namespace>,
+enum Namespaces {
+    Own(String),
+    All,
+    Selected(Selector),
 }
 
-impl NamespaceFilter {
-    async fn admits(&self, namespace: &str) -> bool {
-        let Some(selector) = &self.selector else {
-            return namespace == self.own;
-        };
-        // A GET per event keeps this exact even for a namespace created a
-        // moment ago; the local broker's volume makes the cost irrelevant.
-        match self.api.get_opt(namespace).await {
-            Ok(Some(ns)) => selector.matches(&ns.metadata.labels.unwrap_or_default()),
-            Ok(None) => false,
-            Err(e) => {
-                tracing::warn!(%namespace, "cannot read namespace labels: {e}");
-                false
-            }
+impl Namespaces {
+    fn of(source: &ApiServerSource) -> Namespaces {
+        match &source.namespace_selector {
+            None => Namespaces::Own(source.namespace.clone()),
+            Some(s) if is_empty(s) => Namespaces::All,
+            Some(s) => Namespaces::Selected(to_selector(s).expect("validated at load")),
         }
     }
 }
 
+/// Knative's `isEmptySelector`: no labels and no expressions selects all.
+fn is_empty(s: &LabelSelector) -> bool {
+    s.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
+        && s.match_expressions.as_ref().is_none_or(Vec::is_empty)
+}
+
+/// One `spec.resources[]` entry, found by discovery.
+#[derive(Clone)]
+struct Watched {
+    kind: ResourceKind,
+    resource: kube::api::ApiResource,
+    namespaced: bool,
+    config: watcher::Config,
+}
+
+/// What every watch of one source shares.
+#[derive(Clone)]
+struct Emitter {
+    bus: Bus,
+    api_server: String,
+    source: ApiServerSource,
+}
+
 /// Starts the emulation of one ApiServerSource against the current
 /// kubeconfig. Returns `None` (and says why) when no cluster is configured,
-/// else the watch tasks.
+/// else the task that owns its watches (aborting it stops them all).
 pub async fn start(bus: Bus, source: ApiServerSource) -> Option<Vec<tokio::task::JoinHandle<()>>> {
     let config = match kube::Config::infer().await {
         Ok(c) => c,
@@ -221,37 +240,45 @@ pub async fn start(bus: Bus, source: ApiServerSource) -> Option<Vec<tokio::task:
             return None;
         }
     };
-    let namespaces = NamespaceFilter {
-        selector: source
-            .namespace_selector
-            .as_ref()
-            .map(|s| to_selector(s).expect("validated at load")),
-        own: source.namespace.clone(),
-        api: Api::all(client.clone()),
-    };
-    let mut tasks = Vec::new();
-    for resource in source.resources.clone() {
-        tasks.push(tokio::spawn(watch_resource(
-            bus.clone(),
-            client.clone(),
-            api_server.clone(),
-            source.clone(),
-            resource,
-            namespaces.clone(),
-        )));
-    }
     tracing::info!(apiserversource = %source.name, %api_server, "watching");
-    Some(tasks)
+    let emitter = Emitter {
+        bus,
+        api_server,
+        source,
+    };
+    Some(vec![tokio::spawn(run(client, emitter))])
 }
 
-async fn watch_resource(
-    bus: Bus,
-    client: kube::Client,
-    api_server: String,
-    source: ApiServerSource,
-    resource: crate::manifest::ApiResource,
-    namespaces: NamespaceFilter,
-) {
+/// Discovers the source's resources, then keeps their watches running.
+async fn run(client: kube::Client, emitter: Emitter) {
+    let mut watched = Vec::new();
+    for resource in &emitter.source.resources {
+        watched.push(discover(&client, resource).await);
+    }
+    let scope = Namespaces::of(&emitter.source);
+    // Dropping a JoinSet aborts its tasks: aborting this task stops them all.
+    let mut fixed = tokio::task::JoinSet::new();
+    let mut per_namespace = Vec::new();
+    for w in watched {
+        let api = match (&scope, w.namespaced) {
+            (_, false) | (Namespaces::All, true) => Api::all_with(client.clone(), &w.resource),
+            (Namespaces::Own(ns), true) => Api::namespaced_with(client.clone(), ns, &w.resource),
+            (Namespaces::Selected(_), true) => {
+                per_namespace.push(w);
+                continue;
+            }
+        };
+        fixed.spawn(watch(emitter.clone(), api, w));
+    }
+    match scope {
+        Namespaces::Selected(selector) if !per_namespace.is_empty() => {
+            follow_namespaces(&client, &emitter, selector, &per_namespace).await;
+        }
+        _ => while fixed.join_next().await.is_some() {},
+    }
+}
+
+async fn discover(client: &kube::Client, resource: &crate::manifest::ApiResource) -> Watched {
     let (group, version) = match resource.api_version.split_once('/') {
         Some((g, v)) => (g.to_string(), v.to_string()),
         None => (String::new(), resource.api_version.clone()),
@@ -259,7 +286,7 @@ async fn watch_resource(
     let gvk = GroupVersionKind::gvk(&group, &version, &resource.kind);
     // Discovery may fail while the API server starts: keep trying.
     let (ar, caps) = loop {
-        match kube::discovery::pinned_kind(&client, &gvk).await {
+        match kube::discovery::pinned_kind(client, &gvk).await {
             Ok(found) => break found,
             Err(e) => {
                 tracing::warn!(kind = %resource.kind, "discovery failed ({e}); retrying in 5 s");
@@ -267,24 +294,81 @@ async fn watch_resource(
             }
         }
     };
-    let rk = ResourceKind {
-        api_version: resource.api_version.clone(),
-        kind: resource.kind.clone(),
-        plural: ar.plural.clone(),
-    };
-    let namespaced = caps.scope == Scope::Namespaced;
-    let api: Api<DynamicObject> = Api::all_with(client, &ar);
     let mut config = watcher::Config::default();
     if let Some(s) = &resource.selector {
         config = config.labels_from(&to_selector(s).expect("validated at load"));
     }
+    Watched {
+        kind: ResourceKind {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+            plural: ar.plural.clone(),
+        },
+        resource: ar,
+        namespaced: caps.scope == Scope::Namespaced,
+        config,
+    }
+}
+
+/// Keeps one watch per resource in every namespace the selector matches:
+/// started when a namespace starts matching (or when it is listed),
+/// stopped when it is deleted or stops matching. Like Knative's adapter,
+/// restarted with the new list, a new namespace's watches send nothing for
+/// what they first list.
+async fn follow_namespaces(
+    client: &kube::Client,
+    emitter: &Emitter,
+    selector: Selector,
+    resources: &[Watched],
+) {
+    let mut watching: HashMap<String, tokio::task::JoinSet<()>> = HashMap::new();
+    let mut listed: Option<HashSet<String>> = None;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let config = watcher::Config::default().labels_from(&selector);
+    let mut stream = watcher(namespaces, config).default_backoff().boxed();
+    while let Some(item) = stream.next().await {
+        match item {
+            Err(e) => {
+                tracing::warn!(apiserversource = %emitter.source.name, "namespace watch error: {e}")
+            }
+            Ok(watcher::Event::Init) => listed = Some(HashSet::new()),
+            Ok(watcher::Event::InitApply(ns) | watcher::Event::Apply(ns)) => {
+                let name = ns.metadata.name.unwrap_or_default();
+                if let Some(listed) = listed.as_mut() {
+                    listed.insert(name.clone());
+                }
+                watching.entry(name).or_insert_with_key(|name| {
+                    tracing::debug!(namespace = %name, "watching the namespace's resources");
+                    let mut set = tokio::task::JoinSet::new();
+                    for w in resources {
+                        let api = Api::namespaced_with(client.clone(), name, &w.resource);
+                        set.spawn(watch(emitter.clone(), api, w.clone()));
+                    }
+                    set
+                });
+            }
+            Ok(watcher::Event::InitDone) => {
+                if let Some(listed) = listed.take() {
+                    watching.retain(|name, _| listed.contains(name));
+                }
+            }
+            Ok(watcher::Event::Delete(ns)) => {
+                // A namespace is deleted only once it is empty: its
+                // resources' delete events have been sent.
+                watching.remove(ns.metadata.name.as_deref().unwrap_or_default());
+            }
+        }
+    }
+}
+
+async fn watch(emitter: Emitter, api: Api<DynamicObject>, w: Watched) {
     let mut tracker = ChangeTracker::default();
-    let mut stream = watcher(api, config).default_backoff().boxed();
+    let mut stream = watcher(api, w.config).default_backoff().boxed();
     while let Some(item) = stream.next().await {
         let event = match item {
             Ok(e) => e,
             Err(e) => {
-                tracing::warn!(kind = %rk.kind, "watch error: {e}");
+                tracing::warn!(kind = %w.kind.kind, "watch error: {e}");
                 continue;
             }
         };
@@ -295,14 +379,17 @@ async fn watch_resource(
             watcher::Event::Apply(o) | watcher::Event::Delete(o) => o,
             _ => continue,
         };
-        if namespaced {
-            let ns = object.metadata.namespace.as_deref().unwrap_or_default();
-            if !namespaces.admits(ns).await {
-                continue;
-            }
-        }
-        let ce = resource_event(&api_server, change, &rk, object, &source.extensions);
-        bus.emit(&source.namespace, &source.sink, ce).await;
+        let ce = resource_event(
+            &emitter.api_server,
+            change,
+            &w.kind,
+            object,
+            &emitter.source.extensions,
+        );
+        emitter
+            .bus
+            .emit(&emitter.source.namespace, &emitter.source.sink, ce)
+            .await;
     }
 }
 
@@ -311,6 +398,7 @@ mod tests {
     use super::*;
     use cloudevents::AttributesReader;
     use kube::api::ObjectMeta;
+    use kube::core::SelectorExt;
 
     fn pod(uid: &str) -> DynamicObject {
         DynamicObject {
@@ -443,5 +531,18 @@ mod tests {
         assert_eq!(sel.to_string(), "storefleet.io/store-id");
         assert!(sel.matches(&[("storefleet.io/store-id".to_string(), "x".to_string())].into()));
         assert!(!sel.matches(&BTreeMap::new()));
+    }
+
+    #[test]
+    fn an_empty_namespace_selector_selects_all_as_in_knative() {
+        assert!(is_empty(&LabelSelector::default()));
+        assert!(is_empty(&LabelSelector {
+            match_labels: Some(BTreeMap::new()),
+            match_expressions: Some(vec![]),
+        }));
+        assert!(!is_empty(&LabelSelector {
+            match_labels: Some([("a".to_string(), "b".to_string())].into()),
+            match_expressions: None,
+        }));
     }
 }
