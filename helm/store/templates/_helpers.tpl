@@ -155,6 +155,7 @@ there only), or (dict "ctx" $) for every other container.
     // stolen admin session must not upload code either. Only the setup
     // container changes plugins, at the versions the chart pins.
     define('DISALLOW_FILE_MODS', true);
+    {{- include "store.cronToItself" $ctx | nindent 4 }}
     {{- end }}
     {{- if $ctx.Values.ingress.tls.enabled }}
     // With TLS, wp-admin and the login cookie only over https.
@@ -162,6 +163,27 @@ there only), or (dict "ctx" $) for every other container.
     {{- end }}
     define('WP_AUTO_UPDATE_CORE', false);
     {{- include "store.smtpConfig" $ctx | nindent 4 }}
+{{- end }}
+
+{{/*
+WP-Cron (and so Action Scheduler: WooCommerce's emails, analytics) is spawned
+by a request to the store's public URL, which leaves the pod: with
+networkPolicy.internetEgress off (values-prod) it is dropped and background
+jobs never run. The serving container sends it to its own Apache instead
+(loopback, the container's port 80) with the site's Host header, so the same
+virtual host answers. TLS verification is off for that loopback call only
+(no certificate names 127.0.0.1); the call is plain HTTP inside the pod.
+*/}}
+{{- define "store.cronToItself" -}}
+// WP-Cron to this pod's own Apache (docs/store-chart.md, Egress)
+$GLOBALS['wp_filter']['cron_request'][10][] = array('accepted_args' => 1, 'function' => static function ($request) {
+    $site = parse_url($request['url']);
+    $request['url'] = 'http://127.0.0.1:80' . ($site['path'] ?? '/wp-cron.php')
+        . (isset($site['query']) ? '?' . $site['query'] : '');
+    $request['args']['headers']['Host'] = $site['host'] . (isset($site['port']) ? ':' . $site['port'] : '');
+    $request['args']['sslverify'] = false;
+    return $request;
+});
 {{- end }}
 
 {{/*

@@ -408,6 +408,56 @@ class Run:
         return f"{len(msgs)} emails caught, none holds a value of the store's Secret: " + \
             "; ".join(sorted({m["Subject"] for m in msgs}))[:400]
 
+    # -- WP-Cron spawned to the pod's own Apache ---------------------------------
+
+    def cron_loopback(self, pod, imgs, log):
+        """A due WP-Cron event runs from a shopper's page view: WordPress's
+        spawn request (the chart's cron_request filter: loopback, the site's
+        Host) reaches this pod's Apache, which runs wp-cron.php."""
+        wp = ["php", "/opt/wp-cli/wp"]
+        hook = "storefleet_acceptance_cron"
+        # what the real WordPress (with WooCommerce loaded) would send
+        probe = ("echo json_encode(apply_filters('cron_request', array('url' => site_url('wp-cron.php?doing_wp_cron=1'),"
+                 " 'key' => '1', 'args' => array('timeout' => 0.01, 'blocking' => false, 'sslverify' => true)), '1'));")
+        r = pod.exec("wordpress", imgs["wordpress"], [*wp, "eval", probe], timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"wp eval: {r.stderr.strip()[-300:]}")
+        request = json.loads(r.stdout)
+        if (request["url"] != "http://127.0.0.1:80/wp-cron.php?doing_wp_cron=1"
+                or request["args"].get("headers", {}).get("Host") != HOST or request["args"]["sslverify"]):
+            raise RuntimeError(f"WordPress's spawn request is {request}, not to 127.0.0.1:80 with Host {HOST}")
+        def spawns():
+            return len(re.findall(r'^127\.0\.0\.1 \S+ \S+ \[[^]]+\] "POST /wp-cron\.php\?doing_wp_cron=',
+                                   log(), re.M))
+        before = spawns()
+        r = pod.exec("wordpress", imgs["wordpress"], [*wp, "cron", "event", "schedule", hook, "now"], timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"wp cron event schedule: {r.stderr.strip()[-300:]}")
+
+        def pending():
+            r = pod.exec("wordpress", imgs["wordpress"], [*wp, "cron", "event", "list", "--fields=hook", "--format=json"],
+                         timeout=300)
+            if r.returncode != 0:
+                raise RuntimeError(f"wp cron event list: {r.stderr.strip()[-300:]}")
+            return hook in [e["hook"] for e in json.loads(r.stdout)]
+        if not pending():
+            raise RuntimeError(f"{hook} was not scheduled")
+        status, _ = self.http("/")  # the shopper's page view spawns WP-Cron
+        if status != "200":
+            raise RuntimeError(f"/ answered {status}")
+        box = {}
+
+        def ran():
+            box["pending"], box["spawns"] = pending(), spawns() - before
+            return not box["pending"] and box["spawns"] > 0
+        try:
+            wait_until(ran, 60, f"{hook} run by a spawned wp-cron.php", interval=1)
+        except TimeoutError:
+            raise RuntimeError(f"after 60 s: {hook} {'still pending' if box.get('pending') else 'gone'}, "
+                               f"{box.get('spawns')} new POST /wp-cron.php in Apache's log") from None
+        return (f"spawn request to {request['url'].split('/wp-cron')[0]} with Host {HOST}; {hook} (due now) ran after "
+                f"GET /; {box['spawns']} POST /wp-cron.php from 127.0.0.1 in Apache's access log")
+
     # -- DISALLOW_FILE_MODS ---------------------------------------------------
 
     def file_mods(self, pod, imgs):
@@ -490,6 +540,7 @@ class Run:
                                           "ADMIN_PASSWORD_FILE": os.path.join(admin, "wordpress-admin-password")})
         timed("order-emails", lambda: self.order_emails(order, apache.log))
         timed("file-mods-only-in-setup", lambda: self.file_mods(pod, imgs))
+        timed("wp-cron-to-itself", lambda: self.cron_loopback(pod, imgs, apache.log))
         timed("smoke-order", self.smoke_order)
 
         # a restart: the setup again, nothing to change. First the background

@@ -239,6 +239,45 @@ class Security(unittest.TestCase):
                 seen[c["name"]] = r.stdout
             self.assertEqual(seen, {"wordpress-files": "true", "woocommerce-setup": "NULL", "wordpress": "true"})
 
+    def test_wp_cron_is_spawned_to_the_pods_own_apache(self):
+        # WordPress spawns WP-Cron with a request to the site's public URL,
+        # which a store without internet egress (values-prod) drops: the
+        # serving container's cron_request filter sends it to its own Apache
+        # on loopback, with the site's Host header. The request is the one
+        # spawn_cron() builds, run through the filter as WordPress applies it.
+        php = shutil.which("php")
+        if not php:
+            self.fail("php is missing (apt-get install php-cli; helm/store/tests/run installs it)")
+        spawn = """eval(getenv('EXTRA'));
+$url = WP_SITEURL . '/wp-cron.php?doing_wp_cron=1764750000.1234';
+$request = array('url' => $url, 'key' => '1764750000.1234',
+                 'args' => array('timeout' => 0.01, 'blocking' => false, 'sslverify' => true));
+foreach ($GLOBALS['wp_filter']['cron_request'] ?? array() as $hooks) {
+    foreach ($hooks as $hook) { $request = $hook['function']($request); }
+}
+echo json_encode(array('site' => WP_SITEURL, 'request' => $request));"""
+        for _, docs in each_values_file(self):
+            spec = named(docs, "Deployment", "wordpress")["spec"]["template"]["spec"]
+            wordpress = next(c for _, c in containers(spec) if c["name"] == "wordpress")
+            self.assertEqual([p["containerPort"] for p in wordpress["ports"]], [80], "the loopback call's port")
+            seen = {}
+            for _, c in containers(spec):
+                extra = {e["name"]: e.get("value") for e in c.get("env", [])}.get("WORDPRESS_CONFIG_EXTRA")
+                if extra is None:
+                    continue
+                r = subprocess.run([php, "-r", spawn], env={"EXTRA": extra}, capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                out = json.loads(r.stdout)
+                seen[c["name"]] = out["request"]
+            site = out["site"]
+            host = re.match(r"https?://([^/]+)", site).group(1)
+            self.assertEqual(seen["wordpress"]["url"], "http://127.0.0.1:80/wp-cron.php?doing_wp_cron=1764750000.1234")
+            self.assertEqual(seen["wordpress"]["args"], {"timeout": 0.01, "blocking": False, "sslverify": False,
+                                                         "headers": {"Host": host}})
+            # The setup container runs no Apache: its spawns stay WordPress's own.
+            self.assertEqual(seen["woocommerce-setup"]["url"], f"{site}/wp-cron.php?doing_wp_cron=1764750000.1234")
+            self.assertTrue(seen["woocommerce-setup"]["args"]["sslverify"])
+
     def test_a_bare_digest_renders_repo_at_digest(self):
         digest = "sha256:" + "a" * 64
         docs = render("values-local.yaml", "--set-string", f"mysql.image.tag=@{digest}",
