@@ -4,9 +4,10 @@
 //! them: a Broker ingress with an in-memory queue, Trigger filters and
 //! delivery (retry, backoff, timeout, dead-letter sink), reply events,
 //! SinkBindings (`K_SINK` of the functions it starts), the PingSource schedule
-//! and an ApiServerSource emulation over kube-rs watches. The same listener
+//! and an ApiServerSource emulation over kube-rs watches. A second listener
 //! serves the dev gateway: `/api/*` routed to the functions and the
-//! dashboard's built files. See `docs/local-broker.md`.
+//! dashboard's built files (the ingress is not reachable there). See
+//! `docs/local-broker.md`.
 
 pub mod apiserver;
 pub mod broker;

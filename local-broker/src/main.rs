@@ -19,9 +19,18 @@ struct Cli {
     /// Directory of the Knative manifests to follow.
     #[arg(long, default_value = "knative", env = "LOCAL_BROKER_MANIFESTS")]
     manifests: PathBuf,
-    /// Address of the broker ingress and the gateway (loopback only).
+    /// Address of the gateway and the dashboard (loopback only).
     #[arg(long, default_value = "127.0.0.1:8080", env = "LOCAL_BROKER_LISTEN")]
     listen: SocketAddr,
+    /// Address of the broker ingress, the functions' K_SINK (loopback only;
+    /// a port of its own, so that no page the browser shows from the
+    /// gateway can post events).
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8090",
+        env = "LOCAL_BROKER_INGRESS_LISTEN"
+    )]
+    ingress_listen: SocketAddr,
     /// A function already running: NAME=URL, e.g. create-store=http://127.0.0.1:8081 (repeatable).
     #[arg(long = "function", value_name = "NAME=URL", value_parser = parse_function)]
     functions: Vec<(String, Url)>,
@@ -124,9 +133,17 @@ async fn main() -> anyhow::Result<()> {
         summary(&manifests);
         return Ok(());
     }
-    if !cli.listen.ip().is_loopback() {
+    for (flag, addr) in [
+        ("--listen", cli.listen),
+        ("--ingress-listen", cli.ingress_listen),
+    ] {
+        if !addr.ip().is_loopback() {
+            bail!("{flag} {addr}: the local broker only listens on loopback addresses");
+        }
+    }
+    if cli.listen == cli.ingress_listen && cli.listen.port() != 0 {
         bail!(
-            "--listen {}: the local broker only listens on loopback addresses",
+            "--listen and --ingress-listen are both {}: the ingress needs an address of its own",
             cli.listen
         );
     }
@@ -145,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
     let running = server::start(Options {
         manifests,
         listen: cli.listen,
+        ingress_listen: cli.ingress_listen,
         functions,
         run,
         dashboard_dir: cli.dashboard_dir,

@@ -1,5 +1,12 @@
-//! Putting it together: one listener for the broker ingress and the gateway,
+//! Putting it together: the gateway's listener (the API and the dashboard,
+//! what a browser reaches), the broker ingress's own listener (what the
+//! functions' `K_SINK` points at, and the issuer of the deliveries' tokens),
 //! the sources, and the supervised functions.
+//!
+//! Two listeners because the gateway is the one address a developer opens
+//! in a browser: any page the browser shows could post to it, and an event
+//! posted to the ingress is trusted as the chain's own (a `store.failed`
+//! with its reason). The ingress is on a port no page is served from.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,7 +26,10 @@ use crate::{Error, Result, apiserver, gateway, ping, supervise};
 #[derive(Debug, Clone)]
 pub struct Options {
     pub manifests: Manifests,
+    /// The gateway and the dashboard.
     pub listen: SocketAddr,
+    /// The broker ingress (`/broker/...`) and the OIDC issuer's documents.
+    pub ingress_listen: SocketAddr,
     /// Functions already running elsewhere: Service name -> base URL.
     pub functions: BTreeMap<String, Url>,
     /// Functions the broker starts: Service name -> binary.
@@ -57,18 +67,26 @@ impl Default for Limits {
 
 /// A started broker; dropping it does not stop it, [`Running::shutdown`] does.
 pub struct Running {
+    /// The gateway's address.
     pub addr: SocketAddr,
+    /// The broker ingress's address.
+    pub ingress_addr: SocketAddr,
     pub bus: Bus,
     /// Whether each ApiServerSource emulation started (name -> started).
     pub apiserver_sources: BTreeMap<String, bool>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    server: JoinHandle<()>,
+    servers: Vec<JoinHandle<()>>,
 }
 
 impl Running {
     pub fn url(&self) -> Url {
         Url::parse(&format!("http://{}/", self.addr)).expect("a socket address forms a URL")
+    }
+
+    /// The base URL of the broker ingress (`<it>broker/<name>`).
+    pub fn ingress_url(&self) -> Url {
+        Url::parse(&format!("http://{}/", self.ingress_addr)).expect("a socket address forms a URL")
     }
 
     /// Stops the sources, the functions and the listener. Events still in
@@ -78,12 +96,16 @@ impl Running {
         for t in self.tasks {
             t.abort();
         }
-        let _ = self.server.await;
+        for server in self.servers {
+            let _ = server.await;
+        }
     }
 }
 
-pub fn app(bus: Bus, dashboard_dir: PathBuf, mail_url: Option<Url>) -> Router {
-    let ingress = Router::new()
+/// The broker ingress's listener: events in (`POST /broker/...`), and the
+/// documents that let the functions verify the deliveries' tokens.
+pub fn ingress_app(bus: Bus) -> Router {
+    Router::new()
         .route("/broker/{name}", post(broker::ingress))
         .route(
             "/broker/{namespace}/{name}",
@@ -92,9 +114,7 @@ pub fn app(bus: Bus, dashboard_dir: PathBuf, mail_url: Option<Url>) -> Router {
         // the SDK's Event extractor reads the whole body: bound it first (413)
         .route_layer(tower_http::limit::RequestBodyLimitLayer::new(
             broker::INGRESS_BODY_LIMIT,
-        ));
-    Router::new()
-        .merge(ingress)
+        ))
         .route("/healthz", get(|| async { "ok" }))
         // the OIDC issuer of the deliveries' tokens, at the API server's paths
         .route(
@@ -102,10 +122,31 @@ pub fn app(bus: Bus, dashboard_dir: PathBuf, mail_url: Option<Url>) -> Router {
             get(broker::oidc_discovery),
         )
         .route("/openid/v1/jwks", get(broker::oidc_jwks))
+        .with_state(bus)
+}
+
+/// `/broker/...` on the gateway's listener.
+async fn not_the_ingress() -> axum::response::Response {
+    gateway::problem(
+        axum::http::StatusCode::NOT_FOUND,
+        "Not Found",
+        "the broker ingress is not on the gateway's address: post events to the ingress \
+         listener (--ingress-listen, the functions' K_SINK)",
+    )
+}
+
+/// The gateway's listener: the API, the dashboard and its configuration.
+/// `/broker/...` is a 404 here (the ingress has its own listener), never
+/// the dashboard.
+pub fn app(bus: Bus, dashboard_dir: PathBuf, mail_url: Option<Url>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
         .route(
             "/config.json",
             get(move || async move { gateway::dashboard_config(mail_url.as_ref()) }),
         )
+        .route("/broker", any(not_the_ingress))
+        .route("/broker/{*rest}", any(not_the_ingress))
         .route("/api", any(gateway::api))
         // `/api/` is an API path too (404 problem), never the dashboard
         .route("/api/", any(gateway::api))
@@ -173,18 +214,22 @@ async fn serve(
     }
 }
 
-pub async fn start(options: Options) -> Result<Running> {
-    let listener = tokio::net::TcpListener::bind(options.listen)
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| Error::Listen {
-            addr: options.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| Error::Listen {
-        addr: options.listen,
-        source,
-    })?;
-    let base = Url::parse(&format!("http://{addr}/")).expect("a socket address forms a URL");
+        .map_err(|source| Error::Listen { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Error::Listen { addr, source })?;
+    Ok((listener, bound))
+}
+
+pub async fn start(options: Options) -> Result<Running> {
+    let (listener, addr) = bind(options.listen).await?;
+    let (ingress_listener, ingress_addr) = bind(options.ingress_listen).await?;
+    // The functions' K_SINK and the tokens' issuer: the ingress listener.
+    let base =
+        Url::parse(&format!("http://{ingress_addr}/")).expect("a socket address forms a URL");
 
     // Ports for the functions the broker starts; their URLs join the table.
     let mut functions = options.functions.clone();
@@ -273,13 +318,22 @@ pub async fn start(options: Options) -> Result<Running> {
         options.dashboard_dir.clone(),
         options.mail_url.clone(),
     );
-    let server = tokio::spawn(serve(listener, app, stop_rx.clone(), options.limits));
+    let servers = vec![
+        tokio::spawn(serve(listener, app, stop_rx.clone(), options.limits)),
+        tokio::spawn(serve(
+            ingress_listener,
+            ingress_app(bus.clone()),
+            stop_rx.clone(),
+            options.limits,
+        )),
+    ];
     Ok(Running {
         addr,
+        ingress_addr,
         bus,
         apiserver_sources,
         stop,
         tasks,
-        server,
+        servers,
     })
 }

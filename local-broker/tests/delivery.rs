@@ -45,12 +45,59 @@ async fn delivers_in_binary_mode_to_the_matching_trigger_only() {
 }
 
 #[tokio::test]
+async fn the_gateways_address_takes_no_events_only_the_ingress_listener_does() {
+    // The gateway is what a browser opens: a page shown from it must not be
+    // able to post an event the chain trusts (issue 11 item 15).
+    let a = Subscriber::start(vec![Answer::Status(202)]).await;
+    let yaml = format!("{BASE}{}", trigger("to-a", "fn-a", TYPE_FILTER_A, ""));
+    let broker = broker(manifests(&yaml), &[("fn-a", &a.url)]).await;
+    assert_ne!(broker.addr.port(), broker.ingress_addr.port());
+    let client = reqwest::Client::new();
+    for path in ["broker/default", "broker/storefleet/default"] {
+        let r = client
+            .post(broker.url().join(path).unwrap())
+            .header("ce-specversion", "1.0")
+            .header("ce-id", "forged-1")
+            .header("ce-source", "/forged")
+            .header("ce-type", "test.a")
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "POST /{path} on the gateway");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "a problem, not the dashboard"
+        );
+    }
+    // nor are the issuer's documents on the gateway
+    let r = client
+        .get(
+            broker
+                .url()
+                .join(".well-known/openid-configuration")
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(a.count(), 0, "nothing posted to the gateway is delivered");
+    assert_eq!(send(&broker, "broker/default", "test.a", &[]).await, 202);
+    a.wait_for(1, Duration::from_secs(5)).await;
+    broker.shutdown().await;
+}
+
+#[tokio::test]
 async fn structured_mode_in_and_namespaced_ingress_path() {
     let a = Subscriber::start(vec![Answer::Status(200)]).await;
     let yaml = format!("{BASE}{}", trigger("to-a", "fn-a", TYPE_FILTER_A, ""));
     let broker = broker(manifests(&yaml), &[("fn-a", &a.url)]).await;
     let status = reqwest::Client::new()
-        .post(broker.url().join("broker/storefleet/default").unwrap())
+        .post(broker.ingress_url().join("broker/storefleet/default").unwrap())
         .header("content-type", "application/cloudevents+json")
         .body(r#"{"specversion":"1.0","id":"s-1","source":"/s","type":"test.a","datacontenttype":"application/json","data":{"x":1}}"#)
         .send()
@@ -73,7 +120,7 @@ async fn unknown_broker_and_bad_event_are_rejected() {
     let broker = broker(manifests(BASE), &[]).await;
     assert_eq!(send(&broker, "broker/nope", "test.a", &[]).await, 404);
     let status = reqwest::Client::new()
-        .post(broker.url().join("broker/default").unwrap())
+        .post(broker.ingress_url().join("broker/default").unwrap())
         .header("content-type", "application/json")
         .body("{}")
         .send()
@@ -391,7 +438,11 @@ async fn deliveries_carry_a_token_the_functions_can_verify() {
     let to_plain = plain.wait_for(1, Duration::from_secs(5)).await;
     assert_eq!(to_plain[0].header("authorization"), None);
 
-    let issuer = broker.url().as_str().trim_end_matches('/').to_owned();
+    let issuer = broker
+        .ingress_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
     let verifier = |audience: &str| {
         DeliveryAuth::new(DeliveryAuthConfig {
             issuer: issuer.clone(),
@@ -437,7 +488,7 @@ async fn the_ingress_refuses_events_over_a_mebibyte() {
     let broker = broker(manifests(&yaml), &[("fn-a", &a.url)]).await;
     let post = |body: Vec<u8>| {
         reqwest::Client::new()
-            .post(broker.url().join("broker/default").unwrap())
+            .post(broker.ingress_url().join("broker/default").unwrap())
             .header("ce-specversion", "1.0")
             .header("ce-id", "big-1")
             .header("ce-source", "/test")

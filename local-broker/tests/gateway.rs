@@ -95,6 +95,7 @@ spec: {}
     server::start(Options {
         manifests,
         listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_listen: "127.0.0.1:0".parse().unwrap(),
         functions,
         run: BTreeMap::new(),
         dashboard_dir: dashboard.to_path_buf(),

@@ -28,6 +28,7 @@ async fn a_run_function_is_told_to_listen_on_loopback_only() {
     let running = server::start(Options {
         manifests: common::manifests(common::BASE),
         listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_listen: "127.0.0.1:0".parse().unwrap(),
         functions: BTreeMap::new(),
         run: BTreeMap::from([("fn-a".to_owned(), function)]),
         dashboard_dir: "/nonexistent".into(),

@@ -413,7 +413,7 @@ impl Config {
     pub fn require_sink(&self) -> Result<&str> {
         self.k_sink
             .as_deref()
-            .ok_or_else(|| Error::Config("K_SINK is not set (the Broker's URL; the local broker's is http://127.0.0.1:8080/broker/default)".into()))
+            .ok_or_else(|| Error::Config("K_SINK is not set (the Broker's URL; the local broker's is http://127.0.0.1:8090/broker/default)".into()))
     }
 
     pub fn engine_enabled(&self, engine: Engine) -> bool {

@@ -161,6 +161,7 @@ pub async fn broker(m: Manifests, functions: &[(&str, &Url)]) -> Running {
     server::start(Options {
         manifests: m,
         listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_listen: "127.0.0.1:0".parse().unwrap(),
         functions: functions
             .iter()
             .map(|(n, u)| (n.to_string(), (*u).clone()))
@@ -179,7 +180,7 @@ pub async fn broker(m: Manifests, functions: &[(&str, &Url)]) -> Running {
 /// Sends a binary-mode event to the broker ingress; returns the status.
 pub async fn send(broker: &Running, path: &str, ty: &str, extra: &[(&str, &str)]) -> u16 {
     let mut req = reqwest::Client::new()
-        .post(broker.url().join(path).unwrap())
+        .post(broker.ingress_url().join(path).unwrap())
         .header("ce-specversion", "1.0")
         .header("ce-id", uuid::Uuid::new_v4().to_string())
         .header("ce-source", "/test")

@@ -294,7 +294,9 @@ impl Platform {
         // ≥ 32 random characters, as list-stores requires of a bootstrap token
         let admin_token: String = (0..4).map(|_| crate::random_suffix()).collect();
         let broker_port = free_port()?;
-        let sink = format!("http://127.0.0.1:{broker_port}/broker/default");
+        // the broker ingress has a listener of its own (the functions' K_SINK)
+        let ingress_port = free_port()?;
+        let sink = format!("http://127.0.0.1:{ingress_port}/broker/default");
         let bin_dir = bin_dir();
         for name in FUNCTIONS
             .iter()
@@ -332,6 +334,8 @@ impl Platform {
                 .to_string(),
             "--listen".to_owned(),
             format!("127.0.0.1:{broker_port}"),
+            "--ingress-listen".to_owned(),
+            format!("127.0.0.1:{ingress_port}"),
         ];
         let mut proxies = Vec::new();
         let hold = Arc::new(AtomicBool::new(false));
@@ -355,7 +359,7 @@ impl Platform {
                 // the local broker signs every delivery; the functions verify it
                 (
                     "STOREFLEET_EVENTS_OIDC_ISSUER".into(),
-                    format!("http://127.0.0.1:{broker_port}"),
+                    format!("http://127.0.0.1:{ingress_port}"),
                 ),
                 ("DATABASE_URL".into(), db.url.clone()),
                 ("KUBECONFIG".into(), kubeconfig.display().to_string()),

@@ -116,7 +116,10 @@ pub struct Options<'a> {
 
 pub struct Chain {
     pub dir: tempfile::TempDir,
+    /// The local broker's gateway (the API).
     pub broker: String,
+    /// The broker ingress's own listener (K_SINK, the tokens' issuer).
+    pub ingress: String,
     pub urls: Vec<(&'static str, String)>,
     pub pool: PgPool,
     pub token: String,
@@ -182,6 +185,8 @@ impl Chain {
 
         let broker_port = free_port();
         let broker = format!("http://127.0.0.1:{broker_port}");
+        let ingress_port = free_port();
+        let ingress = format!("http://127.0.0.1:{ingress_port}");
         let urls: Vec<(&'static str, String)> = FUNCTIONS
             .iter()
             .map(|name| (*name, format!("http://127.0.0.1:{}", free_port())))
@@ -209,6 +214,8 @@ impl Chain {
             .arg(&manifests)
             .arg("--listen")
             .arg(format!("127.0.0.1:{broker_port}"))
+            .arg("--ingress-listen")
+            .arg(format!("127.0.0.1:{ingress_port}"))
             .env("RUST_LOG", "info,local_broker=debug")
             .env("KUBECONFIG", &kubeconfig);
         for (name, url) in &urls {
@@ -235,9 +242,9 @@ impl Chain {
                 .env("PORT", port)
                 .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")
                 .env("DATABASE_URL", database_url(&pool))
-                .env("K_SINK", format!("{broker}/broker/default"))
+                .env("K_SINK", format!("{ingress}/broker/default"))
                 // the broker signs every delivery; the functions verify it
-                .env("STOREFLEET_EVENTS_OIDC_ISSUER", &broker)
+                .env("STOREFLEET_EVENTS_OIDC_ISSUER", &ingress)
                 .env("K_SERVICE", name)
                 .env("KUBECONFIG", &kubeconfig)
                 .env(
@@ -281,6 +288,7 @@ impl Chain {
         let mut chain = Chain {
             dir,
             broker,
+            ingress,
             urls,
             pool,
             token,
@@ -288,7 +296,10 @@ impl Chain {
             helm_log,
             children,
         };
-        let mut health: Vec<String> = vec![format!("{}/healthz", chain.broker)];
+        let mut health: Vec<String> = vec![
+            format!("{}/healthz", chain.broker),
+            format!("{}/healthz", chain.ingress),
+        ];
         health.extend(chain.urls.iter().map(|(_, url)| format!("{url}/healthz")));
         for url in health {
             let started = Instant::now();
@@ -394,7 +405,7 @@ impl Chain {
             .unwrap();
         let answer = self
             .http
-            .post(format!("{}/broker/default", self.broker))
+            .post(format!("{}/broker/default", self.ingress))
             .event(event)
             .unwrap()
             .send()
