@@ -5,8 +5,9 @@ A real nginx runs the real entrypoint.sh and config (paths moved into a
 temporary directory) in front of three small HTTP servers on 127.0.0.1 that
 stand for create-store, delete-store and list-stores and echo who answered.
 The expected answer of every request comes from the local broker's routing
-table, parsed out of local-broker/src/gateway.rs (ROUTES + decide), so the two
-gateways cannot drift apart silently.
+table, parsed out of local-broker/src/gateway.rs (ROUTES, API_PATHS + decide),
+so the two gateways cannot drift apart silently (local-broker/tests/gateway.rs
+checks API_PATHS against docs/openapi.json).
 
 Run by scripts/test-deploy: NGINX_BIN=... NGINX_MIME_TYPES=... python3 -m unittest -v test_gateway
 """
@@ -29,6 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 GATEWAY_RS = os.path.join(ROOT, "local-broker", "src", "gateway.rs")
 FUNCTIONS = ["create-store", "delete-store", "list-stores"]
+# The functions' problem types (shared/src/error.rs) for the gateway's own answers.
+PROBLEM_TYPES = {404: "https://storefleet.dev/problems/not-found",
+                 405: "https://storefleet.dev/problems/method-not-allowed",
+                 429: "https://storefleet.dev/problems/rate-limited"}
 
 
 def local_broker_routes():
@@ -44,9 +49,26 @@ def local_broker_routes():
     return routes
 
 
-def matches(kind, prefix, path):
+def local_broker_api_paths():
+    """[(kind, args, allow)] from the API_PATHS const of gateway.rs."""
+    with open(GATEWAY_RS) as fh:
+        src = fh.read()
+    table = src[src.index("pub const API_PATHS"):]
+    table = table[: table.index("];")]
+    paths = re.findall(r'PathPattern::(\w+)\(\s*((?:"[^"]*",?\s*)+)\)\s*,\s*"([^"]+)"', table)
+    if not paths:
+        raise AssertionError("could not read API_PATHS from local-broker/src/gateway.rs")
+    return [(kind, re.findall(r'"([^"]*)"', args), allow) for kind, args, allow in paths]
+
+
+def matches(kind, prefix, path, suffix=None):
     if kind == "Exact":
         return path == prefix
+    if kind == "SegmentBetween":
+        if not path.startswith(prefix) or not path.endswith(suffix):
+            return False
+        segment = path[len(prefix):len(path) - len(suffix)]
+        return segment != "" and "/" not in segment
     rest = path[len(prefix):] if path.startswith(prefix) else None
     if kind == "OneSegmentUnder":
         return rest is not None and rest != "" and "/" not in rest
@@ -55,20 +77,16 @@ def matches(kind, prefix, path):
     raise AssertionError(f"unknown PathPattern::{kind} in gateway.rs: teach this test about it")
 
 
-def expected(routes, method, path):
+def expected(routes, method, path, api_paths=None):
     """The local broker's decide(): ('function', name) | (405, allow) | (404, None)."""
     m = "GET" if method == "HEAD" else method
-    on_path = [r for r in routes if matches(r[1], r[2], path)]
-    for r in on_path:
-        if r[0] == m:
+    for r in routes:
+        if r[0] == m and matches(r[1], r[2], path):
             return ("function", r[3])
-    if not on_path:
-        return (404, None)
-    allow = []
-    for r in on_path:
-        if not allow or allow[-1] != r[0]:
-            allow.append(r[0])
-    return (405, ", ".join(allow))
+    for kind, args, allow in api_paths if api_paths is not None else local_broker_api_paths():
+        if matches(kind, args[0], path, *args[1:]):
+            return (405, allow)
+    return (404, None)
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -191,7 +209,8 @@ class Gateway(unittest.TestCase):
         paths = ["/api/stores", "/api/stores/k7m2q9xd", "/api/stores/k7m2q9xd/events",
                  "/api/stores/k7m2q9xd/credentials", "/api/stores/", "/api/users", "/api/me",
                  "/api/engines", "/api/openapi.json", "/api/users/x", "/api/nothing/here", "/api/", "/api"]
-        methods = ["GET", "HEAD", "POST", "DELETE", "PUT", "PATCH"]
+        # M-SEARCH: a method name beyond A-Z is still a method, not a 404
+        methods = ["GET", "HEAD", "POST", "DELETE", "PUT", "PATCH", "M-SEARCH"]
         checked = 0
         for path in paths:
             for method in methods:
@@ -213,6 +232,7 @@ class Gateway(unittest.TestCase):
                         if method != "HEAD":
                             problem = json.loads(data)
                             self.assertEqual(problem["status"], want[0])
+                            self.assertEqual(problem["type"], PROBLEM_TYPES[want[0]], "the functions' type")
                             self.assertEqual(r.getheader("Content-Type"), "application/problem+json")
                         if want[0] == 405:
                             self.assertEqual(r.getheader("Allow"), want[1])
@@ -263,6 +283,7 @@ class Gateway(unittest.TestCase):
         self.assertEqual(r.getheader("Content-Type"), "application/problem+json")
         self.assertEqual(r.getheader("Retry-After"), "1")
         self.assertEqual(json.loads(data)["status"], 429)
+        self.assertEqual(json.loads(data)["type"], PROBLEM_TYPES[429])
         r, _ = self.request("GET", "/")
         self.assertEqual(r.status, 200)
         time.sleep(2.5)  # the bucket drains (20/s) so later tests are not limited

@@ -25,6 +25,9 @@ pub enum PathPattern {
     OneSegmentUnder(&'static str),
     /// This prefix followed by anything (at least one character).
     AnythingUnder(&'static str),
+    /// The prefix, one non-empty segment, then exactly this suffix
+    /// (`/api/stores/{id}/events`).
+    SegmentBetween(&'static str, &'static str),
 }
 
 impl PathPattern {
@@ -37,6 +40,10 @@ impl PathPattern {
             PathPattern::AnythingUnder(p) => {
                 path.strip_prefix(p).is_some_and(|rest| !rest.is_empty())
             }
+            PathPattern::SegmentBetween(p, suffix) => path
+                .strip_prefix(p)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(|segment| !segment.is_empty() && !segment.contains('/')),
         }
     }
 }
@@ -73,12 +80,38 @@ pub const ROUTES: &[ApiRoute] = &[
     },
 ];
 
+/// The API's paths and the `Allow` of each (docs/openapi.json, in its order
+/// GET, POST, DELETE; HEAD wherever GET, as it is answered like GET), for a
+/// method no route takes: the routing table above is coarser (every GET goes
+/// to list-stores), so it cannot say which methods a path takes. A path not
+/// listed here is a 404 for any method. `/api/openapi.json` is the document
+/// itself, served by list-stores.
+pub const API_PATHS: &[(PathPattern, &str)] = &[
+    (PathPattern::Exact("/api/stores"), "GET, HEAD, POST"),
+    (
+        PathPattern::OneSegmentUnder("/api/stores/"),
+        "GET, HEAD, DELETE",
+    ),
+    (
+        PathPattern::SegmentBetween("/api/stores/", "/events"),
+        "GET, HEAD",
+    ),
+    (
+        PathPattern::SegmentBetween("/api/stores/", "/credentials"),
+        "GET, HEAD",
+    ),
+    (PathPattern::Exact("/api/users"), "POST"),
+    (PathPattern::Exact("/api/me"), "GET, HEAD"),
+    (PathPattern::Exact("/api/engines"), "GET, HEAD"),
+    (PathPattern::Exact("/api/openapi.json"), "GET, HEAD"),
+];
+
 /// What the table says about a request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
     Function(&'static str),
     /// The path is an API path but not for this method; `Allow` lists the methods.
-    MethodNotAllowed(Vec<Method>),
+    MethodNotAllowed(&'static str),
     NotFound,
 }
 
@@ -89,23 +122,39 @@ pub fn decide(method: &Method, path: &str) -> Decision {
     } else {
         method
     };
-    let on_path: Vec<&ApiRoute> = ROUTES.iter().filter(|r| r.path.matches(path)).collect();
-    if let Some(r) = on_path.iter().find(|r| r.method == method) {
+    if let Some(r) = ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path.matches(path))
+    {
         return Decision::Function(r.function);
     }
-    if on_path.is_empty() {
-        Decision::NotFound
-    } else {
-        let mut allow: Vec<Method> = on_path.iter().map(|r| r.method.clone()).collect();
-        allow.dedup();
-        Decision::MethodNotAllowed(allow)
+    match API_PATHS.iter().find(|(p, _)| p.matches(path)) {
+        Some((_, allow)) => Decision::MethodNotAllowed(allow),
+        None => Decision::NotFound,
     }
+}
+
+/// The problem `type` of a status: the functions' own for the statuses they
+/// share with the gateway (shared/src/error.rs), so a client reads a 405 or a
+/// 404 the same whoever answered it; `bad-gateway` is the gateway's alone.
+pub fn problem_type(status: StatusCode) -> String {
+    let slug = match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+        StatusCode::TOO_MANY_REQUESTS => "rate-limited",
+        StatusCode::BAD_GATEWAY => "bad-gateway",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => return "about:blank".into(),
+    };
+    format!("{}{slug}", storefleet_shared::error::PROBLEM_BASE)
 }
 
 /// An RFC 9457 problem, as the functions answer.
 pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = serde_json::json!({
-        "type": "about:blank",
+        "type": problem_type(status),
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
@@ -150,30 +199,23 @@ pub async fn api(State(bus): State<Bus>, request: Request) -> Response {
     let function = match decide(&parts.method, &path) {
         Decision::Function(f) => f,
         Decision::MethodNotAllowed(allow) => {
-            let allow = allow
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
             let mut r = problem(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method not allowed",
                 &format!(
-                    "{} {path} is not an API route; allowed: {allow}",
+                    "{path} does not accept {}; it takes {allow} (see /api/openapi.json)",
                     parts.method
                 ),
             );
-            r.headers_mut().insert(
-                header::ALLOW,
-                HeaderValue::from_str(&allow).expect("method names are valid header text"),
-            );
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
             return r;
         }
         Decision::NotFound => {
             return problem(
                 StatusCode::NOT_FOUND,
                 "Not found",
-                &format!("no API route for {path}"),
+                &format!("no API path {path}: see /api/openapi.json for the API"),
             );
         }
     };

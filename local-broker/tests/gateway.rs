@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+use local_broker::gateway::{API_PATHS, Decision, decide};
 use local_broker::server::{self, Options};
 use reqwest::Url;
 
@@ -169,8 +170,13 @@ async fn api_misses_are_problems() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
-    assert_eq!(r.headers()["allow"], "POST, GET");
+    assert_eq!(r.headers()["allow"], "GET, HEAD, POST");
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["type"], "https://storefleet.dev/problems/method-not-allowed",
+        "the functions' type for a 405: {body}"
+    );
     let r = client
         .delete(broker.url().join("api/stores/a/b").unwrap())
         .send()
@@ -178,15 +184,38 @@ async fn api_misses_are_problems() {
         .unwrap();
     assert_eq!(
         r.status(),
-        405,
-        "DELETE takes exactly one segment after /api/stores/"
+        404,
+        "DELETE takes exactly one segment after /api/stores/, and the API has no such path"
     );
     let r = client
         .post(broker.url().join("api/nothing").unwrap())
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 404, "no API path: 404 whatever the method");
+    let r = client
+        .put(broker.url().join("api/nope").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no API path: 404 whatever the method");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "https://storefleet.dev/problems/not-found");
+    // the path's own methods, not the routing table's (GET /api/users is no route)
+    let r = client
+        .put(broker.url().join("api/users").unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    let r = client
+        .post(broker.url().join("api/stores/k7m2q9xd/events").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, HEAD");
     let r = client
         .get(broker.url().join("api").unwrap())
         .send()
@@ -197,6 +226,53 @@ async fn api_misses_are_problems() {
     assert_eq!(body["status"], 404);
     assert!(seen.lock().unwrap().is_empty(), "no function was called");
     broker.shutdown().await;
+}
+
+/// `API_PATHS` is docs/openapi.json: every path of the document, each with
+/// its methods as `Allow` (HEAD wherever GET), each of those methods routed
+/// to a function, and no path the document does not have (but the document's
+/// own URL).
+#[test]
+fn api_paths_are_the_paths_of_openapi_json() {
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut documented = vec![("/api/openapi.json".to_string(), "GET, HEAD".to_string())];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let mut allow = Vec::new();
+        for method in ["get", "post", "delete", "put", "patch"] {
+            if item.get(method).is_some() {
+                allow.push(method.to_uppercase());
+                if method == "get" {
+                    allow.push("HEAD".into());
+                }
+            }
+        }
+        documented.push((path.replace("{id}", "k7m2q9xd"), allow.join(", ")));
+    }
+    for (path, allow) in &documented {
+        match decide(&Method::PUT, path) {
+            Decision::MethodNotAllowed(got) => assert_eq!(got, allow, "PUT {path}"),
+            other => panic!("PUT {path}: {other:?}, not 405"),
+        }
+        for method in allow.split(", ") {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            assert!(
+                matches!(decide(&method, path), Decision::Function(_)),
+                "{method} {path} reaches a function"
+            );
+        }
+    }
+    for (pattern, allow) in API_PATHS {
+        assert!(
+            documented
+                .iter()
+                .any(|(path, a)| pattern.matches(path) && a == allow),
+            "{pattern:?} ({allow}) is no path of docs/openapi.json"
+        );
+    }
 }
 
 #[tokio::test]
@@ -329,7 +405,8 @@ async fn the_gateway_refuses_dot_segments_and_sets_security_headers() {
         .await;
         assert_eq!(status, 400, "{path}: {answer}");
         assert!(
-            answer.contains("application/problem+json"),
+            answer.contains("application/problem+json")
+                && answer.contains(r#""type":"https://storefleet.dev/problems/bad-request""#),
             "{path}: {answer}"
         );
     }
@@ -380,6 +457,10 @@ async fn the_gateway_refuses_dot_segments_and_sets_security_headers() {
     assert_eq!(r.status(), 502);
     let body = r.text().await.unwrap();
     assert!(body.contains("create-store"), "{body}");
+    assert!(
+        body.contains(r#""type":"https://storefleet.dev/problems/bad-gateway""#),
+        "{body}"
+    );
     assert!(
         !body.contains("127.0.0.1") && !body.contains("http://"),
         "{body}"

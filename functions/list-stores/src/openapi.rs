@@ -112,8 +112,9 @@ impl Modify for Unavailable {
 
 /// Every path answers a method it does not take with `405` problem+json and
 /// `Allow` (the functions through axum's method router, the gateways from
-/// their routing table): declared on each operation of the path, with the
-/// path's methods, since OpenAPI has no place for a path-wide answer.
+/// each path's methods, local-broker's `gateway::API_PATHS`): declared on
+/// each operation of the path, with the path's methods, since OpenAPI has no
+/// place for a path-wide answer.
 struct MethodNotAllowed;
 
 impl Modify for MethodNotAllowed {
