@@ -34,13 +34,19 @@ def get(url):
         return r.status, r.headers.get("Content-Type", ""), r.read()
 
 
-class MailCatcher(unittest.TestCase):
+class RunningCatcher(unittest.TestCase):
+    """One catcher for the class, started with extra_env() on ports of its own."""
+
+    @classmethod
+    def extra_env(cls):
+        return {}
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="mail-catcher-test.")
         cls.smtp_port, cls.ui_port = free_port(), free_port()
         cls.env = dict(os.environ, STOREFLEET_MAIL_SMTP=f"127.0.0.1:{cls.smtp_port}",
-                       STOREFLEET_MAIL_UI=f"127.0.0.1:{cls.ui_port}")
+                       STOREFLEET_MAIL_UI=f"127.0.0.1:{cls.ui_port}", **cls.extra_env())
         r = subprocess.run([SCRIPT, "start", cls.dir], env=cls.env, capture_output=True, text=True, timeout=900)
         if r.returncode != 0:
             raise AssertionError(f"scripts/mail-catcher start failed: {r.stderr}")
@@ -69,6 +75,8 @@ class MailCatcher(unittest.TestCase):
         self.assertIn("application/json", ctype)
         return json.loads(body)["messages"]
 
+
+class MailCatcher(RunningCatcher):
     def test_prints_the_web_ui_url_on_loopback(self):
         self.assertEqual(self.ui, f"http://127.0.0.1:{self.ui_port}/")
 
@@ -145,6 +153,59 @@ class Refusals(unittest.TestCase):
             self.assertEqual(subprocess.run([SCRIPT, "status", d], env=env).returncode, 1)
             with self.assertRaises(OSError):
                 socket.create_connection(("127.0.0.1", smtp), timeout=2)
+
+
+class LoginRequired(RunningCatcher):
+    """STOREFLEET_MAIL_SMTP_AUTH_FILE: only the file's logins may send (the
+    store acceptance harness uses it to prove smtp.existingSecret is used)."""
+
+    LOGIN = ("store-user", "s3cret-Pass_word+/=")
+
+    @classmethod
+    def extra_env(cls):
+        cls.logins = tempfile.mkdtemp(prefix="mail-catcher-logins.")
+        auth_file = os.path.join(cls.logins, "smtp-logins")
+        # the hash as the harness writes it (the password on stdin, not argv)
+        hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=cls.LOGIN[1], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        with open(auth_file, "w") as fh:
+            fh.write(f"{cls.LOGIN[0]}:{hashed}\n")
+        return {"STOREFLEET_MAIL_SMTP_AUTH_FILE": auth_file}
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.logins)
+
+    def subjects(self):
+        return [m["Subject"] for m in self.messages()]
+
+    def test_the_files_login_is_accepted(self):
+        self.send("logged in", login=self.LOGIN)
+        self.assertIn("logged in", self.subjects())
+
+    def test_a_message_without_a_login_is_refused(self):
+        with self.assertRaises(smtplib.SMTPSenderRefused) as refused:
+            self.send("no login")
+        self.assertEqual(refused.exception.smtp_code, 530)
+        self.assertNotIn("no login", self.subjects())
+
+    def test_a_wrong_password_is_refused(self):
+        with self.assertRaises(smtplib.SMTPAuthenticationError) as refused:
+            self.send("wrong password", login=(self.LOGIN[0], "not-the-password"))
+        self.assertEqual(refused.exception.smtp_code, 535)
+        self.assertNotIn("wrong password", self.subjects())
+
+    def test_an_unreadable_file_is_refused_before_anything_starts(self):
+        with tempfile.TemporaryDirectory() as d:
+            dir = os.path.join(d, "mail")
+            env = dict(self.env, STOREFLEET_MAIL_SMTP=f"127.0.0.1:{free_port()}",
+                       STOREFLEET_MAIL_UI=f"127.0.0.1:{free_port()}",
+                       STOREFLEET_MAIL_SMTP_AUTH_FILE=os.path.join(d, "missing"))
+            r = subprocess.run([SCRIPT, "start", dir], env=env, capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(f"STOREFLEET_MAIL_SMTP_AUTH_FILE={d}/missing is not a readable file", r.stderr)
+            self.assertFalse(os.path.exists(dir))
 
 
 if __name__ == "__main__":

@@ -9,14 +9,17 @@ stands in for the images: Debian's PHP 8.2 + Apache (mod_php) for
 wordpress:*-apache, Debian's PHP 8.2 CLI + the given WP-CLI phar for
 wordpress:cli, Debian's MariaDB for mysql:8.4 (stand-in entrypoints in
 acceptance/); Mailpit (scripts/mail-catcher) in the namespace as the relay
-values-mail-catcher.yaml names, as in the local cluster. Then the steps a merchant cares about, each printed with its
-result and seconds:
+values-mail-catcher.yaml names, as in the local cluster, requiring the SMTP
+login the store's smtp.existingSecret holds (generated for the run). Then the
+steps a merchant cares about, each printed with its result and seconds:
 
   mysql, wordpress-files, woocommerce-setup, apache   the pods start
   storefront-home, add-to-cart, guest-checkout-cod    a logged-out shopper in Chromium
   wp-admin-login, order-in-wp-admin                   the order as the merchant sees it
   file-mods-only-in-setup                             DISALLOW_FILE_MODS in the serving container only
   order-emails, no-secret-in-mail                     WooCommerce's order emails over SMTP into Mailpit
+  smtp-login-required                                 Mailpit refuses WordPress's mail without the login
+  wp-cron-to-itself                                   WP-Cron spawned to the pod's own Apache
   smoke-order                                         scripts/smoke-order, unchanged
   second-setup                                        a re-run changes no option or row
   upgrade                                             another wordpress image tag: core
@@ -54,6 +57,9 @@ WOOCOMMERCE_ZIP = "/opt/woocommerce/woocommerce.zip"
 MAIL_VALUES = os.path.join(CHART, "values-mail-catcher.yaml")
 MAIL_API = "http://127.0.0.1:8025"
 SHOPPER_EMAIL = "shopper@example.com"  # acceptance/shopper.cjs's guest
+# The relay's login (smtp.existingSecret): the Secret create-store's caller
+# would make, with keys smtp-username / smtp-password.
+SMTP_SECRET = "store-smtp"
 # What a setup run may change in a store where nothing changed (bookkeeping
 # WordPress and WooCommerce do whenever they load, not settings): caches
 # (transients), the cron schedule, Action Scheduler's queue and log.
@@ -153,6 +159,11 @@ class Run:
         with open(MAIL_VALUES) as fh:
             self.smtp = yaml.safe_load(fh)["smtp"]
         self.mail_dir = os.path.join(self.work, "mail")
+        # Mailpit accepts only this login; a password with the characters a
+        # relay's generated ones have (SES: + and /)
+        self.smtp_login = {"smtp-username": f"store-{STORE_ID}",
+                           "smtp-password": store_secret()["wordpress-admin-password"] + "+/="}
+        self.smtp_logins_file = os.path.join(self.work, "smtp-logins")
 
     # -- the namespace, the pods ------------------------------------------
 
@@ -184,14 +195,16 @@ class Run:
         return Pod(f"{workload}-{self.pods}", spec,
                    claims={"wordpress-content": self.content, "mysql-data": self.mysql_data},
                    configmaps={"woocommerce-setup": named(docs, "ConfigMap", "woocommerce-setup")["data"]},
-                   secrets={"store-credentials": self.secret, "store-admin": self.secret}, netns=self.netns,
+                   secrets={"store-credentials": self.secret, "store-admin": self.secret,
+                            SMTP_SECRET: self.smtp_login}, netns=self.netns,
                    hosts=[f"127.0.0.1\tmysql.store-{STORE_ID}.svc mysql", f"127.0.0.1\t{self.smtp['host']}"],
                    hostname=workload,
                    workdir=os.path.join(self.work, "pods", f"{self.pods}-{workload}"))
 
     def render(self, tag):
         return render("values-local.yaml", "-f", MAIL_VALUES, "--set-string", f"woocommerce.source={WOOCOMMERCE_ZIP}",
-                      "--set-string", f"wordpress.image.tag={tag}", store_id=STORE_ID)
+                      "--set-string", f"wordpress.image.tag={tag}", "--set-string", f"smtp.existingSecret={SMTP_SECRET}",
+                      store_id=STORE_ID)
 
     def run_init(self, pod, name, image):
         r = pod.run(name, image, timeout=900)
@@ -335,13 +348,22 @@ class Run:
 
     def mail_catcher_up(self):
         smtp = f"127.0.0.1:{self.smtp['port']}"
-        env = {**os.environ, "STOREFLEET_MAIL_SMTP": smtp, "STOREFLEET_MAIL_UI": MAIL_API.split("//")[1]}
+        # Mailpit's logins file (scripts/mail-catcher): the password's crypt
+        # SHA-512 hash, made with the password on stdin, not on a command line
+        hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=self.smtp_login["smtp-password"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        fd = os.open(self.smtp_logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{self.smtp_login['smtp-username']}:{hashed}\n")
+        env = {**os.environ, "STOREFLEET_MAIL_SMTP": smtp, "STOREFLEET_MAIL_UI": MAIL_API.split("//")[1],
+               "STOREFLEET_MAIL_SMTP_AUTH_FILE": self.smtp_logins_file}
         r = self.in_netns([os.path.join(ROOT, "scripts", "mail-catcher"), "start", self.mail_dir],
                           capture_output=True, text=True, env=env, timeout=900)
         if r.returncode != 0:
             raise RuntimeError(f"scripts/mail-catcher start: {r.stderr.strip()[-400:]}")
         self.mail_catcher = True
-        return f"Mailpit: SMTP {smtp} ({self.smtp['host']}:{self.smtp['port']} in the pods), API {MAIL_API}"
+        return (f"Mailpit: SMTP {smtp} ({self.smtp['host']}:{self.smtp['port']} in the pods), login required "
+                f"(only {self.smtp_login['smtp-username']}, the Secret {SMTP_SECRET}'s), API {MAIL_API}")
 
     def mail_api(self, path, raw=False):
         r = self.in_netns(["curl", "-sS", "--fail", "--max-time", "10", MAIL_API + path], capture_output=True,
@@ -400,6 +422,7 @@ class Run:
     def no_secret_in_mail(self):
         msgs = self.messages()
         secrets = {k: v for k, v in self.secret.items() if k != "wordpress-admin-email"}  # the admin's own address
+        secrets.update(self.smtp_login)
         for m in msgs:
             raw = self.mail_api(f"/api/v1/message/{m['ID']}/raw", raw=True)
             for key, value in secrets.items():
@@ -407,6 +430,59 @@ class Run:
                     raise RuntimeError(f"the value of Secret key {key} is in the email \"{m['Subject']}\"")
         return f"{len(msgs)} emails caught, none holds a value of the store's Secret: " + \
             "; ".join(sorted({m["Subject"] for m in msgs}))[:400]
+
+    # -- the relay's login is required and is the Secret's ---------------------
+
+    def smtp_login_required(self, pod, imgs, log):
+        """WordPress's own mailer in the serving container (the chart's
+        phpmailer_init hook, the Secret's files) sends three mails to Mailpit:
+        as the chart sets it up, then with the login taken off, then with a
+        wrong password. Only the first may arrive: the order emails above
+        came in with the Secret's login, which Mailpit really requires."""
+        tag = f"storefleet-login-check-{os.getpid()}"
+        php = """
+$mode = 'chart';
+add_action('phpmailer_init', function ($mail) use (&$mode) {
+    if ($mode === 'no-login') { $mail->SMTPAuth = false; $mail->Username = ''; $mail->Password = ''; }
+    if ($mode === 'wrong-password') { $mail->Password = 'not-' . $mail->Password; }
+}, 11);
+$error = '';
+add_action('wp_mail_failed', function ($e) use (&$error) { $error = $e->get_error_message(); });
+$out = array();
+foreach (array('chart', 'no-login', 'wrong-password') as $m) {
+    $mode = $m; $error = '';
+    $sent = wp_mail('shopper@example.com', "TAG $m", "login check $m");
+    $out[$m] = array('sent' => $sent, 'error' => $error);
+    // PHPMailer keeps a connection a failed send left open and reuses it
+    // without a new AUTH: each mail on a connection of its own, as each
+    // request of a store has.
+    $GLOBALS['phpmailer']->smtpClose();
+}
+echo json_encode($out);""".replace("TAG", tag)
+        r = pod.exec("wordpress", imgs["wordpress"], ["php", "/opt/wp-cli/wp", "eval", php], timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"wp eval: {r.stderr.strip()[-300:]}")
+        got = {mode: {**result, "error": " ".join(result["error"].split())}  # PHPMailer's has \r\n in it
+               for mode, result in json.loads(r.stdout).items()}
+        if not got["chart"]["sent"]:
+            raise RuntimeError(f"the chart's own SMTP settings failed: {got['chart']['error']}")
+        if got["no-login"]["sent"] or not re.search(r"Authentication required SMTP code: 530\b", got["no-login"]["error"]):
+            raise RuntimeError(f"without the login: {got['no-login']} (not Mailpit's 530 Authentication required)")
+        if got["wrong-password"]["sent"] or "Could not authenticate" not in got["wrong-password"]["error"]:
+            raise RuntimeError(f"with a wrong password: {got['wrong-password']} (not refused)")
+        arrived = sorted(m["Subject"] for m in self.messages() if m["Subject"].startswith(tag))
+        if arrived != [f"{tag} chart"]:
+            raise RuntimeError(f"Mailpit holds {arrived}, not only the one sent with the Secret's login")
+        with open(os.path.join(self.mail_dir, "mailpit.log")) as fh:
+            mailpit_log = fh.read()
+        user = self.smtp_login["smtp-username"]
+        if not re.search(rf'deny \S+ login:\\?"{re.escape(user)}\\?"', mailpit_log):  # logrus escapes the quotes
+            raise RuntimeError(f"Mailpit's log has no denied login of {user}: {mailpit_log[-400:]}")
+        for name, text in (("the WordPress container's", log()), ("Mailpit's", mailpit_log)):
+            if self.smtp_login["smtp-password"] in text:
+                raise RuntimeError(f"the SMTP password is in {name} log")
+        return (f"the Secret's login: sent; no login: refused (530 Authentication required); wrong password: "
+                f"refused ({got['wrong-password']['error']}); only the first in Mailpit; the password in no log")
 
     # -- WP-Cron spawned to the pod's own Apache ---------------------------------
 
@@ -539,6 +615,7 @@ class Run:
         self.shopper("admin", order, env={"ADMIN_USER_FILE": os.path.join(admin, "wordpress-admin-user"),
                                           "ADMIN_PASSWORD_FILE": os.path.join(admin, "wordpress-admin-password")})
         timed("order-emails", lambda: self.order_emails(order, apache.log))
+        timed("smtp-login-required", lambda: self.smtp_login_required(pod, imgs, apache.log))
         timed("file-mods-only-in-setup", lambda: self.file_mods(pod, imgs))
         timed("wp-cron-to-itself", lambda: self.cron_loopback(pod, imgs, apache.log))
         timed("smoke-order", self.smoke_order)
@@ -630,7 +707,7 @@ class Run:
         for name in os.listdir(self.work):
             if name.startswith("image-wordpress-"):
                 shutil.rmtree(os.path.join(self.work, name), ignore_errors=True)
-        for leftover in ("root.cnf", "pods.pickle", "wp-cli.phar"):
+        for leftover in ("root.cnf", "pods.pickle", "wp-cli.phar", "smtp-logins"):
             if os.path.exists(os.path.join(self.work, leftover)):
                 os.remove(os.path.join(self.work, leftover))
 
