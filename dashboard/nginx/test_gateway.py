@@ -33,7 +33,12 @@ FUNCTIONS = ["create-store", "delete-store", "list-stores"]
 # The functions' problem types (shared/src/error.rs) for the gateway's own answers.
 PROBLEM_TYPES = {404: "https://storefleet.dev/problems/not-found",
                  405: "https://storefleet.dev/problems/method-not-allowed",
-                 429: "https://storefleet.dev/problems/rate-limited"}
+                 413: "https://storefleet.dev/problems/payload-too-large",
+                 429: "https://storefleet.dev/problems/rate-limited",
+                 502: "https://storefleet.dev/problems/bad-gateway"}
+# Store ids the stand-in functions hang up on without answering, or answer
+# with their own 502.
+HANG_UP, OWN_502 = "hangup00", "own50200"
 
 
 def local_broker_routes():
@@ -93,12 +98,15 @@ class Echo(http.server.BaseHTTPRequestHandler):
     function = "?"
 
     def answer(self):
+        if HANG_UP in self.path:
+            self.close_connection = True  # a function that dies mid-request
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         data = json.dumps({"function": self.function, "method": self.command, "path": self.path,
                            "host": self.headers.get("Host"), "auth": self.headers.get("Authorization"),
                            "body": body}).encode()
-        self.send_response(200)
+        self.send_response(502 if OWN_502 in self.path else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -244,6 +252,29 @@ class Gateway(unittest.TestCase):
                                headers={"Content-Type": "application/json", "Idempotency-Key": "k1"})
         self.assertEqual(r.status, 200)
         self.assertEqual(json.loads(data)["body"], '{"type":"woocommerce","name":"Demo"}')
+
+    def assert_problem(self, r, data, status):
+        self.assertEqual(r.status, status, data)
+        self.assertEqual(r.getheader("Content-Type"), "application/problem+json")
+        self.assertEqual(r.getheader("Cache-Control"), "no-store")
+        self.assertEqual(r.getheader("X-Content-Type-Options"), "nosniff")
+        problem = json.loads(data)
+        self.assertEqual((problem["status"], problem["type"]), (status, PROBLEM_TYPES[status]))
+        return problem
+
+    def test_what_nginx_answers_itself_is_a_problem(self):
+        # a body over client_max_body_size never reaches the function
+        r, data = self.request("POST", "/api/stores", body=b"x" * (1024 * 1024 + 1),
+                               headers={"Content-Type": "application/json"})
+        self.assert_problem(r, data, 413)
+        # a function that hangs up: 502 naming it, not its address
+        r, data = self.request("DELETE", f"/api/stores/{HANG_UP}")
+        problem = self.assert_problem(r, data, 502)
+        self.assertIn("delete-store", problem["detail"])
+        self.assertNotIn("127.0.0.1", problem["detail"])
+        # a function's own 502 passes unchanged (no proxy_intercept_errors)
+        r, data = self.request("GET", f"/api/stores/{OWN_502}")
+        self.assertEqual((r.status, json.loads(data)["function"]), (502, "list-stores"))
 
     def test_upstream_host_is_the_functions(self):
         r, data = self.request("GET", "/api/me")
