@@ -57,7 +57,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
 #[utoipa::path(
     post, path = "/api/stores", tag = "stores",
     request_body = CreateStore,
-    params(("Idempotency-Key" = Option<String>, Header, description = "same key and same body: the same store, no second one")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and same body: the same store, no second one", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, description = "provisioning started", body = StoreView),
         (status = 400, description = "the body is not JSON, or not a JSON object", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),

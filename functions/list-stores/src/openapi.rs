@@ -17,7 +17,7 @@ use crate::routes::{account, stores};
         account::me, account::engines, account::create_user,
     ),
     components(schemas(storefleet_shared::error::Problem)),
-    modifiers(&BearerAuth, &Unavailable, &MethodNotAllowed),
+    modifiers(&BearerAuth, &Unavailable, &MethodNotAllowed, &BadPath, &StoreLinks),
     tags((name = "stores", description = "the caller's stores"), (name = "account", description = "the caller, users and engines"))
 )]
 pub struct ApiDoc;
@@ -135,25 +135,100 @@ impl Modify for MethodNotAllowed {
                 &format!("the methods this path takes ({allow}; HEAD with GET)"),
                 utoipa::openapi::schema::Type::String,
             );
-            for operation in [&mut item.get, &mut item.post, &mut item.delete]
-                .into_iter()
-                .flatten()
-            {
-                operation
-                    .responses
-                    .responses
-                    .entry("405".into())
-                    .or_insert_with(|| response.clone().into());
+            declare_on_each_operation(item, "405", &response);
+        }
+    }
+}
+
+/// Adds `response` as `status` to each operation of `item` that does not
+/// declare that status itself.
+fn declare_on_each_operation(
+    item: &mut utoipa::openapi::PathItem,
+    status: &str,
+    response: &utoipa::openapi::response::Response,
+) {
+    for operation in [&mut item.get, &mut item.post, &mut item.delete]
+        .into_iter()
+        .flatten()
+    {
+        operation
+            .responses
+            .responses
+            .entry(status.into())
+            .or_insert_with(|| response.clone().into());
+    }
+}
+
+/// A path parameter can carry anything, also `%2F`, `%5C` or a `.`/`..`
+/// segment: the dev gateway refuses such a path with `400` before any function
+/// sees it (the local broker's `gateway.rs`; found by schemathesis), so every
+/// operation with a path parameter declares that answer.
+struct BadPath;
+
+impl Modify for BadPath {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let response = ResponseBuilder::new()
+            .description("the path has a `.` or `..` segment or an encoded `/` or `\\`: send the normalised path; nothing is done")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.contains('{') {
+                continue;
             }
+            declare_on_each_operation(item, "400", &response);
+        }
+    }
+}
+
+/// `POST /api/stores` answers the new store's `id`: OpenAPI links say which
+/// operations take it as their `{id}`, so clients and stateful testers
+/// (schemathesis, `make test-api-schema`) can chain create → get, events,
+/// credentials, delete.
+struct StoreLinks;
+
+impl Modify for StoreLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::link::LinkBuilder;
+        let Some(RefOr::T(created)) = openapi
+            .paths
+            .paths
+            .get_mut("/api/stores")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|create| create.responses.responses.get_mut("202"))
+        else {
+            return;
+        };
+        for (name, operation_id, what) in [
+            ("GetStore", "get_one", "the store just created"),
+            ("StoreEvents", "events", "its provisioning events"),
+            ("StoreCredentials", "credentials", "its admin credentials"),
+            ("DeleteStore", "delete_store", "delete it"),
+        ] {
+            let link = LinkBuilder::new()
+                .operation_id(operation_id)
+                .parameter("id", "$response.body#/id")
+                .description(what)
+                .build();
+            created.links.insert(name.into(), link.into());
         }
     }
 }
 
 /// The document as served and checked in (pretty JSON, trailing newline).
 pub fn document() -> String {
-    let mut json = ApiDoc::openapi()
+    let json = ApiDoc::openapi()
         .to_pretty_json()
         .expect("the OpenAPI document serializes");
+    // utoipa 5.5 writes a Link's fields in snake case; OpenAPI (and every
+    // client that follows links) reads `operationId`. Only links have the key.
+    let mut json = json.replace("\"operation_id\": ", "\"operationId\": ");
     json.push('\n');
     json
 }

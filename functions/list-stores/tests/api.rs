@@ -271,6 +271,39 @@ async fn me_and_engines(pool: PgPool) {
     assert_eq!(body["engines"][1]["enabled"], false);
 }
 
+/// `max_stores` is a JSON Schema `integer`, which `7.0` is (schemathesis
+/// sent `1734.0`): accepted as 7; a fraction is still refused.
+#[sqlx::test(migrations = "../../migrations")]
+async fn max_stores_takes_an_integer_written_with_a_fraction(pool: PgPool) {
+    let (_, admin) = user(&pool, "root", 5, true).await;
+    let app = test_app(&pool);
+    let create = |body: &'static str| {
+        let app = app.clone();
+        let admin = admin.clone();
+        async move {
+            read_json(
+                app.oneshot(request("POST", "/api/users", Some(&admin), Some(body)))
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, _, body) = create(r#"{"name":"seven","max_stores":7.0}"#).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["max_stores"], 7);
+    let before = table_counts(&pool).await;
+    for refused in [
+        r#"{"name":"half","max_stores":7.5}"#,
+        r#"{"name":"huge","max_stores":1e300}"#,
+        r#"{"name":"text","max_stores":"7"}"#,
+    ] {
+        let (status, _, body) = create(refused).await;
+        assert_eq!(status, 422, "{refused}: {body}");
+    }
+    assert_eq!(table_counts(&pool).await, before);
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn admins_create_users_and_the_token_works(pool: PgPool) {
     storefleet_shared::auth::ensure_bootstrap_admin(&pool, "bootstrap-token-0123456789", 5)
@@ -634,6 +667,52 @@ fn openapi_describes_what_clients_send() {
                 );
             }
         }
+    }
+    // The server's rule for an Idempotency-Key: 1-255 visible ASCII characters.
+    let key = &doc["paths"]["/api/stores"]["post"]["parameters"][0];
+    assert_eq!(key["name"], "Idempotency-Key");
+    assert_eq!(
+        (
+            key["schema"]["minLength"].as_i64(),
+            key["schema"]["maxLength"].as_i64(),
+            key["schema"]["pattern"].as_str()
+        ),
+        (Some(1), Some(255), Some("^[!-~]+$"))
+    );
+    // The dev gateway refuses a path parameter that is not a normalised path
+    // segment with 400 before a function sees it.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if path.contains('{') {
+                assert!(op["responses"].get("400").is_some(), "{method} {path}");
+            }
+        }
+    }
+    // The links of a created store (stateful clients chain on them) name
+    // operations that exist and take the store's id from the answer.
+    let operation_ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let links = doc["paths"]["/api/stores"]["post"]["responses"]["202"]["links"]
+        .as_object()
+        .expect("POST /api/stores 202 has links");
+    let linked: Vec<&str> = links
+        .values()
+        .map(|link| link["operationId"].as_str().unwrap())
+        .collect();
+    for wanted in ["get_one", "delete_store", "events", "credentials"] {
+        assert!(linked.contains(&wanted), "no link to {wanted}: {links:?}");
+    }
+    for link in links.values() {
+        assert!(
+            operation_ids.contains(&link["operationId"].as_str().unwrap()),
+            "{link}"
+        );
+        assert_eq!(link["parameters"]["id"], "$response.body#/id", "{link}");
     }
 }
 

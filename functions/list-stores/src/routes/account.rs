@@ -39,9 +39,35 @@ pub struct CreateUser {
     pub name: String,
     /// 0 to 10000; default: `STOREFLEET_DEFAULT_MAX_STORES`.
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(default, deserialize_with = "integral")]
     pub max_stores: Option<i32>,
     #[serde(default)]
     pub is_admin: bool,
+}
+
+/// The document says `integer`, and JSON Schema counts `3.0` as one (as
+/// schemathesis found: `1734.0` was refused): accept an integral number
+/// written with a fraction, refuse `3.5` and what does not fit an `i32`.
+fn integral<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<i32>, D::Error> {
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    number
+        .as_i64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= f64::from(i32::MAX))
+                .map(|f| f as i64)
+        })
+        .and_then(|n| i32::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!("invalid value: {number}, expected a whole number"))
+        })
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
