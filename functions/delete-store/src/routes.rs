@@ -20,7 +20,7 @@ pub fn router(ctx: Context) -> Router {
 /// Ask for a store's deletion: `202` with the store in `deleting`. Repeating it is harmless: while the deletion is under way a repeat sends no new event.
 #[utoipa::path(
     delete, path = "/api/stores/{id}", tag = "stores",
-    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]")),
+    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]", pattern = "^[a-z0-9]{8}$")),
     responses(
         (status = 202, description = "deletion started (or already under way)", body = StoreView),
         (status = 401, description = "missing or wrong token", body = storefleet_shared::error::Problem, content_type = "application/problem+json"),

@@ -685,6 +685,13 @@ fn openapi_describes_what_clients_send() {
         for (method, op) in item.as_object().unwrap() {
             if path.contains('{') {
                 assert!(op["responses"].get("400").is_some(), "{method} {path}");
+                // what an id looks like, so generated ids are ids or meant not to be
+                let id = &op["parameters"][0];
+                assert_eq!(
+                    (id["name"].as_str(), id["schema"]["pattern"].as_str()),
+                    (Some("id"), Some("^[a-z0-9]{8}$")),
+                    "{method} {path}"
+                );
             }
         }
     }

@@ -79,7 +79,7 @@ pub async fn list(
 /// One of the caller's stores.
 #[utoipa::path(
     get, path = "/api/stores/{id}", tag = "stores",
-    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]")),
+    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]", pattern = "^[a-z0-9]{8}$")),
     responses(
         (status = 200, body = StoreView),
         (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
@@ -103,7 +103,7 @@ pub async fn get_one(
 /// The activity log of one of the caller's stores, oldest first.
 #[utoipa::path(
     get, path = "/api/stores/{id}/events", tag = "stores",
-    params(("id" = String, Path, description = "store id")),
+    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]", pattern = "^[a-z0-9]{8}$")),
     responses(
         (status = 200, body = EventList),
         (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
@@ -126,7 +126,7 @@ pub async fn events(
 /// The store's WordPress admin login, read from its Secret (never stored in PostgreSQL).
 #[utoipa::path(
     get, path = "/api/stores/{id}/credentials", tag = "stores",
-    params(("id" = String, Path, description = "store id")),
+    params(("id" = String, Path, description = "store id: 8 characters of [a-z0-9]", pattern = "^[a-z0-9]{8}$")),
     responses(
         (status = 200, body = Credentials),
         (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
