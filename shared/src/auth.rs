@@ -151,6 +151,64 @@ fn invisible(c: char) -> bool {
     )
 }
 
+/// A character [`validate_name`] refuses anywhere in a name.
+fn refused_in_name(c: char) -> bool {
+    c.is_control() || invisible(c)
+}
+
+/// [`validate_name`]'s rule as a JSON Schema `pattern`, so the API's document
+/// says exactly which names are taken (a client's validator, and
+/// schemathesis, generate and check from it): any leading and trailing
+/// whitespace (trimmed), then 1 to 64 characters that start and end with
+/// something other than whitespace and contain no refused character. The
+/// classes are computed from the same predicates as `validate_name`
+/// (`char::is_whitespace`, as `str::trim` uses, and [`refused_in_name`]);
+/// BMP characters are written `\uXXXX` (ECMA-262 and Python `re`), others
+/// as themselves.
+pub fn name_pattern() -> String {
+    fn escaped(c: char) -> String {
+        if u32::from(c) <= 0xFFFF {
+            format!("\\u{:04X}", u32::from(c))
+        } else {
+            c.to_string()
+        }
+    }
+    fn push_range(out: &mut String, (first, last): (char, char)) {
+        out.push_str(&escaped(first));
+        if first != last {
+            out.push('-');
+            out.push_str(&escaped(last));
+        }
+    }
+    /// A character class of the characters `keep` is true for (negated: `[^…]`).
+    fn class(negated: bool, keep: impl Fn(char) -> bool) -> String {
+        let mut out = String::from(if negated { "[^" } else { "[" });
+        let mut run: Option<(char, char)> = None;
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            if !keep(c) {
+                continue;
+            }
+            run = match run {
+                Some((first, last)) if u32::from(last) + 1 == u32::from(c) => Some((first, c)),
+                Some(done) => {
+                    push_range(&mut out, done);
+                    Some((c, c))
+                }
+                None => Some((c, c)),
+            };
+        }
+        if let Some(done) = run {
+            push_range(&mut out, done);
+        }
+        out.push(']');
+        out
+    }
+    let space = class(false, char::is_whitespace);
+    let inner = class(true, refused_in_name);
+    let edge = class(true, |c| c.is_whitespace() || refused_in_name(c));
+    format!("^{space}*{edge}(?:{inner}{{0,62}}{edge})?{space}*$")
+}
+
 /// The key under which user names are unique: Unicode's compatibility
 /// caseless form (Unicode §3.13 D146: NFKC of the case-folded NFKC of the
 /// case-folded NFD), so `Alice`, `alice`, `ＡＬＩＣＥ` (fullwidth) and
@@ -216,6 +274,70 @@ pub async fn ensure_bootstrap_admin(pool: &PgPool, token: &str, max_stores: i32)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documents_name_pattern_takes_exactly_what_validate_name_takes() {
+        let pattern = regex::Regex::new(&name_pattern()).expect("a valid regex");
+        let long = "x".repeat(64);
+        let too_long = "x".repeat(65);
+        let padded = format!("  {long}\t\n");
+        let inner_space = format!("a{}b", " ".repeat(62));
+        let samples = [
+            "a",
+            "ab",
+            "Demo shop",
+            " Demo shop ",
+            "\tshop\n",
+            "\u{2028}shop\u{2029}",
+            "Café Müller",
+            "日本の店",
+            "🛍 Shop",
+            "\u{1F6CD}",
+            "\u{E0001}x",
+            "x\u{E0020}",
+            "",
+            " ",
+            "\t\n\u{3000}",
+            "a\tb",
+            "a\u{7}b",
+            "\u{0}",
+            "a\u{85}b",
+            "a\u{9F}",
+            "ad\u{200B}min",
+            "shop\u{202E}gpj",
+            "\u{FEFF}alice",
+            "a\u{2066}b",
+            "line\u{2028}two",
+            "a\u{AD}b",
+            "\u{110BD}",
+            &long,
+            &too_long,
+            &padded,
+            &inner_space,
+        ];
+        for s in samples {
+            assert_eq!(
+                pattern.is_match(s),
+                validate_name("name", s).is_ok(),
+                "{s:?}: the pattern and validate_name disagree"
+            );
+        }
+        // every refused or whitespace character and every 61st other one,
+        // alone and between two letters
+        for c in (0..=0x10FFFF_u32)
+            .filter_map(char::from_u32)
+            .filter(|&c| refused_in_name(c) || c.is_whitespace() || u32::from(c) % 61 == 0)
+        {
+            for s in [c.to_string(), format!("a{c}b")] {
+                assert_eq!(
+                    pattern.is_match(&s),
+                    validate_name("name", &s).is_ok(),
+                    "U+{:04X} in {s:?}",
+                    u32::from(c)
+                );
+            }
+        }
+    }
 
     #[test]
     fn names_refuse_invisible_and_direction_characters() {

@@ -196,7 +196,7 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(binary)
+    let child = std::process::Command::new(binary)
         .env("PORT", port.to_string())
         // nothing listens there: starting must not need the broker
         .env("K_SINK", "http://127.0.0.1:9/")
@@ -208,6 +208,10 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .spawn()
         .expect("start the binary");
+    // A failed assertion below must not leave the binary running (it would
+    // hold the test's output pipe open, and its port).
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
     let deadline = Instant::now() + Duration::from_secs(30);
     let answer = loop {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
@@ -251,6 +255,18 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
             panic!("{binary} did not stop within 10 s of SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills (and reaps) a child process still running when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 

@@ -29,7 +29,7 @@ pub struct CreateStore {
     #[serde(rename = "type")]
     #[schema(example = "woocommerce", value_type = storefleet_shared::config::Engine)]
     pub engine: String,
-    /// 1 to 64 characters, no control, invisible (Unicode Cf) or line/paragraph separator characters; surrounding spaces are trimmed.
+    /// 1 to 64 characters, no control, invisible (Unicode Cf) or line/paragraph separator characters; surrounding whitespace is trimmed (the `pattern` is the exact rule).
     #[schema(example = "Demo shop", min_length = 1, max_length = 64)]
     pub name: String,
 }

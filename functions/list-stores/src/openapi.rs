@@ -17,7 +17,7 @@ use crate::routes::{account, stores};
         account::me, account::engines, account::create_user,
     ),
     components(schemas(storefleet_shared::error::Problem)),
-    modifiers(&BearerAuth, &Unavailable, &MethodNotAllowed, &BadPath, &StoreLinks),
+    modifiers(&BearerAuth, &Unavailable, &MethodNotAllowed, &BadPath, &StoreLinks, &NamePattern),
     tags((name = "stores", description = "the caller's stores"), (name = "account", description = "the caller, users and engines"))
 )]
 pub struct ApiDoc;
@@ -217,6 +217,35 @@ impl Modify for StoreLinks {
                 .description(what)
                 .build();
             created.links.insert(name.into(), link.into());
+        }
+    }
+}
+
+/// Store and user names: the server's exact rule as a `pattern`
+/// ([`storefleet_shared::auth::name_pattern`]: trimmed, 1 to 64 characters,
+/// no control, invisible or separator characters). It replaces the
+/// `minLength`/`maxLength` of the raw string, which said less (a control
+/// character passed them) and more (64 padded with spaces is refused by
+/// them, taken by the server).
+struct NamePattern;
+
+impl Modify for NamePattern {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let pattern = storefleet_shared::auth::name_pattern();
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for body in ["CreateStore", "CreateUser"] {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(body) else {
+                panic!("the document has no schema {body}: NamePattern must follow it");
+            };
+            let Some(RefOr::T(Schema::Object(name))) = object.properties.get_mut("name") else {
+                panic!("{body} has no string property name");
+            };
+            name.pattern = Some(pattern.clone());
+            name.min_length = None;
+            name.max_length = None;
         }
     }
 }

@@ -643,10 +643,17 @@ fn openapi_describes_what_clients_send() {
         schemas["Engine"]["enum"],
         serde_json::json!(["woocommerce", "medusa"])
     );
-    assert_eq!(
-        schemas["CreateStore"]["properties"]["name"]["maxLength"],
-        64
-    );
+    // names: the server's exact rule (validate_name) as the pattern, not a
+    // raw length that says less and more (storefleet_shared::auth tests it)
+    for body in ["CreateStore", "CreateUser"] {
+        let name = &schemas[body]["properties"]["name"];
+        assert_eq!(
+            name["pattern"],
+            storefleet_shared::auth::name_pattern(),
+            "{body}"
+        );
+        assert!(name.get("maxLength").is_none(), "{body}: {name}");
+    }
     assert_eq!(
         schemas["CreateUser"]["properties"]["max_stores"]["maximum"],
         10000
