@@ -2,7 +2,8 @@
 //! the dashboard's built files with an SPA fallback.
 //!
 //! [`ROUTES`] is the single routing table; docs/local-broker.md prints it and
-//! the production gateway (helm/platform) must route the same way.
+//! the production gateway (nginx with dashboard/nginx/storefleet.conf.template,
+//! deployed by helm/platform) must route the same way.
 
 use std::path::{Path, PathBuf};
 
