@@ -136,20 +136,25 @@ pub fn decide(method: &Method, path: &str) -> Decision {
 }
 
 /// The problem `type` of a status: the functions' own for the statuses they
-/// share with the gateway (shared/src/error.rs), so a client reads a 405 or a
-/// 404 the same whoever answered it; `bad-gateway` is the gateway's alone.
+/// share with the gateway (taken from shared/src/error.rs's classification,
+/// so the two cannot drift), so a client reads a 405 or a 404 the same
+/// whoever answered it; `bad-gateway` is the gateway's alone.
 pub fn problem_type(status: StatusCode) -> String {
-    let slug = match status {
-        StatusCode::BAD_REQUEST => "bad-request",
-        StatusCode::NOT_FOUND => "not-found",
-        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
-        StatusCode::TOO_MANY_REQUESTS => "rate-limited",
-        StatusCode::BAD_GATEWAY => "bad-gateway",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+    use storefleet_shared::error::{Error, PROBLEM_BASE};
+    let shared = match status {
+        StatusCode::BAD_REQUEST => Error::BadRequest(String::new()),
+        StatusCode::NOT_FOUND => Error::NotFound(String::new()),
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed(String::new()),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge(String::new()),
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+            detail: String::new(),
+            retry_after: 0,
+        },
+        StatusCode::SERVICE_UNAVAILABLE => Error::Unavailable(String::new()),
+        StatusCode::BAD_GATEWAY => return format!("{PROBLEM_BASE}bad-gateway"),
         _ => return "about:blank".into(),
     };
-    format!("{}{slug}", storefleet_shared::error::PROBLEM_BASE)
+    shared.problem().kind
 }
 
 /// An RFC 9457 problem, as the functions answer.

@@ -81,12 +81,12 @@ pub struct Running {
 
 impl Running {
     pub fn url(&self) -> Url {
-        Url::parse(&format!("http://{}/", self.addr)).expect("a socket address forms a URL")
+        base_url(self.addr)
     }
 
     /// The base URL of the broker ingress (`<it>broker/<name>`).
     pub fn ingress_url(&self) -> Url {
-        Url::parse(&format!("http://{}/", self.ingress_addr)).expect("a socket address forms a URL")
+        base_url(self.ingress_addr)
     }
 
     /// Stops the sources, the functions and the listener. Events still in
@@ -214,6 +214,11 @@ async fn serve(
     }
 }
 
+/// `http://<addr>/`.
+fn base_url(addr: SocketAddr) -> Url {
+    Url::parse(&format!("http://{addr}/")).expect("a socket address forms a URL")
+}
+
 async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -228,8 +233,7 @@ pub async fn start(options: Options) -> Result<Running> {
     let (listener, addr) = bind(options.listen).await?;
     let (ingress_listener, ingress_addr) = bind(options.ingress_listen).await?;
     // The functions' K_SINK and the tokens' issuer: the ingress listener.
-    let base =
-        Url::parse(&format!("http://{ingress_addr}/")).expect("a socket address forms a URL");
+    let base = base_url(ingress_addr);
 
     // Ports for the functions the broker starts; their URLs join the table.
     let mut functions = options.functions.clone();
