@@ -23,8 +23,15 @@ BENCH_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help lint test bench
-help: ## list the targets
-	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-22s %s\n", $$1, $$2}'
+help: ## list the targets, grouped by part: this Makefile's, then each mk/<part>.mk's
+	@for file in $(MAKEFILE_LIST); do \
+	  targets="$$({ grep -E '^[a-zA-Z0-9_-]+:.*## ' "$$file" || true; } | sort \
+	    | awk 'BEGIN {FS = ":.*## "}; {printf "  %-22s %s\n", $$1, $$2}')"; \
+	  [ -n "$$targets" ] || continue; \
+	  part="$$(basename "$$file" .mk)"; \
+	  [ "$$part" != Makefile ] || part="every part"; \
+	  printf '\n%s (%s)\n%s\n' "$$part" "$$file" "$$targets"; \
+	done
 
 lint: $(LINT_TARGETS) ## every linter (fmt, clippy, shellcheck, helm lint, eslint)
 

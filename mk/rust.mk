@@ -6,8 +6,12 @@ TEST_TARGETS += test-rust
 BENCH_TARGETS += bench-api
 
 .PHONY: lint-rust test-rust bench-api
-lint-rust: ## cargo fmt --check and clippy -D warnings over the whole workspace
+lint-rust: ## cargo fmt --check, every crate on [workspace.lints] (unsafe forbidden, no unwrap outside tests), clippy -D warnings over the whole workspace
 	cargo fmt --all -- --check
+	cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys, tomllib; \
+	  off = [p["manifest_path"] for p in json.load(sys.stdin)["packages"] \
+	         if tomllib.load(open(p["manifest_path"], "rb")).get("lints", {}).get("workspace") is not True]; \
+	  sys.exit("[lints] workspace = true missing in: " + ", ".join(off) if off else 0)'
 	cargo clippy --workspace --all-targets -- -D warnings
 
 test-rust: ## cargo test --workspace against a real PostgreSQL (#[sqlx::test] databases), after ensure-postgres survives a SIGKILLed server

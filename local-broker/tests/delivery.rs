@@ -2,6 +2,11 @@
 //! backoff, the dead-letter path, 4xx vs retryable answers, replies, and the
 //! PingSource.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,11 @@
 //! functions, headers and bodies passed through, problem+json for the rest,
 //! and the dashboard with SPA fallback and cache headers.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,11 @@
 //! Loading `knative/`: the real directory loads, and every kind of mistake is
 //! an error that names the file, the document and the field.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::path::{Path, PathBuf};
 
 use local_broker::manifest::Manifests;

@@ -2,6 +2,11 @@
 //! but on loopback only (issue 11 item 15): it gets
 //! `STOREFLEET_LISTEN_ADDRESS=127.0.0.1` besides `PORT` and `K_SERVICE`.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

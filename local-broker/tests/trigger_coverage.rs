@@ -2,6 +2,11 @@
 //! functions emit is consumed by exactly the intended function(s), and
 //! nothing is consumed twice by accident.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -192,9 +192,8 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
     use std::time::{Duration, Instant};
 
     let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
         .port();
     let child = std::process::Command::new(binary)
         .env("PORT", port.to_string())
@@ -217,12 +216,14 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
             stream
                 .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
-                .unwrap();
+                .expect("send GET /healthz");
             let mut answer = String::new();
-            stream.read_to_string(&mut answer).unwrap();
+            stream
+                .read_to_string(&mut answer)
+                .expect("read the answer to GET /healthz");
             break answer;
         }
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("the binary's status") {
             panic!("{binary} exited before answering: {status}");
         }
         assert!(
@@ -243,11 +244,11 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
-        .unwrap();
+        .expect("run kill -TERM");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("the binary's status") {
             return status;
         }
         if Instant::now() > deadline {

@@ -2,6 +2,11 @@
 //! time, only the holder renews or releases, and a lease whose holder died
 //! (stopped renewing) is taken over once its term has run out.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use sqlx::PgPool;
 use storefleet_shared::chain::lease;
 use storefleet_shared::testing;

@@ -3,6 +3,11 @@
 //! misread. Each case is one statement against a real PostgreSQL that must
 //! fail with the named constraint, next to the legal statement it differs from.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use sqlx::PgPool;
 use storefleet_shared::testing;
 use uuid::Uuid;

@@ -3,6 +3,11 @@
 //! migration must apply, every existing user keep their name and token, and
 //! no new user take any spelling of a taken name.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::borrow::Cow;
 
 use sqlx::PgPool;

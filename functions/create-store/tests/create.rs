@@ -1,6 +1,11 @@
 //! POST /api/stores against a real PostgreSQL (`#[sqlx::test]`: one fresh
 //! database per test, migrations applied).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use create_store::app;
 use futures::future::join_all;
 use sqlx::PgPool;

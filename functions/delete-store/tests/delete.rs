@@ -1,5 +1,10 @@
 //! DELETE /api/stores/{id} against a real PostgreSQL.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use delete_store::app;
 use sqlx::PgPool;
 use storefleet_shared::testing::{

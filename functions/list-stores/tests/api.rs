@@ -1,6 +1,11 @@
 //! list-stores' routes against a real PostgreSQL; credentials come from a
 //! fixed [`CredentialsSource`] (the kube path is tested in storefleet-kube).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -4,6 +4,11 @@
 //! with the binaries' paths and a scratch database. Figures are measured and
 //! printed, never asserted.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 

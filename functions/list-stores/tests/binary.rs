@@ -1,5 +1,10 @@
 //! The built binary starts on a loopback port, answers /healthz and exits 0 on SIGTERM.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 #[test]
 fn starts_answers_and_stops_on_sigterm() {
     if std::env::var_os("DATABASE_URL").is_none() {

@@ -3,6 +3,11 @@
 //! that names no SQL. Against a real PostgreSQL whose database is dropped
 //! under the running pool, and a pool pointed at a port nobody listens on.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::time::Duration;
 
 use sqlx::PgPool;

@@ -2,6 +2,11 @@
 //! local broker, the real function binaries, PostgreSQL, the test cluster and
 //! the real helm with the fixture chart), as a table. Measured, never asserted.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 mod chain_support;
 
 use std::time::{Duration, Instant};

@@ -7,6 +7,11 @@
 //! `STOREFLEET_TEST_KUBECONFIG` is unset (plain `cargo test`); the
 //! dead-letter path needs no cluster and always runs.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 mod chain_support;
 
 use std::time::Duration;

@@ -2,6 +2,11 @@
 //! out fails the store with the reason, except when the last answer was 429
 //! (back-pressure), which leaves the store to the sweep.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use axum::body::Body;
 use axum::http::Request;
 use base64::Engine as _;

@@ -4,6 +4,11 @@
 //! where it records its tick: a swept ping is in `processed_events`, an
 //! ignored one is not.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures::future::join_all;
@@ -89,18 +94,15 @@ async fn with_no_interval_every_ping_sweeps(pool: PgPool) {
 /// broker retries the tick) gives its claim back, so the retry sweeps.
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_failed_sweep_gives_its_claim_back(pool: PgPool) {
-    let kubeconfig = tempfile::NamedTempFile::new().unwrap();
     // a cluster that refuses connections: the sweep of a provisioning store fails
-    std::fs::write(
-        kubeconfig.path(),
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
-         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
-    )
-    .unwrap();
-    // SAFETY: kube-rs reads KUBECONFIG from the process; no other test of
-    // this binary builds a kube client (they sweep no store), and nothing
-    // else reads the environment concurrently.
-    unsafe { std::env::set_var("KUBECONFIG", kubeconfig.path()) };
+    let refusing = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+    let ctx = testing::context(
+        pool.clone(),
+        testing::config(&[("STOREFLEET_SWEEP_INTERVAL_SECONDS", "3600")]),
+    );
+    ctx.cluster
+        .use_client(kube::Client::try_from(refusing).unwrap())
+        .unwrap();
     let (owner, _) = testing::user(&pool, "sweep-claim", 3, false).await;
     let id = storefleet_shared::ids::new_store_id();
     sqlx::query(
@@ -112,7 +114,7 @@ async fn a_failed_sweep_gives_its_claim_back(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let app = app(&pool, "3600");
+    let app = readiness_checker::app(ctx);
     for attempt in 0..2 {
         let answers = pings(&app, 1).await;
         // the retry is not "ignored" (202): it sweeps, and fails the same way

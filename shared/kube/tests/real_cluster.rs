@@ -7,6 +7,11 @@
 //! about: the tests create and delete `store-<random>` namespaces.
 //! `STOREFLEET_TEST_HELM_BIN` names the helm binary (default: `scripts/tool helm`).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -80,6 +80,17 @@ impl Cluster {
             })
     }
 
+    /// Use `client` instead of the one built from `KUBECONFIG` on first use
+    /// (a test's own cluster, without changing the process environment).
+    /// Refused once a client is in use.
+    pub fn use_client(&self, client: kube::Client) -> Result<()> {
+        self.inner.client.set(client).map_err(|_| {
+            Error::Internal(
+                "the cluster's client is already in use; set it before the first event".into(),
+            )
+        })
+    }
+
     pub async fn actions(&self) -> Result<StoreActions, Refusal> {
         Ok(StoreActions {
             client: self.client().await?,

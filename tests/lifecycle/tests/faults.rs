@@ -3,6 +3,11 @@
 //! restarted with events in flight. Each ends in the same state as a run
 //! without the fault.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;

@@ -2,6 +2,11 @@
 //! (docs/lifecycle-tests.md): create → ready → delete → deleted, and the
 //! failure paths. Every function acts as its own ServiceAccount.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;

@@ -15,6 +15,11 @@
 //! Exactness of every verb (nothing spare) is proven by helm/platform's own
 //! tests (tests/test_rbac_usage.py); these tests run the Rust code itself.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: clippy.toml's allow-unwrap-in-tests misses the helpers of tests/ (rust-clippy#11119)"
+)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -171,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
             store["ready_at"].as_str().and_then(|s| s.parse().ok());
         let pods_at = pods_ready
             .lock()
-            .unwrap()
+            .expect("the pod watcher panicked while holding the readiness map")
             .get(&format!("store-{id}"))
             .copied();
         match (ready_at, pods_at) {
@@ -318,7 +318,10 @@ async fn watch_pods(client: kube::Client, ready: PodsReady) {
             .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
         let was_ready = seen.insert(key, is_ready).unwrap_or(false);
         if is_ready && !was_ready {
-            ready.lock().unwrap().insert(ns, now);
+            ready
+                .lock()
+                .expect("a reader panicked while holding the readiness map")
+                .insert(ns, now);
         }
     }
 }
