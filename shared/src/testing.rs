@@ -14,6 +14,8 @@ use crate::config::{DeliveryAuthConfig, JwksLocation};
 use crate::context::Context;
 use crate::events::Emitter;
 
+pub mod lambda;
+
 /// The configuration tests run with (defaults of docs/development.md).
 pub fn config(vars: &[(&str, &str)]) -> Config {
     let mut all: Vec<(String, String)> = vec![("DATABASE_URL".into(), "postgres://unused/".into())];
@@ -66,6 +68,26 @@ pub fn delivery_authorization() -> String {
         "Bearer {}",
         delivery_signer().token(&trigger_subject("storefleet", "test"), TEST_AUDIENCE)
     )
+}
+
+/// The URL of the database `#[sqlx::test]` made for this test (on the server
+/// of `DATABASE_URL`), for a function binary the test starts.
+pub fn database_url(pool: &PgPool) -> String {
+    let server = std::env::var("DATABASE_URL").expect("DATABASE_URL (make test-rust sets it)");
+    let database = pool
+        .connect_options()
+        .get_database()
+        .expect("the test database's name")
+        .to_owned();
+    let (without_query, query) = match server.split_once('?') {
+        Some((url, query)) => (url.to_owned(), format!("?{query}")),
+        None => (server.clone(), String::new()),
+    };
+    let authority_start = without_query.find("://").map_or(0, |scheme| scheme + 3);
+    let authority_end = without_query[authority_start..]
+        .find('/')
+        .map_or(without_query.len(), |slash| authority_start + slash);
+    format!("{}/{database}{query}", &without_query[..authority_end])
 }
 
 /// A user and their bearer token.

@@ -20,6 +20,7 @@ use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 use sqlx::PgPool;
+use storefleet_shared::testing::database_url;
 
 pub const GATE: &str = "STOREFLEET_TEST_KUBECONFIG";
 pub const FUNCTIONS: [&str; 4] = [
@@ -144,27 +145,6 @@ impl Drop for Chain {
             let _ = child.wait();
         }
     }
-}
-
-/// The URL of the test's database (the server of `DATABASE_URL`, the
-/// database `#[sqlx::test]` made for this test).
-fn database_url(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (make test-rust sets it)");
-    let database = pool
-        .connect_options()
-        .get_database()
-        .expect("the test database's name")
-        .to_owned();
-    let (without_query, query) = match base.split_once('?') {
-        Some((url, query)) => (url.to_owned(), format!("?{query}")),
-        None => (base.clone(), String::new()),
-    };
-    let scheme_end = without_query.find("://").unwrap() + 3;
-    let server = match without_query[scheme_end..].find('/') {
-        Some(slash) => &without_query[..scheme_end + slash],
-        None => &without_query[..],
-    };
-    format!("{server}/{database}{query}")
 }
 
 impl Chain {
