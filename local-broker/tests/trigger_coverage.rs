@@ -82,14 +82,8 @@ fn every_emitted_type_reaches_exactly_the_intended_functions() {
 
 #[test]
 fn the_list_is_every_type_the_functions_emit() {
-    use storefleet_shared::events as ev;
-    let mut emitted: Vec<&str> = ev::STOREFLEET_TYPES.to_vec();
-    emitted.extend([
-        ev::APISERVER_ADD,
-        ev::APISERVER_UPDATE,
-        ev::APISERVER_DELETE,
-        ev::PING,
-    ]);
+    use storefleet_shared::domain::EventType;
+    let mut emitted: Vec<&str> = EventType::ALL.iter().map(|ty| ty.as_str()).collect();
     emitted.sort();
     let mut listed: Vec<&str> = EMITTED.iter().map(|(ty, _)| *ty).collect();
     listed.sort();

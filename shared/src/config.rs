@@ -3,53 +3,13 @@
 //! variable stops the process with a message naming it.
 
 use std::env;
-use std::str::FromStr;
 
 use secrecy::SecretString;
 use storefleet_kube::rbac::{self, ServiceAccountRef};
 
 use crate::{Error, Result};
 
-/// The store types Storefleet knows, and whether this installation creates them.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    Woocommerce,
-    Medusa,
-}
-
-impl Engine {
-    pub const ALL: [Engine; 2] = [Engine::Woocommerce, Engine::Medusa];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Woocommerce => "woocommerce",
-            Engine::Medusa => "medusa",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Engine::Woocommerce => "WordPress with WooCommerce and MySQL",
-            Engine::Medusa => "Medusa (declared; provisioning is not built yet)",
-        }
-    }
-}
-
-impl FromStr for Engine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "woocommerce" => Ok(Engine::Woocommerce),
-            "medusa" => Ok(Engine::Medusa),
-            other => Err(format!(
-                "unknown store type {other:?} (known: woocommerce, medusa)"
-            )),
-        }
-    }
-}
+pub use storefleet_domain::Engine;
 
 /// `Debug` prints no secret: the URL (with its password) and the bootstrap
 /// token are `SecretString`s, whose `Debug` is `[REDACTED]`; read them with
@@ -488,7 +448,7 @@ mod tests {
         let c = config(&[("DATABASE_URL", "postgres://x@y/z")]).unwrap();
         assert_eq!(c.port, 8080);
         assert_eq!(c.listen_address.to_string(), "0.0.0.0");
-        assert_eq!(c.engines, vec![Engine::Woocommerce]);
+        assert_eq!(c.engines, vec![Engine::WooCommerce]);
         assert_eq!(c.store_base_url("k7m2q9xd"), "http://k7m2q9xd.localhost");
     }
 

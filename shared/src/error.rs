@@ -70,6 +70,17 @@ pub enum Error {
     Internal(String),
 }
 
+/// A request path's id that is no store id names no store: `404` with what
+/// an id looks like (not a `400`), before any query.
+impl From<storefleet_domain::InvalidStoreId> for Error {
+    fn from(invalid: storefleet_domain::InvalidStoreId) -> Self {
+        Error::NotFound(format!(
+            "no store with id {:?}: store ids are 8 characters of [a-z0-9]",
+            invalid.0
+        ))
+    }
+}
+
 /// The body of a problem answer (RFC 9457 §3.1).
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Problem {

@@ -15,17 +15,19 @@ use cloudevents::binding::reqwest::RequestBuilderExt;
 use cloudevents::{EventBuilder, EventBuilderV10};
 use serde_json::json;
 
+use crate::domain::EventType;
 use crate::{Error, Result};
 
-pub const STORE_REQUESTED: &str = "io.storefleet.store.requested";
-pub const STORE_DELETE_REQUESTED: &str = "io.storefleet.store.delete-requested";
-pub const STORE_INSTALLED: &str = "io.storefleet.store.installed";
-pub const STORE_READY: &str = "io.storefleet.store.ready";
-pub const STORE_FAILED: &str = "io.storefleet.store.failed";
-pub const STORE_DELETED: &str = "io.storefleet.store.deleted";
+// The types as text, for tests and tools that compare strings; the
+// functions use [`EventType`] itself.
+pub const STORE_REQUESTED: &str = EventType::StoreRequested.as_str();
+pub const STORE_DELETE_REQUESTED: &str = EventType::StoreDeleteRequested.as_str();
+pub const STORE_INSTALLED: &str = EventType::StoreInstalled.as_str();
+pub const STORE_READY: &str = EventType::StoreReady.as_str();
+pub const STORE_FAILED: &str = EventType::StoreFailed.as_str();
+pub const STORE_DELETED: &str = EventType::StoreDeleted.as_str();
 
-/// Every `io.storefleet.*` type the functions emit (`knative/triggers.yaml`
-/// routes them; local-broker/tests/trigger_coverage.rs checks the routing).
+/// Every `io.storefleet.*` type the functions emit ([`EventType::STOREFLEET`]).
 pub const STOREFLEET_TYPES: [&str; 6] = [
     STORE_REQUESTED,
     STORE_INSTALLED,
@@ -34,12 +36,6 @@ pub const STOREFLEET_TYPES: [&str; 6] = [
     STORE_DELETE_REQUESTED,
     STORE_DELETED,
 ];
-
-/// The ApiServerSource's types (`mode: Resource`) and the PingSource's.
-pub const APISERVER_ADD: &str = "dev.knative.apiserver.resource.add";
-pub const APISERVER_UPDATE: &str = "dev.knative.apiserver.resource.update";
-pub const APISERVER_DELETE: &str = "dev.knative.apiserver.resource.delete";
-pub const PING: &str = "dev.knative.sources.ping";
 
 #[derive(Debug, Clone)]
 pub struct Emitter {
@@ -87,10 +83,11 @@ impl Emitter {
     /// Send one event about a store; `extra` fields are merged into the data.
     pub async fn emit(
         &self,
-        event_type: &str,
+        event_type: EventType,
         store_id: &str,
         extra: serde_json::Value,
     ) -> Result<()> {
+        let event_type = event_type.as_str();
         let mut data = json!({ "store_id": store_id });
         if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
             data.extend(extra);

@@ -6,8 +6,9 @@
 //! - [`error`]: the one [`Error`] type and its `application/problem+json` answer.
 //! - [`db`]: the PostgreSQL pool and the migrations.
 //! - [`auth`]: bearer tokens, users, the [`auth::Caller`] extractor.
-//! - [`ids`]: random store ids and validation of ids from paths.
-//! - [`stores`]: the store model, its JSON view and its repository functions.
+//! - [`domain`]: the vocabulary — store id, engine, status, activity kinds, event types
+//!   (the `storefleet-domain` crate).
+//! - [`stores`]: the store model, its JSON view, its repository functions and its activity log.
 //! - [`events`]: emitting CloudEvents to `K_SINK` from HTTP routes.
 //! - [`chain`]: receiving CloudEvents: extractor, answers, dedup, the Kubernetes side.
 //! - [`metrics`]: the Prometheus registry and `GET /metrics`.
@@ -23,9 +24,9 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod db;
+pub use storefleet_domain as domain;
 pub mod error;
 pub mod events;
-pub mod ids;
 pub mod json;
 pub mod metrics;
 pub mod rate_limit;

@@ -23,7 +23,7 @@ use prometheus::{
 };
 use sqlx::PgPool;
 
-use crate::stores::Status;
+use crate::domain::Status;
 use crate::{Error, Result};
 
 #[derive(Clone)]
@@ -98,20 +98,14 @@ impl Metrics {
     /// Refresh the per-status gauge from the database (every status is
     /// present, zero included, so a dashboard never sees a gap).
     pub async fn refresh_stores(&self, pool: &PgPool) -> Result<()> {
-        let rows: Vec<(String, i64)> =
+        let rows: Vec<(Status, i64)> =
             sqlx::query_as("SELECT status, count(*) FROM stores GROUP BY status")
                 .fetch_all(pool)
                 .await?;
-        for status in [
-            Status::Provisioning,
-            Status::Ready,
-            Status::Failed,
-            Status::Deleting,
-            Status::Deleted,
-        ] {
+        for status in Status::ALL {
             let count = rows
                 .iter()
-                .find(|(s, _)| s == status.as_str())
+                .find(|(s, _)| *s == status)
                 .map_or(0, |(_, n)| *n);
             self.stores.with_label_values(&[status.as_str()]).set(count);
         }

@@ -5,19 +5,13 @@
 //! `/dead-letters` could write) — goes to the log only, next to the store id,
 //! where the platform team looks.
 
-/// The name people know the engine by.
-fn engine_name(engine: &str) -> &'static str {
-    match engine {
-        "medusa" => "Medusa",
-        _ => "WooCommerce",
-    }
-}
+use crate::domain::Engine;
 
 /// create-store's install step failed for a reason a person must act on.
-pub fn install_failed(engine: &str) -> String {
+pub fn install_failed(engine: Engine) -> String {
     format!(
         "the {} store could not be installed; the platform team can see why in the platform's logs. Delete the store and create it again, or ask them.",
-        engine_name(engine)
+        engine.display_name()
     )
 }
 
@@ -25,13 +19,13 @@ pub fn install_failed(engine: &str) -> String {
 pub const DELETE_REFUSED: &str = "the store could not be deleted: its namespace is not managed by Storefleet. Ask the platform team; deleting the store again is safe.";
 
 /// A step event whose deliveries ran out (the dead-letter sink).
-pub fn retries_exhausted(engine: &str, deleting: bool) -> String {
+pub fn retries_exhausted(engine: Engine, deleting: bool) -> String {
     if deleting {
         "the deletion did not complete: a platform service kept failing through every retry. Delete the store again; the platform team can see why in the platform's logs.".into()
     } else {
         format!(
             "the {} store could not be set up: a platform service kept failing through every retry. Delete the store and create it again; the platform team can see why in the platform's logs.",
-            engine_name(engine)
+            engine.display_name()
         )
     }
 }
@@ -65,9 +59,9 @@ mod tests {
 
     #[test]
     fn reasons_name_the_engine_and_nothing_internal() {
-        assert!(install_failed("woocommerce").contains("WooCommerce"));
-        assert!(install_failed("medusa").contains("Medusa"));
-        assert!(retries_exhausted("woocommerce", false).contains("WooCommerce"));
-        assert!(retries_exhausted("woocommerce", true).contains("deletion"));
+        assert!(install_failed(Engine::WooCommerce).contains("WooCommerce"));
+        assert!(install_failed(Engine::Medusa).contains("Medusa"));
+        assert!(retries_exhausted(Engine::WooCommerce, false).contains("WooCommerce"));
+        assert!(retries_exhausted(Engine::WooCommerce, true).contains("deletion"));
     }
 }

@@ -8,57 +8,20 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::config::{Config, Engine};
-use crate::{Error, Result, ids};
-
-/// The lifecycle of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Provisioning,
-    Ready,
-    Failed,
-    Deleting,
-    Deleted,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Provisioning => "provisioning",
-            Status::Ready => "ready",
-            Status::Failed => "failed",
-            Status::Deleting => "deleting",
-            Status::Deleted => "deleted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "provisioning" => Status::Provisioning,
-            "ready" => Status::Ready,
-            "failed" => Status::Failed,
-            "deleting" => Status::Deleting,
-            "deleted" => Status::Deleted,
-            other => {
-                return Err(Error::Internal(format!(
-                    "unknown status {other:?} in the database"
-                )));
-            }
-        })
-    }
-}
+use crate::config::Config;
+use crate::domain::{ActivityKind, Engine, Status, StoreId};
+use crate::{Error, Result};
 
 /// A row of `stores`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Store {
-    pub id: String,
+    pub id: StoreId,
     pub owner_id: Uuid,
     pub name: String,
     #[sqlx(rename = "type")]
-    pub engine: String,
+    pub engine: Engine,
     pub namespace: String,
-    pub status: String,
+    pub status: Status,
     pub url: String,
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -101,15 +64,15 @@ pub struct StoreView {
 impl Store {
     pub fn view(&self) -> StoreView {
         let storefront = self.url.clone();
-        let admin = match self.engine.as_str() {
-            "medusa" => format!("{storefront}/app/"),
-            _ => format!("{storefront}/wp-admin/"),
+        let admin = match self.engine {
+            Engine::Medusa => format!("{storefront}/app/"),
+            Engine::WooCommerce => format!("{storefront}/wp-admin/"),
         };
         StoreView {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             name: self.name.clone(),
-            engine: self.engine.clone(),
-            status: self.status.clone(),
+            engine: self.engine.as_str().to_owned(),
+            status: self.status.as_str().to_owned(),
             namespace: self.namespace.clone(),
             urls: StoreUrls { storefront, admin },
             created_at: self.created_at,
@@ -120,10 +83,6 @@ impl Store {
                 .map(|ready| (ready - self.created_at).num_milliseconds() as f64 / 1000.0),
             failure_reason: self.failure_reason.clone(),
         }
-    }
-
-    pub fn status(&self) -> Result<Status> {
-        Status::parse(&self.status)
     }
 }
 
@@ -199,24 +158,32 @@ pub async fn insert_within_quota(
 
     // a random id collision is astronomically rare; retry a few times anyway
     for _ in 0..3 {
-        let id = ids::new_store_id();
+        let id = StoreId::random();
         let inserted = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
             "INSERT INTO stores (id, owner_id, name, type, namespace, url, idempotency_key, request_hash)
-             VALUES ($1, $2, $3, $4, 'store-' || $1, $5, $6, $7)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT DO NOTHING
              RETURNING {COLUMNS}"
         )))
         .bind(&id)
         .bind(new.owner_id)
         .bind(new.name)
-        .bind(new.engine.as_str())
+        .bind(new.engine)
+        .bind(id.namespace())
         .bind(config.store_base_url(&id))
         .bind(new.idempotency_key)
         .bind(new.idempotency_key.map(|_| new.request_hash))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(store) = inserted {
-            append_event(&mut tx, &store.id, "requested", "store requested", None).await?;
+            append_activity(
+                &mut tx,
+                &store.id,
+                ActivityKind::Requested,
+                "store requested",
+                None,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Created::New(store));
         }
@@ -239,7 +206,7 @@ pub async fn get_for_owner(pool: &PgPool, owner_id: Uuid, id: &str) -> Result<Op
 pub async fn get_live_for_owner(pool: &PgPool, owner_id: Uuid, id: &str) -> Result<Store> {
     get_for_owner(pool, owner_id, id)
         .await?
-        .filter(|s| s.status != "deleted")
+        .filter(|s| s.status.is_live())
         .ok_or_else(|| Error::NotFound(format!("you have no store with id {id:?}")))
 }
 
@@ -262,7 +229,7 @@ fn encode_cursor(store: &Store) -> String {
     ))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String)> {
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, StoreId)> {
     let bad = || {
         Error::Validation(
             "cursor is not valid: pass the next_cursor of a previous page unchanged".into(),
@@ -278,10 +245,8 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String)> {
         .ok()
         .and_then(DateTime::from_timestamp_micros)
         .ok_or_else(bad)?;
-    if !ids::is_store_id(id) {
-        return Err(bad());
-    }
-    Ok((at, id.to_owned()))
+    let id = StoreId::parse(id).map_err(|_| bad())?;
+    Ok((at, id))
 }
 
 pub struct Page {
@@ -368,21 +333,22 @@ pub async fn transition(
 /// another function meanwhile (readiness-checker failing the store, the owner
 /// deleting it) is seen, not overwritten in the log.
 pub async fn lock_status(conn: &mut PgConnection, id: &str) -> Result<Option<Status>> {
-    let status: Option<String> =
+    Ok(
         sqlx::query_scalar("SELECT status FROM stores WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(conn)
-            .await?;
-    status.as_deref().map(Status::parse).transpose()
+            .await?,
+    )
 }
 
 /// Whether create-store finished its step for the store: the `installed`
 /// entry of its activity log (the namespace, credentials and release applied).
 pub async fn is_installed(pool: &PgPool, id: &str) -> Result<bool> {
     Ok(sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'installed')",
+        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = $2)",
     )
     .bind(id)
+    .bind(ActivityKind::Installed)
     .fetch_one(pool)
     .await?)
 }
@@ -432,7 +398,14 @@ pub async fn request_delete(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(store) = moved {
-        append_event(&mut tx, id, "delete-requested", "deletion requested", None).await?;
+        append_activity(
+            &mut tx,
+            id,
+            ActivityKind::DeleteRequested,
+            "deletion requested",
+            None,
+        )
+        .await?;
         tx.commit().await?;
         return Ok((store, DeleteRequest::Moved));
     }
@@ -463,10 +436,10 @@ pub async fn request_delete(
         tx.rollback().await?;
         return Ok((store, DeleteRequest::InFlight));
     }
-    append_event(
+    append_activity(
         &mut tx,
         id,
-        "delete-re-requested",
+        ActivityKind::DeleteReRequested,
         "deletion requested again; the previous request is stale, its event was sent again",
         None,
     )
@@ -475,11 +448,11 @@ pub async fn request_delete(
     Ok((store, DeleteRequest::Stale))
 }
 
-/// Append to the activity log.
-pub async fn append_event(
+/// Append to the store's activity log.
+pub async fn append_activity(
     conn: &mut PgConnection,
     store_id: &str,
-    kind: &str,
+    kind: ActivityKind,
     message: &str,
     detail: Option<serde_json::Value>,
 ) -> Result<()> {
@@ -495,8 +468,12 @@ pub async fn append_event(
     Ok(())
 }
 
+// One entry of a store's activity log, as the API shows it (its schema
+// keeps the API document's name `StoreEvent`; a doc comment would become
+// its description there).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct StoreEvent {
+#[schema(as = StoreEvent)]
+pub struct ActivityEntry {
     pub at: DateTime<Utc>,
     pub kind: String,
     pub message: String,
@@ -504,8 +481,8 @@ pub struct StoreEvent {
 }
 
 /// The activity log of a store, oldest first.
-pub async fn events(pool: &PgPool, store_id: &str) -> Result<Vec<StoreEvent>> {
-    Ok(sqlx::query_as::<_, StoreEvent>(
+pub async fn activity(pool: &PgPool, store_id: &str) -> Result<Vec<ActivityEntry>> {
+    Ok(sqlx::query_as::<_, ActivityEntry>(
         "SELECT at, kind, message, detail FROM store_events WHERE store_id = $1 ORDER BY id",
     )
     .bind(store_id)

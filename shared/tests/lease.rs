@@ -13,7 +13,7 @@ use storefleet_shared::testing;
 
 async fn store(pool: &PgPool) -> String {
     let (owner, _) = testing::user(pool, "lease", 5, false).await;
-    let id = storefleet_shared::ids::new_store_id();
+    let id = storefleet_shared::domain::StoreId::random();
     sqlx::query(
         "INSERT INTO stores (id, owner_id, name, type, namespace, url)
          VALUES ($1, $2, 'Shop', 'woocommerce', 'store-' || $1, 'http://x')",
@@ -23,7 +23,7 @@ async fn store(pool: &PgPool) -> String {
     .execute(pool)
     .await
     .unwrap();
-    id
+    id.to_string()
 }
 
 #[sqlx::test(migrations = "../migrations")]

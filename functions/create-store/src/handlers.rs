@@ -13,7 +13,6 @@ use axum::response::Response;
 use axum::routing::post;
 use cloudevents::AttributesReader;
 use serde_json::json;
-use storefleet_kube::StoreId;
 use storefleet_kube::helm::StoreRelease;
 use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::step::{self, Begin};
@@ -21,8 +20,8 @@ use storefleet_shared::chain::{
     Incoming, Outcome, Refusal, dedup, emit_or_log as emit, skip, with_lease,
 };
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_INSTALLED, STORE_REQUESTED};
-use storefleet_shared::stores::{self, Status};
+use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::stores;
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
@@ -41,7 +40,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         ctx,
         event,
         "create-store",
-        STORE_REQUESTED,
+        EventType::StoreRequested,
         Status::Provisioning,
     )
     .await?
@@ -50,13 +49,11 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         Begin::Answer(outcome) => return Ok(outcome),
     };
     let id = store.id.clone();
-    let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
-    let engine = storefleet_kube::Engine::parse(&store.engine)
-        .map_err(|err| Refusal::BadEvent(err.to_string()))?;
+    let engine = store.engine;
     let host = ctx.config.store_host(&id);
     let actions = ctx.cluster.actions().await?;
     let release = StoreRelease {
-        id: store_id,
+        id: id.clone(),
         host: host.clone(),
     };
     if stores::is_installed(&ctx.pool, &id).await? {
@@ -79,10 +76,10 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             let now = stores::lock_status(&mut tx, &id).await?;
             let seconds = done.helm.duration.as_secs_f64();
             if now == Some(Status::Provisioning) {
-                stores::append_event(
+                stores::append_activity(
                     &mut tx,
                     &id,
-                    "installed",
+                    ActivityKind::Installed,
                     &format!(
                         "namespace, credentials and helm release applied in {seconds:.1} s; waiting for the workloads"
                     ),
@@ -99,7 +96,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                 Some(Status::Provisioning) => {
                     emit(
                         ctx,
-                        STORE_INSTALLED,
+                        EventType::StoreInstalled,
                         &id,
                         json!({ "helm_seconds": seconds }),
                     )
@@ -107,7 +104,9 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                 }
                 // A delete that arrived while helm ran found nothing to remove
                 // yet: ask for the teardown again so nothing is left behind.
-                Some(Status::Deleting) => emit(ctx, STORE_DELETE_REQUESTED, &id, json!({})).await,
+                Some(Status::Deleting) => {
+                    emit(ctx, EventType::StoreDeleteRequested, &id, json!({})).await
+                }
                 other => tracing::info!(
                     store_id = %id,
                     status = ?other,
@@ -119,7 +118,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         Err(err) if err.is_retryable() => Err(Refusal::from(err)),
         // helm's reason, a namespace claimed by someone else, RBAC: a person must act
         Err(err) => {
-            let reason = storefleet_shared::reasons::install_failed(&store.engine);
+            let reason = storefleet_shared::reasons::install_failed(store.engine);
             step::fail(
                 ctx,
                 &key,

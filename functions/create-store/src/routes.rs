@@ -9,9 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use storefleet_shared::auth::{Caller, validate_name};
-use storefleet_shared::config::Engine;
 use storefleet_shared::context::Context;
-use storefleet_shared::events::STORE_REQUESTED;
+use storefleet_shared::domain::{ActivityKind, Engine, EventType, Status};
 use storefleet_shared::stores::{self, Created, NewStore, StoreView};
 use storefleet_shared::{Error, Result, json};
 
@@ -27,7 +26,7 @@ pub fn router(ctx: Context) -> Router {
 pub struct CreateStore {
     /// `woocommerce` or `medusa` (see `GET /api/engines` for what is enabled).
     #[serde(rename = "type")]
-    #[schema(example = "woocommerce", value_type = storefleet_shared::config::Engine)]
+    #[schema(example = "woocommerce", value_type = storefleet_shared::domain::Engine)]
     pub engine: String,
     /// 1 to 64 characters, no control, invisible (Unicode Cf) or line/paragraph separator characters; surrounding whitespace is trimmed (the `pattern` is the exact rule).
     #[schema(example = "Demo shop", min_length = 1, max_length = 64)]
@@ -75,7 +74,12 @@ pub async fn create(
     headers: HeaderMap,
     json::Json(body): json::Json<CreateStore>,
 ) -> Result<Response> {
-    let engine: Engine = body.engine.parse().map_err(Error::Validation)?;
+    let engine: Engine =
+        body.engine
+            .parse()
+            .map_err(|err: storefleet_shared::domain::UnknownEngine| {
+                Error::Validation(err.to_string())
+            })?;
     if !ctx.config.engine_enabled(engine) {
         return Err(Error::EngineDisabled(format!(
             "store type {:?} is not enabled in this installation (enabled: {})",
@@ -110,18 +114,22 @@ pub async fn create(
     };
     // Emit after the commit. A lost event does not lose the store: the sweep
     // re-drives stores still provisioning (see storefleet_shared::events).
-    if store.status == "provisioning"
+    if store.status == Status::Provisioning
         && let Err(err) = ctx
             .emitter
-            .emit(STORE_REQUESTED, &store.id, json!({ "type": store.engine }))
+            .emit(
+                EventType::StoreRequested,
+                &store.id,
+                json!({ "type": store.engine }),
+            )
             .await
     {
         tracing::error!(store_id = %store.id, error = %err, "store.requested not sent; the sweep will re-drive it");
         let mut conn = ctx.pool.acquire().await?;
-        stores::append_event(
+        stores::append_activity(
             &mut conn,
             &store.id,
-            "emit-failed",
+            ActivityKind::EmitFailed,
             "the provisioning event could not be sent; it will be retried",
             None,
         )

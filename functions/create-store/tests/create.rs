@@ -36,7 +36,7 @@ async fn creates_a_store(pool: PgPool) {
     .await;
     assert_eq!(status, 202, "{body}");
     let id = body["id"].as_str().unwrap();
-    assert!(storefleet_shared::ids::is_store_id(id));
+    assert!(storefleet_shared::domain::StoreId::is_valid(id));
     assert_eq!(headers["location"], format!("/api/stores/{id}"));
     assert_eq!(body["name"], "Demo shop", "the name is trimmed");
     assert_eq!(body["status"], "provisioning");

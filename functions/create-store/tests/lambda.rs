@@ -80,7 +80,7 @@ async fn creates_a_store_from_an_api_gateway_event_under_lambda(pool: PgPool) {
         .as_str()
         .expect("the store's id")
         .to_owned();
-    assert!(storefleet_shared::ids::is_store_id(&id), "{id}");
+    assert!(storefleet_shared::domain::StoreId::is_valid(&id), "{id}");
     assert_eq!(created.headers["location"], format!("/api/stores/{id}"));
     assert_eq!(created.body["name"], "Demo shop", "the name is trimmed");
     assert_eq!(created.body["status"], "provisioning");

@@ -14,7 +14,6 @@ use axum::response::Response;
 use axum::routing::post;
 use cloudevents::AttributesReader;
 use serde_json::json;
-use storefleet_kube::StoreId;
 use storefleet_kube::helm::Uninstalled;
 use storefleet_kube::namespace::NamespaceDeletion;
 use storefleet_shared::chain::answer::respond;
@@ -23,8 +22,8 @@ use storefleet_shared::chain::{
     Incoming, Outcome, Refusal, dedup, emit_or_log as emit, with_lease,
 };
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_DELETED};
-use storefleet_shared::stores::{self, Status};
+use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::stores;
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
@@ -41,7 +40,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         ctx,
         event,
         "delete-store",
-        STORE_DELETE_REQUESTED,
+        EventType::StoreDeleteRequested,
         Status::Deleting,
     )
     .await?
@@ -50,10 +49,9 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         Begin::Answer(outcome) => return Ok(outcome),
     };
     let id = store.id.clone();
-    let store_id = StoreId::parse(&id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
     let actions = ctx.cluster.actions().await?;
     tracing::info!(store_id = %id, "tearing down");
-    match with_lease(ctx, &id, actions.teardown(&store_id)).await? {
+    match with_lease(ctx, &id, actions.teardown(&id)).await? {
         Ok(torn) => {
             let mut tx = ctx.pool.begin().await?;
             if !dedup::claim(&mut tx, &key).await? {
@@ -73,25 +71,31 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                         None,
                     )
                     .await?;
-                    stores::append_event(
+                    stores::append_activity(
                         &mut tx,
                         &id,
-                        "uninstalled",
+                        ActivityKind::Uninstalled,
                         &format!("{release}; namespace {} is gone", store.namespace),
                         None,
                     )
                     .await?;
                     if moved.is_some() {
-                        stores::append_event(&mut tx, &id, "deleted", "store deleted", None)
-                            .await?;
+                        stores::append_activity(
+                            &mut tx,
+                            &id,
+                            ActivityKind::Deleted,
+                            "store deleted",
+                            None,
+                        )
+                        .await?;
                     }
                     moved.is_some()
                 }
                 NamespaceDeletion::Deleting => {
-                    stores::append_event(
+                    stores::append_activity(
                         &mut tx,
                         &id,
-                        "uninstalled",
+                        ActivityKind::Uninstalled,
                         &format!(
                             "{release}; namespace {} is being deleted (its finalizers run)",
                             store.namespace
@@ -104,7 +108,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             };
             tx.commit().await?;
             if deleted {
-                emit(ctx, STORE_DELETED, &id, json!({})).await;
+                emit(ctx, EventType::StoreDeleted, &id, json!({})).await;
             }
             Ok(Outcome::Done)
         }

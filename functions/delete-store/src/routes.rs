@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use axum::routing::delete;
 use axum::{Json, Router};
 use serde_json::json;
+use storefleet_shared::Result;
 use storefleet_shared::auth::Caller;
 use storefleet_shared::context::Context;
-use storefleet_shared::events::STORE_DELETE_REQUESTED;
+use storefleet_shared::domain::{ActivityKind, EventType, StoreId};
 use storefleet_shared::stores::{self, StoreView};
-use storefleet_shared::{Result, ids};
 
 pub fn router(ctx: Context) -> Router {
     Router::new()
@@ -33,24 +33,24 @@ pub async fn delete_store(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<StoreView>)> {
-    let id = ids::parse_store_id(&id)?;
+    let id = StoreId::parse(&id)?;
     let (store, request) =
-        stores::request_delete(&ctx.pool, caller.id, id, ctx.config.chain.redrive_after).await?;
+        stores::request_delete(&ctx.pool, caller.id, &id, ctx.config.chain.redrive_after).await?;
     // A repeat while the first request is in flight sends nothing; one after
     // the re-drive interval (or after a failed send) sends the event again,
     // so a teardown whose event was lost is re-driven by the owner too.
     if request.emits()
         && let Err(err) = ctx
             .emitter
-            .emit(STORE_DELETE_REQUESTED, &store.id, json!({}))
+            .emit(EventType::StoreDeleteRequested, &store.id, json!({}))
             .await
     {
         tracing::error!(store_id = %store.id, error = %err, "store.delete-requested not sent; the sweep will re-drive it");
         let mut conn = ctx.pool.acquire().await?;
-        stores::append_event(
+        stores::append_activity(
             &mut conn,
             &store.id,
-            "emit-failed",
+            ActivityKind::EmitFailed,
             "the deletion event could not be sent; it will be retried",
             None,
         )

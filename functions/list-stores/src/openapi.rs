@@ -12,7 +12,7 @@ use crate::routes::{account, stores};
     info(title = "Storefleet API", description = "Provision isolated WooCommerce stores on Kubernetes. Errors are application/problem+json (RFC 9457).", version = "0.1.0"),
     paths(
         create_store::routes::create,
-        stores::list, stores::get_one, stores::events, stores::credentials,
+        stores::list, stores::get_one, stores::activity, stores::credentials,
         delete_store::routes::delete_store,
         account::me, account::engines, account::create_user,
     ),

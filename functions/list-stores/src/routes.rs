@@ -12,7 +12,7 @@ pub fn router(state: State) -> Router {
     Router::new()
         .route("/api/stores", get(stores::list))
         .route("/api/stores/{id}", get(stores::get_one))
-        .route("/api/stores/{id}/events", get(stores::events))
+        .route("/api/stores/{id}/events", get(stores::activity))
         .route("/api/stores/{id}/credentials", get(stores::credentials))
         .route("/api/me", get(account::me))
         .route("/api/engines", get(account::engines))

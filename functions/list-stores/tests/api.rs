@@ -53,19 +53,19 @@ async fn get_one_events_and_credentials(pool: PgPool) {
     let (alice, token) = user(&pool, "alice", 5, false).await;
     store_of(&pool, alice.id, "abcd1234", 0).await;
     let mut conn = pool.acquire().await.unwrap();
-    storefleet_shared::stores::append_event(
+    storefleet_shared::stores::append_activity(
         &mut conn,
         "abcd1234",
-        "requested",
+        storefleet_shared::domain::ActivityKind::Requested,
         "store requested",
         None,
     )
     .await
     .unwrap();
-    storefleet_shared::stores::append_event(
+    storefleet_shared::stores::append_activity(
         &mut conn,
         "abcd1234",
-        "installed",
+        storefleet_shared::domain::ActivityKind::Installed,
         "helm release installed",
         Some(serde_json::json!({"seconds": 3})),
     )

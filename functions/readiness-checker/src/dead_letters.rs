@@ -20,11 +20,9 @@ use storefleet_shared::chain::{
     EventKey, Outcome, Refusal, dedup, emit_or_log, incoming, seconds_since, skip,
 };
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{
-    STORE_DELETE_REQUESTED, STORE_FAILED, STORE_INSTALLED, STORE_REQUESTED,
-};
+use storefleet_shared::domain::{ActivityKind, EventType, Status};
 use storefleet_shared::reasons;
-use storefleet_shared::stores::{self, Status};
+use storefleet_shared::stores;
 
 /// The longest reason kept from the subscriber's answer.
 const MAX_DETAIL: usize = 500;
@@ -50,10 +48,19 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     // what the broker says happened: for the log only (its body is whatever
     // the last answer, or a forger, wrote)
     let cause = cause(event, back_pressure);
-    let step_status = match event.ty() {
-        STORE_REQUESTED | STORE_INSTALLED => Some(Status::Provisioning),
-        STORE_DELETE_REQUESTED => Some(Status::Deleting),
-        _ => None,
+    let step_status = match EventType::parse(event.ty()) {
+        Some(EventType::StoreRequested | EventType::StoreInstalled) => Some(Status::Provisioning),
+        Some(EventType::StoreDeleteRequested) => Some(Status::Deleting),
+        Some(
+            EventType::StoreReady
+            | EventType::StoreFailed
+            | EventType::StoreDeleted
+            | EventType::ApiServerAdd
+            | EventType::ApiServerUpdate
+            | EventType::ApiServerDelete
+            | EventType::Ping,
+        )
+        | None => None,
     };
     let id = if step_status.is_some() {
         incoming::storefleet_store_id(event).ok()
@@ -70,7 +77,7 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     // what the tenant reads: fixed sentences (crate storefleet_shared::reasons)
     let reason = match step_status {
         Some(_) if back_pressure => reasons::RETRIES_EXHAUSTED_BUSY.to_owned(),
-        Some(status) => reasons::retries_exhausted(&store.engine, status == Status::Deleting),
+        Some(status) => reasons::retries_exhausted(store.engine, status == Status::Deleting),
         None => reasons::CLUSTER_EVENT_DROPPED.to_owned(),
     };
     let mut tx = ctx.pool.begin().await?;
@@ -86,11 +93,11 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
         None => None,
     };
     let kind = if moved.is_some() {
-        "failed"
+        ActivityKind::Failed
     } else {
-        "dead-letter"
+        ActivityKind::DeadLetter
     };
-    stores::append_event(
+    stores::append_activity(
         &mut tx,
         &id,
         kind,
@@ -106,7 +113,13 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     }
     tx.commit().await?;
     if moved.is_some() {
-        emit_or_log(ctx, STORE_FAILED, &id, json!({ "reason": reason })).await;
+        emit_or_log(
+            ctx,
+            EventType::StoreFailed,
+            &id,
+            json!({ "reason": reason }),
+        )
+        .await;
     }
     Ok(Outcome::Done)
 }

@@ -19,9 +19,7 @@ use cloudevents::AttributesReader;
 use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::{EventKey, Incoming, Outcome, Refusal, dedup, incoming, skip};
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{
-    APISERVER_ADD, APISERVER_DELETE, APISERVER_UPDATE, PING, STORE_INSTALLED,
-};
+use storefleet_shared::domain::EventType;
 use storefleet_shared::stores;
 
 pub fn router(ctx: Context) -> Router {
@@ -46,10 +44,21 @@ async fn on_dead_letter(State(ctx): State<Context>, Incoming(event): Incoming) -
 
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
     let key = EventKey::of(event);
-    let id = match event.ty() {
-        PING => return crate::sweep::run(ctx, &key).await,
-        STORE_INSTALLED => incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?,
-        APISERVER_ADD | APISERVER_UPDATE | APISERVER_DELETE => {
+    let refused = || {
+        Err(Refusal::BadEvent(format!(
+            "readiness-checker does not handle {}",
+            event.ty()
+        )))
+    };
+    let Some(event_type) = EventType::parse(event.ty()) else {
+        return refused();
+    };
+    let id = match event_type {
+        EventType::Ping => return crate::sweep::run(ctx, &key).await,
+        EventType::StoreInstalled => {
+            incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?
+        }
+        EventType::ApiServerAdd | EventType::ApiServerUpdate | EventType::ApiServerDelete => {
             match incoming::apiserver_store_id(event) {
                 Some(id) => id,
                 // the ApiServerSource's selectors only pass store objects; anything
@@ -57,11 +66,12 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                 None => return Ok(Outcome::Ignored("not a store object".into())),
             }
         }
-        other => {
-            return Err(Refusal::BadEvent(format!(
-                "readiness-checker does not handle {other}"
-            )));
-        }
+        // create-store's and delete-store's, and the announcements nobody subscribes to
+        EventType::StoreRequested
+        | EventType::StoreDeleteRequested
+        | EventType::StoreReady
+        | EventType::StoreFailed
+        | EventType::StoreDeleted => return refused(),
     };
     if dedup::already_processed(&ctx.pool, &key).await? {
         return Ok(Outcome::Duplicate);

@@ -20,12 +20,11 @@ use serde_json::json;
 use storefleet_kube::namespace::{NamespaceState, store_namespace_state};
 use storefleet_kube::readiness::{ReadinessPolicy, Verdict, observe};
 use storefleet_kube::storefront::StorefrontAnswer;
-use storefleet_kube::{Engine, StoreId};
 use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, seconds_since};
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{STORE_DELETED, STORE_FAILED, STORE_READY};
+use storefleet_shared::domain::{ActivityKind, EventType, Status};
 use storefleet_shared::reasons;
-use storefleet_shared::stores::{self, Status, Store};
+use storefleet_shared::stores::{self, Store};
 
 /// What the cluster says about a store. `reason` and `why` are the tenant's
 /// fixed sentences (`failure_reason`, the activity log); `detail` is the
@@ -48,16 +47,16 @@ pub enum Finding {
 
 /// Look at the cluster for `store` and decide.
 pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
-    let status = store.status()?;
+    let status = store.status;
     if !matches!(
         status,
         Status::Provisioning | Status::Ready | Status::Deleting
     ) {
         return Ok(Finding::Nothing);
     }
-    let id = StoreId::parse(&store.id).map_err(|err| Refusal::BadEvent(err.to_string()))?;
+    let id = &store.id;
     let client = ctx.cluster.client().await?;
-    let namespace = store_namespace_state(&client, &id).await?;
+    let namespace = store_namespace_state(&client, id).await?;
     Ok(match (status, namespace) {
         (Status::Deleting, NamespaceState::Absent) => Finding::Deleted,
         (Status::Deleting, _) => Finding::Nothing,
@@ -97,9 +96,7 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
             )
         }
         (_, NamespaceState::Active) => {
-            let engine =
-                Engine::parse(&store.engine).map_err(|err| Refusal::BadEvent(err.to_string()))?;
-            match observe(&client, &id, &ReadinessPolicy::for_engine(engine)).await? {
+            match observe(&client, id, &ReadinessPolicy::for_engine(store.engine)).await? {
                 Verdict::Failed { reason, detail } => Finding::Failed {
                     reason: reason.sentence(),
                     detail,
@@ -162,7 +159,7 @@ pub async fn apply(
     store: &Store,
     finding: Finding,
 ) -> Result<Outcome, Refusal> {
-    let from = store.status()?;
+    let from = store.status;
     let id = store.id.as_str();
     let mut tx = ctx.pool.begin().await?;
     if let Some(key) = key
@@ -180,10 +177,10 @@ pub async fn apply(
                     .ready_at
                     .map(|at| (at - ready.created_at).num_milliseconds() as f64 / 1000.0)
                     .unwrap_or_default();
-                stores::append_event(
+                stores::append_activity(
                     &mut tx,
                     id,
-                    "ready",
+                    ActivityKind::Ready,
                     &if ctx.cluster.storefront().is_some() {
                         format!("store ready after {seconds:.1} s; the storefront answers")
                     } else {
@@ -202,7 +199,7 @@ pub async fn apply(
                     .with_label_values(&["ready"])
                     .observe(seconds);
             }
-            (moved, Some((STORE_READY, json!({}))))
+            (moved, Some((EventType::StoreReady, json!({}))))
         }
         Finding::Failed { reason, detail } => {
             let moved =
@@ -211,7 +208,7 @@ pub async fn apply(
                 // the cluster's words (image names, exit messages, node
                 // counts, the storefront check's URL) for the platform team
                 tracing::warn!(store_id = %id, reason = %reason, detail = %detail, "store failed");
-                stores::append_event(&mut tx, id, "failed", reason, None).await?;
+                stores::append_activity(&mut tx, id, ActivityKind::Failed, reason, None).await?;
                 if from == Status::Provisioning {
                     ctx.metrics
                         .provisioning_duration
@@ -219,26 +216,29 @@ pub async fn apply(
                         .observe(seconds_since(store.created_at));
                 }
             }
-            (moved, Some((STORE_FAILED, json!({ "reason": reason }))))
+            (
+                moved,
+                Some((EventType::StoreFailed, json!({ "reason": reason }))),
+            )
         }
         Finding::Deleted => {
             let moved =
                 stores::transition(&mut tx, id, &[Status::Deleting], Status::Deleted, None).await?;
             if moved.is_some() {
-                stores::append_event(
+                stores::append_activity(
                     &mut tx,
                     id,
-                    "deleted",
+                    ActivityKind::Deleted,
                     &format!("namespace {} is gone; store deleted", store.namespace),
                     None,
                 )
                 .await?;
             }
-            (moved, Some((STORE_DELETED, json!({}))))
+            (moved, Some((EventType::StoreDeleted, json!({}))))
         }
         Finding::Waiting { why, detail } => {
             // once per distinct reason, so the activity log reads as steps
-            let last: Option<(String, String)> = sqlx::query_as(
+            let last: Option<(ActivityKind, String)> = sqlx::query_as(
                 "SELECT kind, message FROM store_events WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(id)
@@ -246,18 +246,18 @@ pub async fn apply(
             .await?;
             // only while the store is still where the verdict was taken from
             // (the sweep's snapshot may be older than a concurrent transition)
-            let still: Option<String> =
+            let still: Option<Status> =
                 sqlx::query_scalar("SELECT status FROM stores WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if still.as_deref() == Some(from.as_str())
+            if still == Some(from)
                 && last
                     .as_ref()
-                    .is_none_or(|(kind, message)| kind != "waiting" || message != why)
+                    .is_none_or(|(kind, message)| *kind != ActivityKind::Waiting || message != why)
             {
                 tracing::info!(store_id = %id, waiting = %why, detail = %detail, "store waiting");
-                stores::append_event(&mut tx, id, "waiting", why, None).await?;
+                stores::append_activity(&mut tx, id, ActivityKind::Waiting, why, None).await?;
             }
             (None, None)
         }
@@ -267,7 +267,7 @@ pub async fn apply(
     if moved.is_some()
         && let Some((event_type, data)) = emit
     {
-        tracing::info!(store_id = %id, event_type, "store moved");
+        tracing::info!(store_id = %id, event_type = event_type.as_str(), "store moved");
         emit_or_log(ctx, event_type, id, data).await;
     }
     Ok(Outcome::Done)

@@ -20,8 +20,8 @@ use chrono::Utc;
 use serde_json::json;
 use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log};
 use storefleet_shared::context::Context;
-use storefleet_shared::events::{STORE_DELETE_REQUESTED, STORE_REQUESTED};
-use storefleet_shared::stores::{self, Status, Store};
+use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::stores::{self, Store};
 
 use crate::reconcile::{Finding, apply, assess};
 use crate::sweep_claim;
@@ -89,7 +89,7 @@ async fn sweep(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
 
 async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
     let finding = assess(ctx, store).await?;
-    let status = store.status()?;
+    let status = store.status;
     let stale = |since: chrono::DateTime<Utc>| {
         (Utc::now() - since).to_std().unwrap_or_default() > ctx.config.chain.redrive_after
     };
@@ -97,15 +97,14 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
         (Finding::Waiting { .. }, Status::Provisioning)
             if stale(store.updated_at) && !stores::is_installed(&ctx.pool, &store.id).await? =>
         {
-            redrive(ctx, store, STORE_REQUESTED, "provisioning").await?;
+            redrive(ctx, store, EventType::StoreRequested, "provisioning").await?;
         }
         (Finding::Nothing, Status::Deleting) if stale(store.updated_at) => {
-            let id = storefleet_kube::StoreId::parse(&store.id)
-                .map_err(|err| Refusal::BadEvent(err.to_string()))?;
             let client = ctx.cluster.client().await?;
-            let state = storefleet_kube::namespace::store_namespace_state(&client, &id).await?;
+            let state =
+                storefleet_kube::namespace::store_namespace_state(&client, &store.id).await?;
             if state == storefleet_kube::namespace::NamespaceState::Active {
-                redrive(ctx, store, STORE_DELETE_REQUESTED, "deletion").await?;
+                redrive(ctx, store, EventType::StoreDeleteRequested, "deletion").await?;
             }
         }
         _ => {}
@@ -119,7 +118,7 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
 async fn redrive(
     ctx: &Context,
     store: &Store,
-    event_type: &str,
+    event_type: EventType,
     step: &str,
 ) -> Result<(), Refusal> {
     let recent: bool = sqlx::query_scalar(
@@ -134,16 +133,16 @@ async fn redrive(
         return Ok(());
     }
     let mut conn = ctx.pool.acquire().await?;
-    stores::append_event(
+    stores::append_activity(
         &mut conn,
         &store.id,
-        "redriven",
+        ActivityKind::Redriven,
         &format!("the {step} step has not happened yet; its event was sent again"),
         None,
     )
     .await?;
     drop(conn);
-    tracing::info!(store_id = %store.id, event_type, "sweep: re-driving");
+    tracing::info!(store_id = %store.id, event_type = event_type.as_str(), "sweep: re-driving");
     emit_or_log(ctx, event_type, &store.id, json!({ "redriven": true })).await;
     Ok(())
 }

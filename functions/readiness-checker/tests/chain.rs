@@ -797,7 +797,10 @@ async fn exhausted_retries_fail_the_store_with_the_reason(pool: PgPool) {
     // reachable: …" with kube-rs' error) stays in the log
     assert_eq!(
         reason,
-        storefleet_shared::reasons::retries_exhausted("woocommerce", false)
+        storefleet_shared::reasons::retries_exhausted(
+            storefleet_shared::domain::Engine::WooCommerce,
+            false
+        )
     );
     let kinds = chain.kinds(&id).await;
     assert_eq!(kinds, vec!["requested", "failed"], "{kinds:?}");
@@ -924,7 +927,7 @@ async fn wait_handled(chain: &Chain, function: &str, ty: &str, outcome: &str, co
 
 /// A store row written directly (its events are the test's to send).
 async fn insert_store(chain: &Chain, status: &str, created_at: &str) -> String {
-    let id = storefleet_shared::ids::new_store_id();
+    let id = storefleet_shared::domain::StoreId::random();
     let owner: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE name = 'chain'")
         .fetch_one(&chain.pool)
         .await
@@ -945,5 +948,5 @@ async fn insert_store(chain: &Chain, status: &str, created_at: &str) -> String {
         .execute(&chain.pool)
         .await
         .unwrap();
-    id
+    id.to_string()
 }

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 /// A provisioning store of a fresh user, written directly.
 async fn provisioning_store(pool: &PgPool) -> String {
     let (caller, _) = testing::user(pool, "dead-letters", 3, false).await;
-    let id = storefleet_shared::ids::new_store_id();
+    let id = storefleet_shared::domain::StoreId::random();
     sqlx::query(
         "INSERT INTO stores (id, owner_id, name, type, namespace, url, status)
          VALUES ($1, $2, 'Busy shop', 'woocommerce', 'store-' || $1, 'http://' || $1 || '.localhost', 'provisioning')",
@@ -27,7 +27,7 @@ async fn provisioning_store(pool: &PgPool) -> String {
     .execute(pool)
     .await
     .unwrap();
-    id
+    id.to_string()
 }
 
 /// `store.requested` for `id` as the dead-letter sink receives it.
@@ -96,7 +96,10 @@ async fn exhausted_retries_fail_the_store_with_a_fixed_reason(pool: PgPool) {
     let reason = reason.unwrap();
     assert_eq!(
         reason,
-        storefleet_shared::reasons::retries_exhausted("woocommerce", false)
+        storefleet_shared::reasons::retries_exhausted(
+            storefleet_shared::domain::Engine::WooCommerce,
+            false
+        )
     );
     let (kind, message) = last_entry(&pool, &id).await;
     assert_eq!(

@@ -104,7 +104,7 @@ async fn a_failed_sweep_gives_its_claim_back(pool: PgPool) {
         .use_client(kube::Client::try_from(refusing).unwrap())
         .unwrap();
     let (owner, _) = testing::user(&pool, "sweep-claim", 3, false).await;
-    let id = storefleet_shared::ids::new_store_id();
+    let id = storefleet_shared::domain::StoreId::random();
     sqlx::query(
         "INSERT INTO stores (id, owner_id, name, type, namespace, url, status)
          VALUES ($1, $2, 'Shop', 'woocommerce', 'store-' || $1, 'http://' || $1 || '.localhost', 'provisioning')",

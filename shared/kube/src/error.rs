@@ -8,8 +8,8 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A store id that is not 8 characters of `[a-z0-9]`.
-    #[error("invalid store id {0:?}: expected 8 characters of [a-z0-9]")]
-    InvalidStoreId(String),
+    #[error(transparent)]
+    InvalidStoreId(#[from] storefleet_domain::InvalidStoreId),
 
     /// Configuration that cannot work (a malformed subject list, a bad URL, ...).
     #[error("invalid configuration: {0}")]

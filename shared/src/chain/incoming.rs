@@ -14,7 +14,7 @@ use axum::response::Response;
 use cloudevents::{AttributesReader, Event};
 
 use crate::chain::answer::problem;
-use crate::ids;
+use crate::domain::StoreId;
 
 /// The largest event body accepted (1 MiB): a Pod or a Deployment as JSON is
 /// a few tens of KiB.
@@ -90,27 +90,25 @@ pub fn data_json(event: &Event) -> Option<serde_json::Value> {
 }
 
 /// The store an `io.storefleet.*` event is about: `subject`, or `data.store_id`.
-pub fn storefleet_store_id(event: &Event) -> Result<String, String> {
+pub fn storefleet_store_id(event: &Event) -> Result<StoreId, String> {
     let from_data = data_json(event).and_then(|d| d["store_id"].as_str().map(str::to_owned));
     let id = event
         .subject()
         .map(str::to_owned)
         .or(from_data)
         .ok_or_else(|| format!("{} has no subject and no data.store_id", event.ty()))?;
-    if ids::is_store_id(&id) {
-        Ok(id)
-    } else {
-        Err(format!(
+    StoreId::parse(&id).map_err(|_| {
+        format!(
             "{}: {id:?} is not a store id (8 characters of [a-z0-9])",
             event.ty()
-        ))
-    }
+        )
+    })
 }
 
 /// The store an ApiServerSource event (`mode: Resource`) is about: the
 /// object's `storefleet.io/store-id` label, else its namespace `store-<id>`
 /// (the `namespace` extension), else — for a Namespace — its name.
-pub fn apiserver_store_id(event: &Event) -> Option<String> {
+pub fn apiserver_store_id(event: &Event) -> Option<StoreId> {
     let ext = |name: &str| event.extension(name).map(|v| v.to_string());
     let from_label = data_json(event).and_then(|d| {
         d["metadata"]["labels"]["storefleet.io/store-id"]
@@ -124,9 +122,8 @@ pub fn apiserver_store_id(event: &Event) -> Option<String> {
                 .then(|| ext("name"))
                 .flatten()
         })
-        .and_then(|ns| ns.strip_prefix("store-").map(str::to_owned));
+        .and_then(|ns| StoreId::from_namespace(&ns));
     from_label
-        .into_iter()
-        .chain(from_namespace)
-        .find(|id| ids::is_store_id(id))
+        .and_then(|id| StoreId::parse(&id).ok())
+        .or(from_namespace)
 }

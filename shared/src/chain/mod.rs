@@ -20,6 +20,7 @@ pub use dedup::EventKey;
 pub use incoming::Incoming;
 
 use crate::context::Context;
+use crate::domain::EventType;
 
 /// Record the event as handled without changing anything (an [`Outcome::Ignored`]).
 pub async fn skip(ctx: &Context, key: &EventKey, why: String) -> Result<Outcome, Refusal> {
@@ -30,9 +31,9 @@ pub async fn skip(ctx: &Context, key: &EventKey, why: String) -> Result<Outcome,
 
 /// Emit after the commit. A lost event costs at most a sweep interval: the
 /// sweep re-checks every store that is not settled and re-drives its step.
-pub async fn emit_or_log(ctx: &Context, event_type: &str, id: &str, data: serde_json::Value) {
+pub async fn emit_or_log(ctx: &Context, event_type: EventType, id: &str, data: serde_json::Value) {
     if let Err(err) = ctx.emitter.emit(event_type, id, data).await {
-        tracing::error!(store_id = %id, event_type, error = %err, "event not sent; the sweep will catch up");
+        tracing::error!(store_id = %id, event_type = event_type.as_str(), error = %err, "event not sent; the sweep will catch up");
     }
 }
 

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use crate::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, incoming, seconds_since, skip};
 use crate::context::Context;
-use crate::events::STORE_FAILED;
-use crate::stores::{self, Status, Store};
+use crate::domain::{ActivityKind, EventType, Status};
+use crate::stores::{self, Store};
 
 /// How a step handler starts.
 pub enum Begin {
@@ -24,10 +24,10 @@ pub async fn begin(
     ctx: &Context,
     event: &cloudevents::Event,
     function: &str,
-    event_type: &str,
+    event_type: EventType,
     expected: Status,
 ) -> Result<Begin, Refusal> {
-    if event.ty() != event_type {
+    if event.ty() != event_type.as_str() {
         return Err(Refusal::BadEvent(format!(
             "{function} handles {event_type} only, not {}",
             event.ty()
@@ -43,7 +43,7 @@ pub async fn begin(
             skip(ctx, &key, format!("no store {id}")).await?,
         ));
     };
-    if store.status()? != expected {
+    if store.status != expected {
         return Ok(Begin::Answer(
             skip(ctx, &key, format!("store {id} is {}", store.status)).await?,
         ));
@@ -74,7 +74,7 @@ pub async fn fail(
     }
     let moved = stores::transition(&mut tx, id, &[from], Status::Failed, Some(reason)).await?;
     if moved.is_some() {
-        stores::append_event(&mut tx, id, "failed", reason, None).await?;
+        stores::append_activity(&mut tx, id, ActivityKind::Failed, reason, None).await?;
         if from == Status::Provisioning {
             ctx.metrics
                 .provisioning_duration
@@ -84,7 +84,7 @@ pub async fn fail(
     }
     tx.commit().await?;
     if moved.is_some() {
-        emit_or_log(ctx, STORE_FAILED, id, json!({ "reason": reason })).await;
+        emit_or_log(ctx, EventType::StoreFailed, id, json!({ "reason": reason })).await;
     }
     Ok(Outcome::Done)
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use storefleet_shared::auth::{self, Caller, validate_name};
-use storefleet_shared::config::Engine;
+use storefleet_shared::domain::Engine;
 use storefleet_shared::{Error, Result, json, stores};
 
 type AppState = crate::State;
