@@ -8,10 +8,14 @@ DASHBOARD := dashboard
 DASHBOARD_STAMP := $(DASHBOARD)/node_modules/.storefleet-installed
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f 2>/dev/null) $(DASHBOARD)/index.html \
   $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json
+# The API's types, generated from the OpenAPI document list-stores serves
+# (docs/openapi.json, checked against the code by list-stores' openapi test).
+DASHBOARD_API_TYPES := src/api/openapi.d.ts
+OPENAPI_TYPESCRIPT := npx --no-install openapi-typescript ../docs/openapi.json
 # playwright-core never downloads browsers; the variable is belt and braces.
 DASHBOARD_NPM_ENV := PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_config_update_notifier=false
 
-.PHONY: dashboard-deps lint-dashboard test-dashboard build-dashboard dev-dashboard visual-dashboard e2e-dashboard
+.PHONY: dashboard-deps dashboard-types lint-dashboard test-dashboard build-dashboard dev-dashboard visual-dashboard e2e-dashboard
 
 # npm ci from the committed lockfile, again only when the lockfile changes.
 $(DASHBOARD_STAMP): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
@@ -20,7 +24,18 @@ $(DASHBOARD_STAMP): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
 
 dashboard-deps: $(DASHBOARD_STAMP) ## install the dashboard's npm packages from package-lock.json (npm ci)
 
-lint-dashboard: $(DASHBOARD_STAMP) ## eslint (typescript-eslint, react-hooks, jsx-a11y) and tsc --noEmit on the dashboard
+dashboard-types: $(DASHBOARD_STAMP) ## regenerate dashboard/src/api/openapi.d.ts from docs/openapi.json (openapi-typescript)
+	cd $(DASHBOARD) && $(OPENAPI_TYPESCRIPT) --output $(DASHBOARD_API_TYPES)
+
+# The committed types must be what the generator makes of the document today:
+# generate into a temporary file and compare, so a changed document with
+# stale types fails here and not in a user's browser.
+lint-dashboard: $(DASHBOARD_STAMP) ## the API types up to date with docs/openapi.json, eslint (typescript-eslint, react-hooks, jsx-a11y) and tsc --noEmit on the dashboard
+	@fresh=$$(mktemp --suffix=.d.ts) && trap 'rm -f "$$fresh"' EXIT && \
+	  (cd $(DASHBOARD) && $(OPENAPI_TYPESCRIPT) --output "$$fresh" >/dev/null) && \
+	  if ! diff -u $(DASHBOARD)/$(DASHBOARD_API_TYPES) "$$fresh"; then \
+	    echo "$(DASHBOARD)/$(DASHBOARD_API_TYPES) is stale: docs/openapi.json changed. Regenerate it with: make dashboard-types" >&2; exit 1; \
+	  fi
 	cd $(DASHBOARD) && npx --no-install eslint . --max-warnings=0
 	cd $(DASHBOARD) && npx --no-install tsc --noEmit
 

@@ -153,6 +153,10 @@ describe("the dashboard against the real stack", () => {
     const kinds = await log.locator("li").evaluateAll((items) => items.map((li) => li.getAttribute("data-kind")));
     expect(kinds[0], "the log starts with the request").toBe("requested");
     expect(kinds).toContain("ready");
+    // each entry shows the time the API sends as `at` (docs/openapi.json's StoreEvent)
+    const times = await log.locator("li time").evaluateAll((items) => items.map((t) => t.getAttribute("datetime") ?? ""));
+    expect(times).toHaveLength(kinds.length);
+    expect(times.every((at) => !Number.isNaN(Date.parse(at))), times.join(", ")).toBe(true);
     expect(await page.getByTestId("provisioning-time").textContent()).toMatch(/^\d+( min)?( \d+)? s$|^\d+ min$/);
 
     await page.getByRole("button", { name: "Reveal admin credentials" }).click();
@@ -195,7 +199,10 @@ describe("the dashboard against the real stack", () => {
     await statusOf("E2E broken shop", "failed");
     const reason = row("E2E broken shop").getByText("Why it failed:");
     await reason.waitFor();
-    expect(await row("E2E broken shop").textContent(), "the reason names the image problem").toMatch(/ImagePullBackOff|pull/i);
+    // the tenant's sentence (shared/kube/src/readiness/tenant.rs), never the kubelet's words
+    const said = await row("E2E broken shop").textContent();
+    expect(said, "the reason names the image problem").toMatch(/cannot start: its image cannot be pulled/);
+    expect(said, "no cluster text reaches the tenant").not.toMatch(/ImagePullBackOff|ErrImagePull/);
     await shot("10-failed");
 
     await row("E2E broken shop").getByRole("link", { name: "E2E broken shop", exact: true }).click();

@@ -11,7 +11,7 @@
 import type { Page } from "playwright-core";
 import { preview, type PreviewServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { answer, fakeState, makeStore, type FakeState } from "../src/test/fakeApi";
+import { answer, fakeState, IMAGE_NOT_PULLED, makeStore, type FakeState } from "../src/test/fakeApi";
 import { DASHBOARD_DIR, launch, screenshot, seriousA11yViolations, type Browser } from "./browser";
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
@@ -22,16 +22,16 @@ function richState(): FakeState {
     stores: [
       makeStore({ id: "p1p1p1p1", name: "Spring sale", created_at: minutesAgo(1) }, "provisioning"),
       makeStore({ id: "k7m2q9xd", name: "Demo shop", created_at: minutesAgo(42), provisioning_seconds: 184, ready_at: minutesAgo(39) }, "ready"),
-      makeStore({ id: "f0f0f0f0", name: "Broken shop", created_at: minutesAgo(120), failure_reason: "Pod wordpress-6d9f: ImagePullBackOff (Back-off pulling image \"wordpress:6.7-missing\")" }, "failed"),
+      makeStore({ id: "f0f0f0f0", name: "Broken shop", created_at: minutesAgo(120), failure_reason: IMAGE_NOT_PULLED }, "failed"),
       makeStore({ id: "d3d3d3d3", name: "Old test store", created_at: minutesAgo(60 * 26) }, "deleting"),
       makeStore({ id: "r2r2r2r2", name: "A store with a rather long name for phones", created_at: minutesAgo(60 * 24 * 3), provisioning_seconds: 131 }, "ready"),
     ],
     events: {
       k7m2q9xd: [
-        { id: 1, kind: "requested", message: "Store requested by alice", created_at: minutesAgo(42) },
-        { id: 2, kind: "namespace-created", message: "Namespace store-k7m2q9xd, Secret and RoleBinding created", created_at: minutesAgo(42) },
-        { id: 3, kind: "installed", message: "helm upgrade --install store-k7m2q9xd: revision 1", created_at: minutesAgo(41) },
-        { id: 4, kind: "ready", message: "All workloads available; storefront answered 200 through the ingress", created_at: minutesAgo(39) },
+        { at: minutesAgo(42), kind: "requested", message: "store requested" },
+        { at: minutesAgo(41), kind: "installed", message: "namespace, credentials and helm release applied in 41.3 s; waiting for the workloads" },
+        { at: minutesAgo(40), kind: "waiting", message: "the database is starting" },
+        { at: minutesAgo(39), kind: "ready", message: "store ready after 184.0 s; the storefront answers", detail: { provisioning_seconds: 184 } },
       ],
     },
     credentials: {

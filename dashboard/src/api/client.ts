@@ -1,17 +1,16 @@
-// A small typed wrapper around fetch for the Storefleet API: it adds the
-// bearer token, reads problem+json errors into ApiError, and reports a 401 so
-// the app can send the user back to the sign-in screen.
+// A small wrapper around fetch for the Storefleet API, typed by the OpenAPI
+// document (openapi.d.ts, generated): it adds the bearer token, reads
+// problem+json errors into ApiError, and reports a 401 so the app can send
+// the user back to the sign-in screen.
 
-import type { Problem } from "./types";
-
-/** Every call goes to the same origin under /api; no other host is ever contacted. */
-export const API_BASE = "/api";
+import type { paths } from "./openapi";
+import type { ProblemAnswer } from "./types";
 
 export class ApiError extends Error {
   readonly status: number;
-  readonly problem: Problem | null;
+  readonly problem: ProblemAnswer | null;
 
-  constructor(status: number, problem: Problem | null, fallback: string) {
+  constructor(status: number, problem: ProblemAnswer | null, fallback: string) {
     super(problem?.detail ?? problem?.title ?? fallback);
     this.name = "ApiError";
     this.status = status;
@@ -32,24 +31,75 @@ export class NetworkError extends Error {
   }
 }
 
-export interface RequestOptions {
-  method?: "GET" | "POST" | "DELETE";
-  body?: unknown;
+type Method = "get" | "post" | "delete";
+
+/** The paths of docs/openapi.json that take `method`. */
+export type PathWith<M extends Method> = {
+  [P in keyof paths]: paths[P][M] extends { responses: unknown } ? P : never;
+}[keyof paths];
+
+/** The operation the document declares for `method` on `path`. */
+export type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+
+type SuccessStatus = 200 | 201 | 202;
+
+/** The JSON body of the operation's success answer (its 2xx), as the document declares it. */
+export type SuccessBody<O> = O extends { responses: infer R }
+  ? { [S in Extract<keyof R, SuccessStatus>]: R[S] extends { content: { "application/json": infer T } } ? T : never }[Extract<
+      keyof R,
+      SuccessStatus
+    >]
+  : never;
+
+type PathParams<O> = O extends { parameters: { path: infer P } } ? P : never;
+type QueryParams<O> = O extends { parameters: { query?: infer Q } } ? Exclude<Q, undefined> : never;
+type JsonBody<O> = O extends { requestBody: { content: { "application/json": infer B } } } ? B : never;
+
+/** What a call passes: the path parameters and body exactly when the operation has them. */
+export type RequestOptions<O> = {
   headers?: Record<string, string>;
   signal?: AbortSignal;
-}
+} & ([PathParams<O>] extends [never] ? { path?: never } : { path: PathParams<O> }) &
+  ([QueryParams<O>] extends [never] ? { query?: never } : { query?: QueryParams<O> }) &
+  ([JsonBody<O>] extends [never] ? { body?: never } : { body: JsonBody<O> });
+
+type RequestArgs<O> = object extends RequestOptions<O> ? [options?: RequestOptions<O>] : [options: RequestOptions<O>];
 
 export interface ApiClient {
-  request<T>(path: string, options?: RequestOptions): Promise<T>;
+  /**
+   * Calls the operation the document declares for `method` on `path` (a path
+   * of docs/openapi.json, `{id}` and all) and answers its success body.
+   * Every call goes to the same origin; no other host is ever contacted.
+   */
+  request<M extends Method, P extends PathWith<M>>(
+    method: M,
+    path: P,
+    ...args: RequestArgs<Operation<P, M>>
+  ): Promise<SuccessBody<Operation<P, M>>>;
 }
 
-function isProblem(value: unknown): value is Problem {
+/** `/api/stores/{id}` with `{ id: "k7m2q9xd" }` → `/api/stores/k7m2q9xd`, each value URL-encoded. */
+export function expandPath(template: string, params: Record<string, string> | undefined, query?: object): string {
+  const path = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = params?.[name];
+    if (value === undefined) throw new Error(`${template}: no value for {${name}}`);
+    return encodeURIComponent(value);
+  });
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== null) search.set(name, String(value));
+  }
+  const encoded = search.toString();
+  return encoded === "" ? path : `${path}?${encoded}`;
+}
+
+function isProblem(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.title === "string" || typeof v.detail === "string";
 }
 
-async function readProblem(response: Response): Promise<Problem | null> {
+async function readProblem(response: Response): Promise<ProblemAnswer | null> {
   const text = await response.text().catch(() => "");
   if (text === "") return null;
   try {
@@ -66,15 +116,24 @@ async function readProblem(response: Response): Promise<Problem | null> {
   }
 }
 
+interface UntypedOptions {
+  path?: Record<string, string>;
+  query?: object;
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
 export function createApiClient(token: string, onUnauthorized: () => void): ApiClient {
   return {
-    async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    // Untyped inside: ApiClient's signature is what callers see.
+    async request(method: Method, path: string, options: UntypedOptions = {}) {
       const headers: Record<string, string> = {
         Accept: "application/json, application/problem+json",
         Authorization: `Bearer ${token}`,
         ...options.headers,
       };
-      const init: RequestInit = { method: options.method ?? "GET", headers };
+      const init: RequestInit = { method: method.toUpperCase(), headers };
       if (options.body !== undefined) {
         headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(options.body);
@@ -83,7 +142,7 @@ export function createApiClient(token: string, onUnauthorized: () => void): ApiC
 
       let response: Response;
       try {
-        response = await fetch(`${API_BASE}${path}`, init);
+        response = await fetch(expandPath(path, options.path, options.query), init);
       } catch (error) {
         if (error instanceof DOMException && error.name === "AbortError") throw error;
         throw new NetworkError(error);
@@ -93,8 +152,8 @@ export function createApiClient(token: string, onUnauthorized: () => void): ApiC
         if (response.status === 401) onUnauthorized();
         throw new ApiError(response.status, problem, `The API answered ${response.status} ${response.statusText}.`);
       }
-      if (response.status === 204) return undefined as T;
-      return (await response.json()) as T;
+      // The document declares a JSON body for every success answer; this is where it is trusted.
+      return (await response.json()) as never;
     },
   };
 }

@@ -1,92 +1,68 @@
-// The shapes of the Storefleet HTTP API (docs/api.md, docs/openapi.json).
+// The shapes of the Storefleet HTTP API, as docs/openapi.json declares them.
+// `openapi.d.ts` is generated from that document (`make dashboard-types`,
+// checked by `make lint`); this file only names its schemas for the
+// components, and adds what the document cannot say, derived from them.
 
-export type StoreStatus = "provisioning" | "ready" | "failed" | "deleting" | "deleted";
+import type { components } from "./openapi";
 
-export interface StoreUrls {
-  storefront: string | null;
-  admin: string | null;
-}
+type Schemas = components["schemas"];
 
-export interface Store {
-  id: string;
-  name: string;
-  /** `woocommerce` or `medusa`; kept a string so a new engine does not break the list. */
-  type: string;
-  status: StoreStatus;
-  namespace: string;
-  urls: StoreUrls | null;
-  created_at: string;
-  updated_at: string;
-  ready_at: string | null;
-  provisioning_seconds: number | null;
-  failure_reason: string | null;
-}
-
-export interface StorePage {
-  stores: Store[];
-  next_cursor: string | null;
-}
+export type Store = Omit<Schemas["StoreView"], "status"> & { status: StoreStatus };
+export type StoreUrls = Schemas["StoreUrls"];
+export type StorePage = Omit<Schemas["StoreList"], "stores"> & { stores: Store[] };
+/** One entry of a store's activity log: `at`, `kind`, `message`, an optional `detail`. */
+export type StoreEvent = Schemas["StoreEvent"];
+export type EventList = Schemas["EventList"];
+export type Me = Schemas["Me"];
+/** A store type and whether this installation creates it (`GET /api/engines`). */
+export type EngineView = Schemas["EngineView"];
+export type EngineList = Schemas["EngineList"];
+export type Credentials = Schemas["Credentials"];
+export type CreateStore = Schemas["CreateStore"];
+/** RFC 9457 problem details, as every error of the API is answered. */
+export type Problem = Schemas["Problem"];
 
 /**
- * One entry of a store's activity log. The API promises "the activity log,
- * oldest first"; the field names below are the agreed ones, and
- * `normalizeEvent` also accepts the obvious alternatives so that a renamed
- * field degrades to a less detailed line instead of a blank page.
+ * A problem as read off any error answer: the API always sends `detail`, but
+ * an answer from something in between (a proxy, a gateway that is not ours)
+ * may not, and the document describes only the API's own answers.
  */
-export interface StoreEvent {
-  id: string;
-  kind: string;
-  message: string;
-  created_at: string | null;
-}
+export type ProblemAnswer = Omit<Problem, "detail"> & { detail?: Problem["detail"] };
 
-export interface Me {
-  name: string;
-  max_stores: number;
-  active_stores: number;
-}
+/**
+ * A store's statuses (docs/api.md). The document types `status` as a string
+ * (the server's `StoreView.status` is one), so the values are listed here;
+ * `satisfies` keeps them within what the document allows, so once it
+ * declares the enum, a value it does not have fails the typecheck.
+ */
+export const STORE_STATUSES = [
+  "provisioning",
+  "ready",
+  "failed",
+  "deleting",
+  "deleted",
+] as const satisfies readonly Schemas["StoreView"]["status"][];
 
-export interface Engine {
-  type: string;
-  enabled: boolean;
-  description: string;
-}
-
-export interface Credentials {
-  admin_user: string;
-  admin_password: string;
-  admin_url: string;
-}
-
-/** RFC 9457 problem details, as every error of the API is answered. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-}
+export type StoreStatus = (typeof STORE_STATUSES)[number];
 
 /** The statuses in which a store is still changing by itself. */
 export function isTransitional(status: StoreStatus): boolean {
   return status === "provisioning" || status === "deleting";
 }
 
-function pickString(raw: Record<string, unknown>, keys: string[]): string | null {
-  for (const key of keys) {
-    const value = raw[key];
-    if (typeof value === "string" && value !== "") return value;
-    if (typeof value === "number") return String(value);
-  }
-  return null;
+function isStoreStatus(status: string): status is StoreStatus {
+  return (STORE_STATUSES as readonly string[]).includes(status);
 }
 
-export function normalizeEvent(raw: unknown, index: number): StoreEvent {
-  const record = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
-  const kind = pickString(record, ["kind", "type", "event_type", "step", "status"]) ?? "event";
-  return {
-    id: pickString(record, ["id"]) ?? String(index),
-    kind,
-    message: pickString(record, ["message", "detail", "description", "reason"]) ?? kind,
-    created_at: pickString(record, ["created_at", "at", "time", "timestamp"]),
-  };
+/**
+ * The store the API answered, with its status checked against the ones this
+ * dashboard knows: a status it cannot show is an error that says so, not a
+ * blank badge.
+ */
+export function asStore(view: Schemas["StoreView"]): Store {
+  const { status } = view;
+  if (!isStoreStatus(status)) {
+    throw new Error(`The API reports store ${view.id} as "${status}", a status this dashboard does not know; update the dashboard.`);
+  }
+  return { ...view, status };
 }

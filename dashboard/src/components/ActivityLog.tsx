@@ -1,31 +1,36 @@
 import type { StoreEvent } from "../api/types";
 import { formatDuration, formatExact } from "../lib/time";
 
-/** Seconds from the first timed step to this one, for "+2 min 5 s". */
+/** Seconds from the first step to this one, for "+2 min 5 s". */
 function offsets(events: StoreEvent[]): (number | null)[] {
-  const first = events.find((e) => e.created_at !== null)?.created_at;
-  const start = first == null ? NaN : Date.parse(first);
+  const start = Date.parse(events[0]?.at ?? "");
   return events.map((e) => {
-    if (e.created_at === null || Number.isNaN(start)) return null;
-    const at = Date.parse(e.created_at);
-    return Number.isNaN(at) ? null : (at - start) / 1000;
+    const at = Date.parse(e.at);
+    return Number.isNaN(at) || Number.isNaN(start) ? null : (at - start) / 1000;
   });
+}
+
+/** An entry of the log as shown: consecutive repeats folded into one. */
+interface Line extends StoreEvent {
+  /** Position of the first entry folded into this line: the log only grows at its end, so it is stable. */
+  position: number;
+  times: number;
 }
 
 /**
  * Consecutive entries with the same kind and message (a step reported again
  * while the store waits) read as one line with a count, at the last time.
  */
-function collapse(events: StoreEvent[]): (StoreEvent & { times: number })[] {
-  const out: (StoreEvent & { times: number })[] = [];
-  for (const event of events) {
+function collapse(events: StoreEvent[]): Line[] {
+  const out: Line[] = [];
+  events.forEach((event, position) => {
     const last = out.at(-1);
     if (last !== undefined && last.kind === event.kind && last.message === event.message) {
-      out[out.length - 1] = { ...event, id: last.id, times: last.times + 1 };
+      out[out.length - 1] = { ...event, position: last.position, times: last.times + 1 };
     } else {
-      out.push({ ...event, times: 1 });
+      out.push({ ...event, position, times: 1 });
     }
-  }
+  });
   return out;
 }
 
@@ -38,18 +43,16 @@ export function ActivityLog({ events: all }: { events: StoreEvent[] }) {
   return (
     <ol aria-label="Activity log" className="space-y-2 border-l-2 border-slate-200 pl-4">
       {events.map((event, i) => (
-        <li key={event.id} className="text-sm" data-kind={event.kind}>
+        <li key={event.position} className="text-sm" data-kind={event.kind}>
           <p className="text-slate-900">
             <span className="font-mono text-xs text-slate-600">{event.kind}</span>{" "}
             {event.message !== event.kind && event.message}
             {event.times > 1 && <span className="text-slate-600"> (×{event.times})</span>}
           </p>
-          {event.created_at !== null && (
-            <p className="text-xs text-slate-600">
-              <time dateTime={event.created_at}>{formatExact(event.created_at)}</time>
-              {i > 0 && since[i] != null && <> · +{formatDuration(since[i] ?? 0)} after the first step</>}
-            </p>
-          )}
+          <p className="text-xs text-slate-600">
+            <time dateTime={event.at}>{formatExact(event.at)}</time>
+            {i > 0 && since[i] != null && <> · +{formatDuration(since[i] ?? 0)} after the first step</>}
+          </p>
         </li>
       ))}
     </ol>

@@ -1,7 +1,7 @@
 import { useId, useState, type SyntheticEvent } from "react";
 import { ApiError } from "../api/client";
 import { useCreateStore, useEngines } from "../api/queries";
-import type { Engine, Store } from "../api/types";
+import type { CreateStore, EngineView, Store } from "../api/types";
 import { newIdempotencyKey } from "../lib/idempotency";
 import { ErrorPanel } from "./ErrorPanel";
 import { Modal } from "./Modal";
@@ -12,7 +12,7 @@ export function engineName(type: string): string {
   return ENGINE_NAMES[type] ?? type;
 }
 
-function engineHint(engine: Engine): string {
+function engineHint(engine: EngineView): string {
   if (engine.enabled) return engine.description;
   const why = `Not available: this installation has not enabled ${engineName(engine.type)} yet.`;
   return engine.description === "" ? why : `${engine.description} — ${why}`;
@@ -52,7 +52,7 @@ function CreateStoreForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
   const nameId = useId();
   const nameHelpId = useId();
   const [name, setName] = useState("");
-  const [chosenType, setChosenType] = useState<string | null>(null);
+  const [chosenType, setChosenType] = useState<CreateStore["type"] | null>(null);
   // One key per submission: a retry of the same form (say, after a network
   // error) reuses it, so the API never creates the store twice; editing the
   // form makes it a new submission with a new key.

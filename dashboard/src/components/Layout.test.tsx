@@ -1,6 +1,6 @@
 import { screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { keys } from "../api/queries";
+import { queryKeys } from "../api/queries";
 import { fakeState } from "../test/fakeApi";
 import { renderApp } from "../test/renderApp";
 
@@ -10,7 +10,7 @@ async function renderWithConfig(dashboardConfig: unknown) {
   const view = renderApp(state);
   await screen.findByText(/signed in as/i);
   await waitFor(() => {
-    expect(view.client.getQueryState(keys.dashboardConfig)?.status).toBe("success");
+    expect(view.client.getQueryState(queryKeys.dashboardConfig)?.status).toBe("success");
   });
   return { ...view, state };
 }

@@ -24,7 +24,7 @@ export function ExternalLink({ href, children, context = "" }: { href: string; c
   );
 }
 
-export function FailureReason({ reason }: { reason: string | null }) {
+export function FailureReason({ reason }: { reason: string | null | undefined }) {
   return (
     <p className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-900 ring-1 ring-red-200 ring-inset">
       <span className="font-semibold">Why it failed: </span>
@@ -60,12 +60,12 @@ function StoreRow({ store, onDelete }: { store: Store; onDelete: (store: Store) 
 
       <div className="mt-3 flex flex-wrap items-center justify-between gap-3">
         <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm">
-          {!deleting && store.urls?.storefront != null && (
+          {!deleting && (
             <ExternalLink href={store.urls.storefront} context={`of ${store.name}`}>
               Storefront
             </ExternalLink>
           )}
-          {!deleting && store.urls?.admin != null && (
+          {!deleting && (
             <ExternalLink href={store.urls.admin} context={`of ${store.name}`}>
               Admin
             </ExternalLink>

@@ -2,7 +2,6 @@ import { useMutation } from "@tanstack/react-query";
 import { useId, useState, type SyntheticEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import { ApiError, createApiClient } from "../api/client";
-import type { Me } from "../api/types";
 import { useSession } from "../auth/session";
 import { ErrorPanel } from "../components/ErrorPanel";
 
@@ -28,7 +27,7 @@ export function SignInPage() {
   const [value, setValue] = useState("");
   // Check the token against /api/me before keeping it.
   const check = useMutation({
-    mutationFn: (candidate: string) => createApiClient(candidate, () => undefined).request<Me>("/me"),
+    mutationFn: (candidate: string) => createApiClient(candidate, () => undefined).request("get", "/api/me"),
   });
 
   const from = (location.state as { from?: string } | null)?.from ?? "/";

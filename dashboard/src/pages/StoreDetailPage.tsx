@@ -1,8 +1,7 @@
-import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { Fragment, useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/client";
-import { keys, useStore, useStoreEvents } from "../api/queries";
+import { useStore, useStoreEvents } from "../api/queries";
 import type { Store } from "../api/types";
 import { ActivityLog } from "../components/ActivityLog";
 import { engineName } from "../components/CreateStoreDialog";
@@ -18,7 +17,7 @@ import { useNow } from "../lib/useNow";
 
 function ProvisioningTime({ store }: { store: Store }) {
   const now = useNow(1_000);
-  if (store.provisioning_seconds !== null) return <>{formatDuration(store.provisioning_seconds)}</>;
+  if (store.provisioning_seconds != null) return <>{formatDuration(store.provisioning_seconds)}</>;
   if (store.status === "provisioning") {
     const elapsed = (now - Date.parse(store.created_at)) / 1000;
     return <>still provisioning — {formatDuration(elapsed)} so far</>;
@@ -37,13 +36,8 @@ function BackLink() {
 export function StoreDetailPage() {
   const { id = "" } = useParams();
   const store = useStore(id);
-  const events = useStoreEvents(id);
-  const queryClient = useQueryClient();
-  const status = store.data?.status;
-  // A new status means a new step in the log: fetch it now, not at the next poll.
-  useEffect(() => {
-    if (status !== undefined) void queryClient.invalidateQueries({ queryKey: keys.events(id) });
-  }, [status, id, queryClient]);
+  // Read again whenever the store's status changes (storeQueries.events).
+  const events = useStoreEvents(id, store.data?.status);
   const [confirming, setConfirming] = useState(false);
 
   if (store.isPending) {
@@ -106,26 +100,16 @@ export function StoreDetailPage() {
           </dd>
           <dt className="font-medium text-slate-700">Namespace</dt>
           <dd className="font-mono">{s.namespace}</dd>
-          {s.urls?.storefront != null && (
-            <>
-              <dt className="font-medium text-slate-700">Storefront</dt>
+          {(["storefront", "admin"] as const).map((which) => (
+            <Fragment key={which}>
+              <dt className="font-medium text-slate-700">{which === "storefront" ? "Storefront" : "Admin"}</dt>
               <dd className="break-all">
-                <ExternalLink href={s.urls.storefront} context={`(storefront of ${s.name})`}>
-                  {s.urls.storefront}
+                <ExternalLink href={s.urls[which]} context={`(${which} of ${s.name})`}>
+                  {s.urls[which]}
                 </ExternalLink>
               </dd>
-            </>
-          )}
-          {s.urls?.admin != null && (
-            <>
-              <dt className="font-medium text-slate-700">Admin</dt>
-              <dd className="break-all">
-                <ExternalLink href={s.urls.admin} context={`(admin of ${s.name})`}>
-                  {s.urls.admin}
-                </ExternalLink>
-              </dd>
-            </>
-          )}
+            </Fragment>
+          ))}
         </dl>
       </section>
 

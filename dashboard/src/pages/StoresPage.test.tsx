@@ -1,12 +1,13 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { fakeState, makeStore } from "../test/fakeApi";
+import { queryKeys } from "../api/queries";
+import { fakeState, IMAGE_NOT_PULLED, makeStore } from "../test/fakeApi";
 import { renderApp } from "../test/renderApp";
 
 const demo = makeStore({ id: "k7m2q9xd", name: "Demo shop", provisioning_seconds: 184 }, "ready");
 const pending = makeStore({ id: "p1p1p1p1", name: "New shop" }, "provisioning");
-const broken = makeStore({ id: "f0f0f0f0", name: "Broken shop", failure_reason: "ImagePullBackOff: wordpress:6.7 not found" }, "failed");
+const broken = makeStore({ id: "f0f0f0f0", name: "Broken shop", failure_reason: IMAGE_NOT_PULLED }, "failed");
 
 function row(name: string): HTMLElement {
   const item = screen.getByRole("link", { name }).closest("li");
@@ -39,7 +40,7 @@ describe("store list", () => {
   it("shows why a store failed", async () => {
     renderApp(fakeState({ stores: [broken] }));
     await screen.findByRole("link", { name: "Broken shop" });
-    expect(within(row("Broken shop")).getByText(/ImagePullBackOff: wordpress:6.7 not found/)).toBeInTheDocument();
+    expect(within(row("Broken shop")).getByText(IMAGE_NOT_PULLED)).toBeInTheDocument();
   });
 
   it("shows the quota as n of max stores", async () => {
@@ -178,6 +179,23 @@ describe("create store", () => {
 
     await waitFor(() => { expect(screen.getByTestId("quota")).toHaveTextContent("1 of 2 stores"); }, { timeout: 5_000 });
     expect(screen.getByRole("button", { name: "Create store" })).toBeEnabled();
+  }, 10_000);
+
+  it("reads the quota again after the list shows a deletion finished, though nothing is in flight any more", async () => {
+    const leaving = makeStore({ id: "d3d3d3d3", name: "Leaving shop" }, "deleting");
+    const state = fakeState({ stores: [demo, leaving], maxStores: 2 });
+    const { client } = renderApp(state);
+    expect(await screen.findByTestId("quota")).toHaveTextContent("2 of 2 stores");
+
+    const gone = state.stores.find((s) => s.id === leaving.id);
+    if (gone === undefined) throw new Error("no store");
+    gone.status = "deleted";
+    // The list's poll sees it first; with no store in flight the quota
+    // alone would slow to the idle rate (30 s and more).
+    await client.refetchQueries({ queryKey: queryKeys.stores, exact: true });
+    await waitFor(() => { expect(screen.queryByRole("link", { name: "Leaving shop" })).not.toBeInTheDocument(); });
+
+    await waitFor(() => { expect(screen.getByTestId("quota")).toHaveTextContent("1 of 2 stores"); }, { timeout: 5_000 });
   }, 10_000);
 
   it("shows the API's quota-exceeded problem when the limit is hit meanwhile", async () => {

@@ -1,6 +1,5 @@
-import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useRef, useState } from "react";
-import { keys, storesOf, useMe, useStores } from "../api/queries";
+import { useId, useState } from "react";
+import { storesOf, useMe, useStores } from "../api/queries";
 import type { Store } from "../api/types";
 import { CreateStoreDialog } from "../components/CreateStoreDialog";
 import { DeleteStoreDialog } from "../components/DeleteStoreDialog";
@@ -48,19 +47,6 @@ export function StoresPage() {
   const quotaReasonId = useId();
   const full = atQuota(me.data);
   const list = storesOf(stores.data);
-
-  // The quota counts stores until they are deleted, and a deletion finishes
-  // long after the DELETE request: when the polled list changes, ask again.
-  const queryClient = useQueryClient();
-  const signature = list.map((s) => `${s.id}:${s.status}`).join(",");
-  const lastSignature = useRef<string | null>(null);
-  useEffect(() => {
-    if (!stores.isSuccess) return;
-    if (lastSignature.current !== null && lastSignature.current !== signature) {
-      void queryClient.invalidateQueries({ queryKey: keys.me });
-    }
-    lastSignature.current = signature;
-  }, [signature, stores.isSuccess, queryClient]);
 
   return (
     <div className="space-y-6">

@@ -3,7 +3,7 @@
 // page.route). It is NOT the proof that the dashboard works with the real
 // functions: that is the e2e suite in e2e/, against the real stack.
 
-import type { Credentials, Engine, Store, StoreStatus } from "../api/types";
+import type { CreateStore, Credentials, EngineList, EngineView, EventList, Me, Problem, Store, StoreEvent, StorePage, StoreStatus } from "../api/types";
 
 export interface FakeRequest {
   method: string;
@@ -29,9 +29,9 @@ export interface FakeState {
   token: string;
   name: string;
   maxStores: number;
-  engines: Engine[];
+  engines: EngineView[];
   stores: Store[];
-  events: Record<string, unknown[]>;
+  events: Record<string, StoreEvent[]>;
   credentials: Record<string, Credentials>;
   idempotency: Record<string, string>;
   failures: InjectedFailure[];
@@ -40,8 +40,15 @@ export interface FakeState {
   dashboardConfig?: unknown;
 }
 
-export const WOOCOMMERCE: Engine = { type: "woocommerce", enabled: true, description: "WordPress with WooCommerce" };
-export const MEDUSA_DISABLED: Engine = { type: "medusa", enabled: false, description: "Headless commerce (Medusa)" };
+// What readiness-checker writes as `failure_reason` (shared/kube/src/readiness/tenant.rs,
+// Failure::sentence): fixed sentences, never the cluster's words.
+export const IMAGE_NOT_PULLED =
+  "WordPress cannot start: its image cannot be pulled; the platform team can see why in the platform's logs. Delete the store and create it again, or ask them.";
+export const CRASHING =
+  "WordPress keeps crashing; the platform team can see why in the platform's logs. Delete the store and create it again, or ask them.";
+
+export const WOOCOMMERCE: EngineView = { type: "woocommerce", enabled: true, description: "WordPress with WooCommerce" };
+export const MEDUSA_DISABLED: EngineView = { type: "medusa", enabled: false, description: "Headless commerce (Medusa)" };
 
 export function makeStore(partial: Partial<Store> & { id: string; name: string }, status: StoreStatus = "ready"): Store {
   const created = partial.created_at ?? "2026-11-22T10:00:00Z";
@@ -79,7 +86,9 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
   };
 }
 
-function json(status: number, body: unknown): FakeResponse {
+// Each answer typed as the document declares it, so the stand-in cannot
+// drift from the API the way the old activity log did.
+function json(status: number, body: Me | EngineList | StorePage | Store | EventList | Credentials): FakeResponse {
   return { status, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
@@ -87,7 +96,7 @@ function problem(status: number, title: string, detail: string, type = "about:bl
   return {
     status,
     headers: { "content-type": "application/problem+json" },
-    body: JSON.stringify({ type, title, status, detail }),
+    body: JSON.stringify({ type, title, status, detail } satisfies Problem),
   };
 }
 
@@ -105,7 +114,8 @@ export function answer(state: FakeState, request: FakeRequest): FakeResponse | "
     if (state.dashboardConfig === undefined) {
       return { status: 200, headers: { "content-type": "text/html" }, body: "<!doctype html><title>Storefleet</title>" };
     }
-    return json(200, state.dashboardConfig);
+    // not the API's: any JSON, to test what the dashboard makes of it
+    return { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(state.dashboardConfig) };
   }
   const failureAt = state.failures.findIndex((f) => f.method === request.method && f.path === pathOnly);
   if (failureAt >= 0) {
@@ -122,15 +132,16 @@ export function answer(state: FakeState, request: FakeRequest): FakeResponse | "
   const parts = pathOnly.split("/").filter(Boolean); // ["api", "stores", id, ...]
 
   if (request.method === "GET" && pathOnly === "/api/me") {
-    return json(200, { name: state.name, max_stores: state.maxStores, active_stores: active.length });
+    return json(200, { name: state.name, max_stores: state.maxStores, active_stores: active.length, is_admin: false });
   }
   if (request.method === "GET" && pathOnly === "/api/engines") return json(200, { engines: state.engines });
   if (request.method === "GET" && pathOnly === "/api/stores") return json(200, { stores: active, next_cursor: null });
   if (request.method === "POST" && pathOnly === "/api/stores") {
-    const body = JSON.parse(request.body ?? "{}") as { name?: string; type?: string };
+    const body = JSON.parse(request.body ?? "{}") as Partial<CreateStore>;
     const key = request.headers["idempotency-key"];
     if (key !== undefined && state.idempotency[key] !== undefined) {
-      return json(202, state.stores.find((s) => s.id === state.idempotency[key]));
+      const earlier = state.stores.find((s) => s.id === state.idempotency[key]);
+      if (earlier !== undefined) return json(202, earlier);
     }
     const engine = state.engines.find((e) => e.type === body.type);
     if (engine === undefined) return problem(422, "Unknown store type", `type must be one of: woocommerce, medusa`);
