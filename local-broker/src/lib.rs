@@ -14,6 +14,7 @@ pub mod broker;
 pub mod delivery;
 pub mod filter;
 pub mod gateway;
+pub mod held;
 pub mod manifest;
 pub mod ping;
 pub mod server;

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
@@ -20,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::broker::{self, Bus, Endpoints, Target};
+use crate::held::HeldAddress;
 use crate::manifest::Manifests;
 use crate::{Error, Result, apiserver, gateway, ping, supervise};
 
@@ -235,7 +237,8 @@ pub async fn start(options: Options) -> Result<Running> {
     // The functions' K_SINK and the tokens' issuer: the ingress listener.
     let base = base_url(ingress_addr);
 
-    // Ports for the functions the broker starts; their URLs join the table.
+    // Addresses for the functions the broker starts, held by the broker (no
+    // port is picked free and bound later); their URLs join the table.
     let mut functions = options.functions.clone();
     let mut processes = Vec::new();
     for (name, path) in &options.run {
@@ -248,13 +251,18 @@ pub async fn start(options: Options) -> Result<Running> {
             Some(url) => url
                 .port_or_known_default()
                 .ok_or_else(|| Error::Config(format!("--function {name}: {url} has no port")))?,
-            None => supervise::free_port().map_err(|source| Error::Listen { addr, source })?,
+            None => 0,
         };
-        functions.insert(
-            name.clone(),
-            Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL"),
-        );
-        processes.push((name.clone(), path.clone(), port));
+        let wanted = SocketAddr::from(([127, 0, 0, 1], port));
+        let address =
+            HeldAddress::bind(wanted, &tokio::runtime::Handle::current()).map_err(|source| {
+                Error::Listen {
+                    addr: wanted,
+                    source,
+                }
+            })?;
+        functions.insert(name.clone(), base_url(address.addr()));
+        processes.push((name.clone(), path.clone(), Arc::new(address)));
     }
     for name in functions.keys() {
         if options.manifests.services.iter().all(|s| &s.name != name) {
@@ -268,7 +276,14 @@ pub async fn start(options: Options) -> Result<Running> {
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for (name, path, port) in processes {
+    let bound_dir = std::env::temp_dir().join(format!("local-broker-{}", std::process::id()));
+    if !processes.is_empty() {
+        std::fs::create_dir_all(&bound_dir).map_err(|source| Error::Read {
+            path: bound_dir.clone(),
+            source,
+        })?;
+    }
+    for (name, path, address) in processes {
         let mut env = BTreeMap::new();
         if let Some(binding) = options
             .manifests
@@ -289,9 +304,10 @@ pub async fn start(options: Options) -> Result<Running> {
             bus.signer().issuer().to_string(),
         );
         let process = supervise::Process {
+            bound_file: bound_dir.join(&name),
             name: name.clone(),
             path,
-            port,
+            address,
             env,
         };
         let rx = stop_rx.clone();

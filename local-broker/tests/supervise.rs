@@ -29,21 +29,7 @@ async fn a_run_function_is_told_to_listen_on_loopback_only() {
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&function, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let running = server::start(Options {
-        manifests: common::manifests(common::BASE),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ingress_listen: "127.0.0.1:0".parse().unwrap(),
-        functions: BTreeMap::new(),
-        run: BTreeMap::from([("fn-a".to_owned(), function)]),
-        dashboard_dir: "/nonexistent".into(),
-        mail_url: None,
-        apiserver_source: false,
-        ping_source: false,
-        limits: Default::default(),
-    })
-    .await
-    .unwrap();
+    let running = run_stand_in(&function).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let env = loop {
         if let Ok(env) = std::fs::read_to_string(&seen) {
@@ -59,5 +45,72 @@ async fn a_run_function_is_told_to_listen_on_loopback_only() {
         "{vars:?}"
     );
     assert!(vars.contains(&"K_SERVICE=fn-a"), "{vars:?}");
-    assert!(vars.iter().any(|v| v.starts_with("PORT=")), "{vars:?}");
+    // the function binds a port of its own and says which (no free port
+    // picked for it and bound later)
+    assert!(vars.contains(&"PORT=0"), "{vars:?}");
+    assert!(
+        vars.iter()
+            .any(|v| v.starts_with("STOREFLEET_BOUND_ADDRESS_FILE=/")),
+        "{vars:?}"
+    );
+}
+
+/// The function's address is held by the broker from the start and passes
+/// each connection on to the port the function wrote it bound.
+#[tokio::test]
+async fn a_run_function_is_reached_through_the_address_the_broker_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    // what the stand-in function "bound": a listener of this test
+    let bound = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let function = dir.path().join("fn-a");
+    std::fs::write(
+        &function,
+        format!(
+            "#!/bin/sh\necho '{}' > \"$STOREFLEET_BOUND_ADDRESS_FILE\"\nexec sleep 60\n",
+            bound.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let running = run_stand_in(&function).await;
+    let held = running.bus.endpoints().functions["fn-a"].clone();
+    let held = (held.host_str().unwrap().to_owned(), held.port().unwrap());
+    assert_ne!(held.1, bound.local_addr().unwrap().port());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    bound.set_nonblocking(true).unwrap();
+    let reached = loop {
+        let _client = tokio::net::TcpStream::connect((held.0.as_str(), held.1))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if bound.accept().is_ok() {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+    };
+    running.shutdown().await;
+    assert!(
+        reached,
+        "a connection to fn-a's held address never reached the port it bound"
+    );
+}
+
+/// The broker with `--run fn-a=<function>` (a stand-in script) and nothing else.
+async fn run_stand_in(function: &std::path::Path) -> server::Running {
+    std::fs::set_permissions(function, std::fs::Permissions::from_mode(0o755)).unwrap();
+    server::start(Options {
+        manifests: common::manifests(common::BASE),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_listen: "127.0.0.1:0".parse().unwrap(),
+        functions: BTreeMap::new(),
+        run: BTreeMap::from([("fn-a".to_owned(), function.to_path_buf())]),
+        dashboard_dir: "/nonexistent".into(),
+        mail_url: None,
+        apiserver_source: false,
+        ping_source: false,
+        limits: Default::default(),
+    })
+    .await
+    .unwrap()
 }

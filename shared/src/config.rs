@@ -346,7 +346,9 @@ impl Config {
         Ok(Config {
             chain,
             rate_limits,
-            port: number("PORT", 8080, 1, 65535)? as u16,
+            // 0: a port the system chooses (the test platform reads it back
+            // from STOREFLEET_BOUND_ADDRESS_FILE)
+            port: number("PORT", 8080, 0, 65535)? as u16,
             listen_address: listen_address(&parsed("STOREFLEET_LISTEN_ADDRESS", "0.0.0.0")?)?,
             database_url,
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 5, 1, 1000)?,

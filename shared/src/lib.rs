@@ -16,7 +16,7 @@
 //! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
 //! - [`json`]: the JSON body extractor whose rejections are problems.
 //! - [`rate_limit`]: the API's per-token rate limits (governor).
-//! - [`testing`]: helpers for the functions' integration tests.
+//! - [`testing`]: helpers for the integration tests (the `testing` feature, off in production builds).
 
 pub mod auth;
 pub mod chain;
@@ -33,6 +33,7 @@ pub mod rate_limit;
 pub mod reasons;
 pub mod server;
 pub mod stores;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use config::Config;

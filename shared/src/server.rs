@@ -74,13 +74,39 @@ pub async fn serve(router: Router, address: std::net::SocketAddr) -> Result<()> 
                 "cannot listen on {address} (STOREFLEET_LISTEN_ADDRESS, PORT): {err}"
             ))
         })?;
-    tracing::info!(%address, "listening");
+    let bound = listener
+        .local_addr()
+        .map_err(|err| Error::Internal(format!("the listener's address: {err}")))?;
+    tracing::info!(address = %bound, "listening");
+    if let Some(file) = std::env::var_os(BOUND_ADDRESS_FILE) {
+        write_bound_address(std::path::Path::new(&file), bound)?;
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|err| Error::Internal(format!("server: {err}")))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where to write the address the server bound (`PORT=0`: the port the
+/// system chose). The test platform starts every function on port 0 and
+/// reads the port back, so no port is chosen free and taken by another
+/// process before the function binds it.
+pub const BOUND_ADDRESS_FILE: &str = "STOREFLEET_BOUND_ADDRESS_FILE";
+
+/// `HOST:PORT` and a newline, written whole (a temporary file renamed), so
+/// a reader never sees half of it.
+fn write_bound_address(file: &std::path::Path, bound: std::net::SocketAddr) -> Result<()> {
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, format!("{bound}\n"))
+        .and_then(|()| std::fs::rename(&partial, file))
+        .map_err(|err| {
+            Error::Config(format!(
+                "cannot write the bound address to {} ({BOUND_ADDRESS_FILE}): {err}",
+                file.display()
+            ))
+        })
 }
 
 async fn shutdown_signal() {

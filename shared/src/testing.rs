@@ -203,22 +203,25 @@ pub fn listening_addresses(port: u16) -> Vec<String> {
         .collect()
 }
 
-/// Start a function's built binary on a free loopback port, wait for
-/// `/healthz`, check it listens on loopback only (as in development and
-/// tests: `STOREFLEET_LISTEN_ADDRESS=127.0.0.1`), send SIGTERM and return its
-/// exit status (the caller asserts 0). Needs `DATABASE_URL` (the test
-/// database server) in the environment.
+/// Start a function's built binary on port 0 (it writes the port it bound
+/// to `STOREFLEET_BOUND_ADDRESS_FILE`: no port is picked free and taken by
+/// another process first), wait for `/healthz`, check it listens on loopback
+/// only (as in development and tests: `STOREFLEET_LISTEN_ADDRESS=127.0.0.1`),
+/// send SIGTERM and return its exit status (the caller asserts 0). Needs
+/// `DATABASE_URL` (the test database server) in the environment.
 pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
     use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::net::{SocketAddr, TcpStream};
     use std::time::{Duration, Instant};
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port();
+    let bound_file = std::env::temp_dir().join(format!(
+        "bound-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
     let child = std::process::Command::new(binary)
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
+        .env(crate::server::BOUND_ADDRESS_FILE, &bound_file)
         // nothing listens there: starting must not need the broker
         .env("K_SINK", "http://127.0.0.1:9/")
         // the delivery keys are read on the first delivery, not at start
@@ -234,8 +237,17 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
     let mut child = KillOnDrop(child);
     let child = &mut child.0;
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut port = None;
     let answer = loop {
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+        if port.is_none() {
+            port = std::fs::read_to_string(&bound_file)
+                .ok()
+                .and_then(|text| text.trim().parse::<SocketAddr>().ok())
+                .map(|bound| bound.port());
+        }
+        if let Some(port) = port
+            && let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port))
+        {
             stream
                 .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
                 .expect("send GET /healthz");
@@ -258,6 +270,8 @@ pub fn start_answer_and_stop(binary: &str) -> std::process::ExitStatus {
         answer.starts_with("HTTP/1.0 200") && answer.ends_with("ok"),
         "{answer}"
     );
+    let _ = std::fs::remove_file(&bound_file);
+    let port = port.expect("the port the binary bound");
     assert_eq!(
         listening_addresses(port),
         vec!["127.0.0.1".to_owned()],
