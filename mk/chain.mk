@@ -6,7 +6,7 @@
 TEST_TARGETS += test-chain
 
 .PHONY: test-chain
-test-chain: ## the event chain end to end: create → ready → deleted, duplicates, late events, 429 back-pressure, dead letters, the sweep, no Secret in logs
+test-chain: ## the event chain end to end: create → ready → deleted, duplicates, late events, 429 back-pressure, dead letters, the sweep, no Secret in logs, one trace POST → ready
 	scripts/test-cluster up >/dev/null
 	cargo build -p create-store -p delete-store -p list-stores -p readiness-checker -p local-broker
 	database_url="$$(scripts/ensure-postgres)"; \

@@ -229,6 +229,42 @@ async fn retries_5xx_with_linear_backoff_then_dead_letters_with_extensions() {
     broker.shutdown().await;
 }
 
+/// The CloudEvents distributed-tracing extension (`traceparent`,
+/// `tracestate`) reaches the subscriber and the dead-letter sink unchanged,
+/// as Knative's Broker passes it: one store's provisioning stays one trace
+/// (docs/observability.md).
+#[tokio::test]
+async fn the_tracing_extension_passes_through_unchanged() {
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let a = Subscriber::start(vec![Answer::Status(202), Answer::Status(400)]).await;
+    let dls = Subscriber::start(vec![Answer::Status(202)]).await;
+    let yaml = format!("{BASE}{}", trigger("to-a", "fn-a", TYPE_FILTER_A, DLS));
+    let broker = broker(manifests(&yaml), &[("fn-a", &a.url), ("dls", &dls.url)]).await;
+    let tracing = [
+        ("ce-traceparent", PARENT),
+        ("ce-tracestate", "storefleet=1,other=x"),
+    ];
+    assert_eq!(
+        send(&broker, "broker/default", "test.a", &tracing).await,
+        202
+    );
+    // the second is refused (400): its dead letter keeps the extension too
+    assert_eq!(
+        send(&broker, "broker/default", "test.a", &tracing).await,
+        202
+    );
+    let delivered = a.wait_for(2, Duration::from_secs(5)).await;
+    let dead = dls.wait_for(1, Duration::from_secs(5)).await;
+    for got in delivered.iter().chain(&dead) {
+        assert_eq!(got.header("ce-traceparent").as_deref(), Some(PARENT));
+        assert_eq!(
+            got.header("ce-tracestate").as_deref(),
+            Some("storefleet=1,other=x")
+        );
+    }
+    broker.shutdown().await;
+}
+
 #[tokio::test]
 async fn exponential_backoff_doubles() {
     let a = Subscriber::start(vec![Answer::Status(500)]).await;

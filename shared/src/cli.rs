@@ -26,14 +26,17 @@ where
     F: FnOnce(crate::context::Context) -> Fut,
     Fut: std::future::Future<Output = crate::Result<axum::Router>>,
 {
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Some(Command::Migrate) => crate::context::migrate_only(function).await,
         None => {
             let ctx = crate::context::start(function, needs_sink).await?;
             let address = std::net::SocketAddr::new(ctx.config.listen_address, ctx.config.port);
             crate::server::serve(app(ctx).await?, address).await
         }
-    }
+    };
+    // the spans still buffered for export
+    crate::telemetry::shutdown();
+    result
 }
 
 #[cfg(test)]

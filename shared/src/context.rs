@@ -43,7 +43,7 @@ impl FromRef<Context> for PgPool {
 
 /// Read the configuration, build the pool and apply migrations: the start of every `main`.
 pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
-    crate::server::init_tracing();
+    crate::telemetry::init(function);
     let config = Config::from_env()?;
     let emitter = if needs_sink {
         Emitter::new(config.require_sink()?, function)?
@@ -86,7 +86,7 @@ pub async fn start(function: &str, needs_sink: bool) -> crate::Result<Context> {
 /// return (the platform chart's migrations Job; sqlx takes an advisory lock,
 /// so it is safe beside starting functions).
 pub async fn migrate_only(function: &str) -> crate::Result<()> {
-    crate::server::init_tracing();
+    crate::telemetry::init(function);
     let config = Config::from_env()?;
     let pool = crate::db::pool(&config)?;
     crate::db::migrate(&pool).await?;

@@ -1,6 +1,7 @@
 //! Emitting CloudEvents (binary mode) to `K_SINK` from the HTTP routes
 //! (docs/events.md: type `io.storefleet.*`, source `/storefleet/<function>`,
-//! subject = store id, data = JSON with `store_id`).
+//! subject = store id, data = JSON with `store_id`, and the current trace as
+//! the distributed-tracing extension `traceparent`/`tracestate`).
 //!
 //! Decision: the route commits the store first and emits afterwards. If the
 //! emit fails, the store is not lost: the failure is logged and written to
@@ -81,6 +82,7 @@ impl Emitter {
     }
 
     /// Send one event about a store; `extra` fields are merged into the data.
+    #[tracing::instrument(name = "emit", skip(self, event_type, extra), fields(otel.kind = "producer", event_type = %event_type))]
     pub async fn emit(
         &self,
         event_type: EventType,
@@ -96,7 +98,7 @@ impl Emitter {
             tracing::info!(event_type, store_id, "no K_SINK: event not sent");
             return Ok(());
         };
-        let event = EventBuilderV10::new()
+        let mut event = EventBuilderV10::new()
             .id(uuid::Uuid::new_v4().to_string())
             .ty(event_type)
             .source(self.source.as_str())
@@ -105,6 +107,11 @@ impl Emitter {
             .data("application/json", data)
             .build()
             .map_err(|err| Error::Internal(format!("building the CloudEvent: {err}")))?;
+        // the next function continues this span's trace (the store's)
+        crate::telemetry::propagation::inject_into_event(
+            &tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current()),
+            &mut event,
+        );
         let mut request = self.client.post(sink);
         if let Some(path) = &self.token_file {
             let token = std::fs::read_to_string(path).map_err(|err| {

@@ -13,7 +13,8 @@
 //! - [`chain`]: receiving CloudEvents: extractor, answers, dedup, the Kubernetes side.
 //! - [`metrics`]: the Prometheus registry and `GET /metrics`.
 //! - [`reasons`]: the fixed, tenant-safe failure reasons.
-//! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, logs).
+//! - [`server`]: the common runner (`$PORT` or Lambda, SIGTERM, `/healthz`, request spans).
+//! - [`telemetry`]: logs, spans, the W3C trace context across the chain, OTLP export.
 //! - [`json`]: the JSON body extractor whose rejections are problems.
 //! - [`rate_limit`]: the API's per-token rate limits (governor).
 //! - [`testing`]: helpers for the integration tests (the `testing` feature, off in production builds).
@@ -33,6 +34,7 @@ pub mod rate_limit;
 pub mod reasons;
 pub mod server;
 pub mod stores;
+pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -1,5 +1,5 @@
-//! The common runner of every function: `/healthz`, the body limit, request
-//! logs, JSON tracing, and serving on `$PORT` (graceful shutdown on SIGTERM
+//! The common runner of every function: `/healthz`, the body limit, a span
+//! per request (continuing the caller's trace, [`crate::telemetry`]), and serving on `$PORT` (graceful shutdown on SIGTERM
 //! and SIGINT) or through `lambda_http` when `AWS_LAMBDA_RUNTIME_API` is set.
 
 use axum::Router;
@@ -7,26 +7,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
-use tracing_subscriber::EnvFilter;
 
 use crate::{Error, Result};
 
 /// Largest request body any route accepts (16 KiB): a store request is a few
 /// dozen bytes; anything larger is refused with 413 before it is parsed.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
-
-/// JSON logs (or `STOREFLEET_LOG_FORMAT=pretty`), filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = if std::env::var("STOREFLEET_LOG_FORMAT").as_deref() == Ok("pretty") {
-        builder.try_init()
-    } else {
-        builder.json().flatten_event(true).try_init()
-    };
-    // already initialized (tests): keep the first subscriber
-    let _ = result;
-}
 
 async fn healthz() -> &'static str {
     "ok"
@@ -42,7 +28,44 @@ pub fn with_common_layers(router: Router) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(record_status),
+        )
+}
+
+/// The span of one request, `otel.name` its route (`POST /api/stores`,
+/// `POST /events`): the child of the event's trace (`ce-traceparent`) or the
+/// caller's (`traceparent`), else the root of a new trace. No header value
+/// reaches it: `Authorization` is a secret.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str());
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{} {route}", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = route,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    crate::telemetry::continue_trace(
+        &span,
+        crate::telemetry::propagation::from_headers(request.headers()),
+    );
+    span
+}
+
+fn record_status(
+    response: &axum::http::Response<axum::body::Body>,
+    _latency: std::time::Duration,
+    span: &tracing::Span,
+) {
+    span.record("http.response.status_code", response.status().as_u16());
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> Error {

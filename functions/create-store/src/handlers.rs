@@ -33,6 +33,7 @@ async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Resp
     respond(&ctx.metrics, &ty, result)
 }
 
+#[tracing::instrument(name = "create-store.provision", skip_all, fields(event_id = %event.id(), event_type = %event.ty(), store_id = tracing::field::Empty))]
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
     // only a store still provisioning: one deleted or failed meanwhile would
     // be left with a release nobody removes

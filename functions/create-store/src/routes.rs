@@ -68,6 +68,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "create-store.create", skip_all, fields(store_id = tracing::field::Empty))]
 pub async fn create(
     State(ctx): State<Context>,
     caller: Caller,
@@ -109,9 +110,14 @@ pub async fn create(
     )
     .await?;
     let store = match created {
-        Created::New(store) => store,
+        Created::New(store) => {
+            // the events of its provisioning that carry no trace join this one
+            storefleet_shared::telemetry::store_trace::remember(&ctx.pool, store.id.as_str()).await;
+            store
+        }
         Created::Replayed(store) => store,
     };
+    tracing::Span::current().record("store_id", store.id.as_str());
     // Emit after the commit. A lost event does not lose the store: the sweep
     // re-drives stores still provisioning (see storefleet_shared::events).
     if store.status == Status::Provisioning

@@ -35,6 +35,7 @@ async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Resp
     respond(&ctx.metrics, &ty, result)
 }
 
+#[tracing::instrument(name = "delete-store.teardown", skip_all, fields(event_id = %event.id(), event_type = %event.ty(), store_id = tracing::field::Empty))]
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
     let (key, store) = match step::begin(
         ctx,

@@ -28,6 +28,7 @@ pub fn router(ctx: Context) -> Router {
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "delete-store.delete", skip_all, fields(store_id = tracing::field::Empty))]
 pub async fn delete_store(
     State(ctx): State<Context>,
     caller: Caller,
@@ -36,6 +37,11 @@ pub async fn delete_store(
     let id = StoreId::parse(&id)?;
     let (store, request) =
         stores::request_delete(&ctx.pool, caller.id, &id, ctx.config.chain.redrive_after).await?;
+    tracing::Span::current().record("store_id", store.id.as_str());
+    if request.emits() {
+        // the teardown's events that carry no trace join the deletion's
+        storefleet_shared::telemetry::store_trace::remember(&ctx.pool, store.id.as_str()).await;
+    }
     // A repeat while the first request is in flight sends nothing; one after
     // the re-drive interval (or after a failed send) sends the event again,
     // so a teardown whose event was lost is re-driven by the owner too.

@@ -27,6 +27,7 @@ use storefleet_shared::stores;
 /// The longest reason kept from the subscriber's answer.
 const MAX_DETAIL: usize = 500;
 
+#[tracing::instrument(name = "readiness-checker.dead-letter", skip_all, fields(event_id = %event.id(), event_type = %event.ty(), store_id = tracing::field::Empty))]
 pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
     // the broker always says where and how a delivery failed; an event
     // without it did not come from a dead-letter path

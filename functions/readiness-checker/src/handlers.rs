@@ -20,7 +20,8 @@ use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::{EventKey, Incoming, Outcome, Refusal, dedup, incoming, skip};
 use storefleet_shared::context::Context;
 use storefleet_shared::domain::EventType;
-use storefleet_shared::stores;
+use storefleet_shared::{stores, telemetry};
+use tracing::Instrument;
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(
@@ -42,6 +43,7 @@ async fn on_dead_letter(State(ctx): State<Context>, Incoming(event): Incoming) -
     respond(&ctx.metrics, "dead-letter", result)
 }
 
+#[tracing::instrument(name = "readiness-checker.check", skip_all, fields(event_id = %event.id(), event_type = %event.ty(), store_id = tracing::field::Empty))]
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
     let key = EventKey::of(event);
     let refused = || {
@@ -73,11 +75,21 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         | EventType::StoreFailed
         | EventType::StoreDeleted => return refused(),
     };
+    tracing::Span::current().record("store_id", id.as_str());
     if dedup::already_processed(&ctx.pool, &key).await? {
         return Ok(Outcome::Duplicate);
     }
     let Some(store) = stores::get(&ctx.pool, &id).await? else {
         return skip(ctx, &key, format!("no store {id}")).await;
     };
-    crate::reconcile::reconcile(ctx, Some(&key), &store).await
+    if event_type == EventType::StoreInstalled {
+        // the event carries the store's trace (its `traceparent`)
+        return crate::reconcile::reconcile(ctx, Some(&key), &store).await;
+    }
+    // an ApiServerSource event carries none: the check joins the store's trace
+    let span =
+        telemetry::store_trace::span(&ctx.pool, id.as_str(), "readiness-checker.check-store").await;
+    crate::reconcile::reconcile(ctx, Some(&key), &store)
+        .instrument(span)
+        .await
 }

@@ -46,6 +46,7 @@ pub enum Finding {
 }
 
 /// Look at the cluster for `store` and decide.
+#[tracing::instrument(skip_all, fields(store_id = %store.id, status = %store.status))]
 pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
     let status = store.status;
     if !matches!(
@@ -153,6 +154,7 @@ pub async fn reconcile(
     apply(ctx, key, store, finding).await
 }
 
+#[tracing::instrument(skip_all, fields(store_id = %store.id, finding = ?finding))]
 pub async fn apply(
     ctx: &Context,
     key: Option<&EventKey>,

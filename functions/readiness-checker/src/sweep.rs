@@ -22,6 +22,8 @@ use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log};
 use storefleet_shared::context::Context;
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
 use storefleet_shared::stores::{self, Store};
+use storefleet_shared::telemetry;
+use tracing::Instrument;
 
 use crate::reconcile::{Finding, apply, assess};
 use crate::sweep_claim;
@@ -29,6 +31,7 @@ use crate::sweep_claim;
 /// Stores looked at per sweep, oldest change first (bounds one tick's work).
 const BATCH: i64 = 500;
 
+#[tracing::instrument(name = "readiness-checker.sweep", skip_all, fields(event_id = %key.id))]
 pub async fn run(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
     if dedup::already_processed(&ctx.pool, key).await? {
         return Ok(Outcome::Duplicate);
@@ -64,7 +67,11 @@ async fn sweep(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
         let Some(store) = stores::get(&ctx.pool, id).await? else {
             continue;
         };
-        match sweep_one(ctx, &store).await {
+        // each store's check and re-drive join the store's own trace
+        let span =
+            telemetry::store_trace::span(&ctx.pool, id.as_str(), "readiness-checker.sweep-store")
+                .await;
+        match sweep_one(ctx, &store).instrument(span).await {
             Ok(()) => {}
             // one store's bad data must not stop the sweep of the others
             Err(Refusal::BadEvent(detail)) => {
@@ -115,6 +122,7 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
 
 /// Emit the store's request event again, at most once per redrive interval
 /// (the `redriven` entries of the activity log are the memory of that).
+#[tracing::instrument(skip(ctx, store), fields(store_id = %store.id))]
 async fn redrive(
     ctx: &Context,
     store: &Store,

@@ -13,6 +13,7 @@
 )]
 
 mod chain_support;
+mod otlp_receiver;
 
 use std::time::Duration;
 
@@ -885,6 +886,124 @@ async fn the_sweep_times_out_detects_vanished_namespaces_and_redrives(pool: PgPo
         kinds.iter().filter(|k| *k == "redriven").count() >= 2,
         "{kinds:?}"
     );
+}
+
+/// One store's provisioning is one trace: the functions export OTLP to a
+/// receiver in the test, and the spans of the `POST /api/stores` request,
+/// create-store's step, the helm install and readiness-checker's `ready`
+/// all carry the trace id of the caller's `traceparent`; every event emitted
+/// about the store carries it too (the `emit` spans), and so do create-store's
+/// log lines of the helm run.
+#[sqlx::test(migrations = "../../migrations")]
+async fn one_trace_from_post_to_ready(pool: PgPool) {
+    let Some(kube) = kube("one_trace_from_post_to_ready").await else {
+        return;
+    };
+    let (otlp, received) = otlp_receiver::start().await;
+    let chain = Chain::start(
+        pool,
+        Some(&kube),
+        Options {
+            env: vec![
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp),
+                ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let answer = chain
+        .http
+        .post(format!("{}/api/stores", chain.broker))
+        .bearer_auth(&chain.token)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({"type": "woocommerce", "name": "Traced shop"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 202);
+    let id = answer.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    chain.wait_for(&id, "ready", READY_WITHIN).await;
+
+    let in_trace =
+        |service: &str, name: &str, check: &dyn Fn(&otlp_receiver::ReceivedSpan) -> bool| {
+            received.spans().iter().any(|s| {
+                s.service == service && s.name == name && s.trace_id == trace_id && check(s)
+            })
+        };
+    let expected: Vec<(&str, &str, otlp_receiver::SpanCheck)> = vec![
+        ("create-store", "POST /api/stores", Box::new(|_| true)),
+        (
+            "create-store",
+            "create-store.create",
+            Box::new(|s| s.attribute("store_id") == Some(id.as_str())),
+        ),
+        (
+            "create-store",
+            "create-store.provision",
+            Box::new(|s| s.attribute("store_id") == Some(id.as_str())),
+        ),
+        (
+            "create-store",
+            "helm",
+            Box::new(|s| s.attribute("operation") == Some("upgrade_install")),
+        ),
+        (
+            "readiness-checker",
+            "emit",
+            Box::new(|s| {
+                s.attribute("event_type") == Some("io.storefleet.store.ready")
+                    && s.attribute("store_id") == Some(id.as_str())
+            }),
+        ),
+    ];
+    let started = std::time::Instant::now();
+    loop {
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|(service, name, check)| !in_trace(service, name, check.as_ref()))
+            .map(|(service, name, _)| format!("{service} {name}"))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not exported in trace {trace_id}: {missing:?}\nreceived: {:#?}",
+            received.spans()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // every event emitted about the store so far carried the store's trace
+    let emitted: Vec<_> = received
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "emit" && s.attribute("store_id") == Some(id.as_str()))
+        .collect();
+    assert!(
+        emitted.len() >= 3,
+        "requested, installed, ready: {emitted:#?}"
+    );
+    assert!(
+        emitted.iter().all(|s| s.trace_id == trace_id),
+        "an event left the trace: {emitted:#?}"
+    );
+    // and helm's log lines name it
+    let helm_line = chain
+        .log_of("create-store")
+        .lines()
+        .find(|line| line.contains("\"helm finished\"") && line.contains("upgrade_install"))
+        .map(str::to_owned)
+        .expect("helm's log line");
+    assert!(
+        helm_line.contains(&format!("\"trace_id\":\"{trace_id}\"")),
+        "{helm_line}"
+    );
+    delete_and_check_gone(&chain, &kube, &id).await;
 }
 
 /// Store values whose web pod the test cluster keeps in ImagePullBackOff: the

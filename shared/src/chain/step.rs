@@ -38,6 +38,8 @@ pub async fn begin(
         return Ok(Begin::Answer(Outcome::Duplicate));
     }
     let id = incoming::storefleet_store_id(event).map_err(Refusal::BadEvent)?;
+    // the handler's span declares the field (`#[instrument]`)
+    tracing::Span::current().record("store_id", id.as_str());
     let Some(store) = stores::get(&ctx.pool, &id).await? else {
         return Ok(Begin::Answer(
             skip(ctx, &key, format!("no store {id}")).await?,

@@ -84,6 +84,7 @@ pub struct CreatedUser {
 #[utoipa::path(get, path = "/api/me", tag = "account",
     responses((status = 200, body = Me), (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
+#[tracing::instrument(name = "list-stores.me", skip_all)]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Me>> {
     let active_stores = stores::count_active(&state.ctx.pool, caller.id).await?;
     Ok(axum::Json(Me {
@@ -98,6 +99,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::J
 #[utoipa::path(get, path = "/api/engines", tag = "account",
     responses((status = 200, body = EngineList), (status = 401, body = storefleet_shared::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
+#[tracing::instrument(name = "list-stores.engines", skip_all)]
 pub async fn engines(State(state): State<AppState>, _caller: Caller) -> axum::Json<EngineList> {
     axum::Json(EngineList {
         engines: Engine::ALL
@@ -110,6 +112,13 @@ pub async fn engines(State(state): State<AppState>, _caller: Caller) -> axum::Js
             .collect(),
     })
 }
+
+/// `201`, `Cache-Control: no-store` and the user with its one-time token.
+type UserCreated = (
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    axum::Json<CreatedUser>,
+);
 
 /// Create a user (admins only); the answer carries the token once.
 #[utoipa::path(post, path = "/api/users", tag = "account", request_body = CreateUser,
@@ -124,15 +133,12 @@ pub async fn engines(State(state): State<AppState>, _caller: Caller) -> axum::Js
         (status = 422, body = storefleet_shared::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
+#[tracing::instrument(name = "list-stores.create-user", skip_all)]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     json::Json(body): json::Json<CreateUser>,
-) -> Result<(
-    StatusCode,
-    [(axum::http::HeaderName, &'static str); 1],
-    axum::Json<CreatedUser>,
-)> {
+) -> Result<UserCreated> {
     if !caller.is_admin {
         return Err(Error::Forbidden("only admins can create users".into()));
     }

@@ -58,6 +58,7 @@ pub struct Credentials {
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "list-stores.list", skip_all)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,6 +91,7 @@ pub async fn list(
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "list-stores.get-one", skip_all, fields(store_id = %id))]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,6 +116,7 @@ pub async fn get_one(
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "list-stores.activity", skip_all, fields(store_id = %id))]
 pub async fn activity(
     State(state): State<AppState>,
     caller: Caller,
@@ -138,6 +141,7 @@ pub async fn activity(
     ),
     security(("bearer" = []))
 )]
+#[tracing::instrument(name = "list-stores.credentials", skip_all, fields(store_id = %id))]
 pub async fn credentials(
     State(state): State<AppState>,
     caller: Caller,

@@ -436,6 +436,9 @@ impl Helm {
     }
 
     /// Run one helm subprocess within `timeout`, recording its duration.
+    /// Its span (`helm`, a child of the handler's) puts the trace id on
+    /// helm's log lines; the arguments stay out of it (values may be long).
+    #[tracing::instrument(name = "helm", skip(self, args, timeout), fields(otel.kind = "client"))]
     async fn run(
         &self,
         operation: &'static str,
