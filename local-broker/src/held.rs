@@ -81,6 +81,38 @@ async fn forward(mut client: TcpStream, to: SocketAddr) {
     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
 }
 
+/// Writes `NAME=HOST:PORT` lines (what [`read_bound`] reads with a name)
+/// whole: a temporary file renamed, so a reader never sees half of it.
+pub fn write_bound(file: &std::path::Path, bound: &[(&str, SocketAddr)]) -> std::io::Result<()> {
+    let text: String = bound
+        .iter()
+        .map(|(name, addr)| format!("{name}={addr}\n"))
+        .collect();
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, file)
+}
+
+/// Waits until a process wrote its bound address to `file` ([`read_bound`]),
+/// or `alive` says it exited, or `within` passed (`None` then).
+pub async fn wait_bound(
+    file: &std::path::Path,
+    name: Option<&str>,
+    within: std::time::Duration,
+    mut alive: impl FnMut() -> bool,
+) -> Option<SocketAddr> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(bound) = read_bound(file, name) {
+            return Some(bound);
+        }
+        if !alive() || tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Reads a bound address a process wrote to `file` (`HOST:PORT`, or
 /// `NAME=HOST:PORT` lines when it has several listeners: `name` picks one).
 pub fn read_bound(file: &std::path::Path, name: Option<&str>) -> Option<SocketAddr> {

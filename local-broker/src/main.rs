@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use local_broker::held;
 use local_broker::manifest::Manifests;
 use local_broker::server::{self, Options};
 use reqwest::Url;
@@ -31,6 +32,12 @@ struct Cli {
         env = "LOCAL_BROKER_INGRESS_LISTEN"
     )]
     ingress_listen: SocketAddr,
+    /// The URL the functions reach the ingress at, when something in front
+    /// of --ingress-listen forwards to it (the test platform holds one
+    /// address across broker restarts): their K_SINK and the issuer of the
+    /// deliveries' tokens. Default: --ingress-listen's own URL.
+    #[arg(long, value_name = "URL", env = "LOCAL_BROKER_INGRESS_URL", value_parser = parse_base_url)]
+    ingress_url: Option<Url>,
     /// A function already running: NAME=URL, e.g. create-store=http://127.0.0.1:8081 (repeatable).
     #[arg(long = "function", value_name = "NAME=URL", value_parser = parse_function)]
     functions: Vec<(String, Url)>,
@@ -63,12 +70,20 @@ struct Cli {
 
 fn parse_function(s: &str) -> Result<(String, Url), String> {
     let (name, url) = s.split_once('=').ok_or("expected NAME=URL")?;
-    let mut url = Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
+    Ok((name.to_string(), parse_base_url(url)?))
+}
+
+/// An http(s) URL that paths are joined onto (a trailing `/` added).
+fn parse_base_url(s: &str) -> Result<Url, String> {
+    let mut url = Url::parse(s).map_err(|e| format!("{s:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{s:?}: expected an http:// or https:// URL"));
+    }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
-    Ok((name.to_string(), url))
+    Ok(url)
 }
 
 fn parse_run(s: &str) -> Result<(String, PathBuf), String> {
@@ -163,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
         manifests,
         listen: cli.listen,
         ingress_listen: cli.ingress_listen,
+        ingress_url: cli.ingress_url,
         functions,
         run,
         dashboard_dir: cli.dashboard_dir,
@@ -174,6 +190,20 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let base = running.url();
     tracing::info!("gateway and dashboard: {base}");
+    // Port 0 given: whoever started the broker learns the ports it got.
+    if let Some(file) = std::env::var_os(storefleet_shared::server::BOUND_ADDRESS_FILE) {
+        held::write_bound(
+            std::path::Path::new(&file),
+            &[("gateway", running.addr), ("ingress", running.ingress_addr)],
+        )
+        .with_context(|| {
+            format!(
+                "cannot write the bound addresses to {} ({})",
+                std::path::Path::new(&file).display(),
+                storefleet_shared::server::BOUND_ADDRESS_FILE
+            )
+        })?;
+    }
     for b in running
         .bus
         .routes()

@@ -32,6 +32,11 @@ pub struct Options {
     pub listen: SocketAddr,
     /// The broker ingress (`/broker/...`) and the OIDC issuer's documents.
     pub ingress_listen: SocketAddr,
+    /// Where the functions reach the ingress, when that is not
+    /// `ingress_listen` itself (something in front forwards to it, as the
+    /// test platform's held address does across broker restarts): the
+    /// brokers' URLs (K_SINK) and the issuer of the deliveries' tokens.
+    pub ingress_url: Option<Url>,
     /// Functions already running elsewhere: Service name -> base URL.
     pub functions: BTreeMap<String, Url>,
     /// Functions the broker starts: Service name -> binary.
@@ -234,8 +239,12 @@ async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr)>
 pub async fn start(options: Options) -> Result<Running> {
     let (listener, addr) = bind(options.listen).await?;
     let (ingress_listener, ingress_addr) = bind(options.ingress_listen).await?;
-    // The functions' K_SINK and the tokens' issuer: the ingress listener.
-    let base = base_url(ingress_addr);
+    // The functions' K_SINK and the tokens' issuer: the ingress listener,
+    // or the address in front of it.
+    let base = options
+        .ingress_url
+        .clone()
+        .unwrap_or_else(|| base_url(ingress_addr));
 
     // Addresses for the functions the broker starts, held by the broker (no
     // port is picked free and bound later); their URLs join the table.

@@ -35,7 +35,10 @@ pub async fn supervise(process: Process, mut stop: watch::Receiver<bool>) -> Res
         let mut child = Command::new(&process.path)
             .envs(&process.env)
             .env("PORT", "0")
-            .env("STOREFLEET_BOUND_ADDRESS_FILE", &process.bound_file)
+            .env(
+                storefleet_shared::server::BOUND_ADDRESS_FILE,
+                &process.bound_file,
+            )
             // loopback only, like the broker itself (Knative binds all
             // interfaces of the pod; a developer's machine must not)
             .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")

@@ -102,6 +102,7 @@ spec: {}
         manifests,
         listen: "127.0.0.1:0".parse().unwrap(),
         ingress_listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_url: None,
         functions,
         run: BTreeMap::new(),
         dashboard_dir: dashboard.to_path_buf(),

@@ -103,6 +103,7 @@ async fn run_stand_in(function: &std::path::Path) -> server::Running {
         manifests: common::manifests(common::BASE),
         listen: "127.0.0.1:0".parse().unwrap(),
         ingress_listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_url: None,
         functions: BTreeMap::new(),
         run: BTreeMap::from([("fn-a".to_owned(), function.to_path_buf())]),
         dashboard_dir: "/nonexistent".into(),

@@ -162,6 +162,7 @@ pub async fn broker(m: Manifests, functions: &[(&str, &Url)]) -> Running {
         manifests: m,
         listen: "127.0.0.1:0".parse().unwrap(),
         ingress_listen: "127.0.0.1:0".parse().unwrap(),
+        ingress_url: None,
         functions: functions
             .iter()
             .map(|(n, u)| (n.to_string(), (*u).clone()))

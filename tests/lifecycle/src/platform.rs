@@ -4,10 +4,17 @@
 //! source's own ServiceAccount), on a fresh database. Processes can be
 //! killed and restarted to inject faults; every process's output goes to
 //! `target/lifecycle/<test>/logs/`, and the tails are printed when a test fails.
+//!
+//! Every address is held by the harness for the platform's life
+//! ([`HeldAddress`]): a process binds port 0, says which port it got
+//! (`STOREFLEET_BOUND_ADDRESS_FILE`), and its held address forwards there.
+//! A killed process's address refuses connections until its restart; no
+//! port is ever released and bound again, so no other process (or an
+//! outgoing connection's ephemeral port) can take it in between.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::net::TcpListener;
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,10 +23,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use local_broker::held::{HeldAddress, wait_bound};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 use sqlx::Connection;
+use storefleet_shared::server::BOUND_ADDRESS_FILE;
 
 use crate::cluster::{APISERVER_SOURCE_SA, Cluster, FUNCTIONS};
 use crate::database::Database;
@@ -145,6 +154,9 @@ impl StoreChart {
     }
 }
 
+/// How long a process may take to bind its port and say which.
+const STARTS_WITHIN: Duration = Duration::from_secs(60);
+
 struct Process {
     name: String,
     child: Child,
@@ -167,6 +179,11 @@ impl Process {
             name: name.into(),
             child,
         })
+    }
+
+    /// Not exited yet.
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     fn signal(&mut self, signal: Signal) {
@@ -197,9 +214,26 @@ impl Process {
 }
 
 struct Function {
-    port: u16,
+    address: HeldAddress,
+    bound_file: PathBuf,
     env: Vec<(String, String)>,
     process: Option<Process>,
+}
+
+/// The local broker's two addresses, held across its restarts.
+struct BrokerAddresses {
+    gateway: HeldAddress,
+    ingress: HeldAddress,
+    bound_file: PathBuf,
+}
+
+/// A loopback address the harness holds (port 0: the system's choice).
+fn hold_address() -> anyhow::Result<HeldAddress> {
+    HeldAddress::bind(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        &tokio::runtime::Handle::current(),
+    )
+    .context("hold a loopback address")
 }
 
 pub struct Platform {
@@ -210,7 +244,7 @@ pub struct Platform {
     database_url: String,
     bin_dir: PathBuf,
     functions: BTreeMap<&'static str, Function>,
-    broker_port: u16,
+    broker_addresses: BrokerAddresses,
     broker_args: Vec<String>,
     broker_env: Vec<(String, String)>,
     broker: Option<Process>,
@@ -218,11 +252,6 @@ pub struct Platform {
     hold: Arc<AtomicBool>,
     deliveries: Deliveries,
     http: reqwest::Client,
-}
-
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Where the function binaries and local-broker are (`make test-lifecycle`
@@ -293,10 +322,15 @@ impl Platform {
         let credentials = dir.join("kubeconfigs");
         // ≥ 32 random characters, as list-stores requires of a bootstrap token
         let admin_token: String = (0..4).map(|_| crate::random_suffix()).collect();
-        let broker_port = free_port()?;
-        // the broker ingress has a listener of its own (the functions' K_SINK)
-        let ingress_port = free_port()?;
-        let sink = format!("http://127.0.0.1:{ingress_port}/broker/default");
+        std::fs::create_dir_all(dir.join("bound"))?;
+        let broker_addresses = BrokerAddresses {
+            gateway: hold_address()?,
+            // the broker ingress has an address of its own (the functions' K_SINK)
+            ingress: hold_address()?,
+            bound_file: dir.join("bound/local-broker"),
+        };
+        let ingress_url = broker_addresses.ingress.url();
+        let sink = format!("{ingress_url}/broker/default");
         let bin_dir = bin_dir();
         for name in FUNCTIONS
             .iter()
@@ -333,15 +367,20 @@ impl Platform {
                 .display()
                 .to_string(),
             "--listen".to_owned(),
-            format!("127.0.0.1:{broker_port}"),
+            "127.0.0.1:0".to_owned(),
             "--ingress-listen".to_owned(),
-            format!("127.0.0.1:{ingress_port}"),
+            "127.0.0.1:0".to_owned(),
+            // its K_SINK and tokens' issuer: the held address, not the port
+            // this run of the broker got
+            "--ingress-url".to_owned(),
+            ingress_url.clone(),
         ];
         let mut proxies = Vec::new();
         let hold = Arc::new(AtomicBool::new(false));
         let deliveries = Deliveries::default();
         for function in FUNCTIONS {
-            let port = free_port()?;
+            let address = hold_address()?;
+            let bound_file = dir.join("bound").join(function);
             let kubeconfig = cluster
                 .service_account_kubeconfig(function, &credentials)
                 .await?;
@@ -352,15 +391,13 @@ impl Platform {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             env.extend([
-                ("PORT".into(), port.to_string()),
+                ("PORT".into(), "0".into()),
+                (BOUND_ADDRESS_FILE.into(), bound_file.display().to_string()),
                 ("STOREFLEET_LISTEN_ADDRESS".into(), "127.0.0.1".into()),
                 ("K_SERVICE".into(), function.into()),
                 ("K_SINK".into(), sink.clone()),
                 // the local broker signs every delivery; the functions verify it
-                (
-                    "STOREFLEET_EVENTS_OIDC_ISSUER".into(),
-                    format!("http://127.0.0.1:{ingress_port}"),
-                ),
+                ("STOREFLEET_EVENTS_OIDC_ISSUER".into(), ingress_url.clone()),
                 ("DATABASE_URL".into(), db.url.clone()),
                 ("KUBECONFIG".into(), kubeconfig.display().to_string()),
                 (
@@ -395,7 +432,7 @@ impl Platform {
                 ));
             }
             env.extend(options.env.iter().cloned());
-            let target = format!("http://127.0.0.1:{port}");
+            let target = address.url();
             let mode = if options.duplicate_deliveries {
                 Some(Mode::Twice)
             } else if options.holdable == Some(function) {
@@ -405,7 +442,7 @@ impl Platform {
             } else {
                 None
             };
-            let address = match mode {
+            let delivered_to = match mode {
                 Some(mode) => {
                     let proxy = Proxy::start(&target, mode).await?;
                     let url = proxy.url.clone();
@@ -414,11 +451,15 @@ impl Platform {
                 }
                 None => target,
             };
-            broker_args.extend(["--function".to_owned(), format!("{function}={address}")]);
+            broker_args.extend([
+                "--function".to_owned(),
+                format!("{function}={delivered_to}"),
+            ]);
             functions.insert(
                 function,
                 Function {
-                    port,
+                    address,
+                    bound_file,
                     env,
                     process: None,
                 },
@@ -439,12 +480,12 @@ impl Platform {
         let mut platform = Platform {
             dir,
             admin_token,
-            broker_url: format!("http://127.0.0.1:{broker_port}"),
+            broker_url: broker_addresses.gateway.url(),
             chart: options.chart.clone(),
             database_url: db.url.clone(),
             bin_dir,
             functions,
-            broker_port,
+            broker_addresses,
             broker_args,
             broker_env,
             broker: None,
@@ -477,23 +518,36 @@ impl Platform {
         if function.process.is_some() {
             bail!("{name} is already running");
         }
+        let _ = std::fs::remove_file(&function.bound_file);
         let mut cmd = Command::new(bin);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", std::env::var_os("HOME").unwrap_or_default())
             .envs(function.env.iter().map(|(k, v)| (k, v)));
-        function.process = Some(Process::spawn(name, cmd, &log)?);
-        let url = format!("http://127.0.0.1:{}/healthz", function.port);
+        let process = function.process.insert(Process::spawn(name, cmd, &log)?);
+        let bound = wait_bound(&function.bound_file, None, STARTS_WITHIN, || {
+            process.running()
+        })
+        .await;
+        let Some(bound) = bound else {
+            bail!(
+                "{name} did not say which port it bound ({}) within {STARTS_WITHIN:?}:\n{}",
+                function.bound_file.display(),
+                tail(&log, 30)
+            );
+        };
+        function.address.forward_to(Some(bound));
+        let url = format!("{}/healthz", function.address.url());
         self.healthy(name, &url).await
     }
 
     /// SIGKILL a function (and its helm): what an OOM kill or a node loss does.
     pub fn kill_function(&mut self, name: &str) {
-        if let Some(process) = self
-            .functions
-            .get_mut(name)
-            .and_then(|function| function.process.take())
-        {
+        if let Some(process) = self.functions.get_mut(name).and_then(|function| {
+            // refused from now on, as a dead pod's address is
+            function.address.forward_to(None);
+            function.process.take()
+        }) {
             process.kill();
         }
     }
@@ -502,18 +556,37 @@ impl Platform {
         if self.broker.is_some() {
             bail!("the local broker is already running");
         }
+        let addresses = &self.broker_addresses;
+        let _ = std::fs::remove_file(&addresses.bound_file);
         let mut cmd = Command::new(self.bin_dir.join("local-broker"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", std::env::var_os("HOME").unwrap_or_default())
             .envs(self.broker_env.iter().map(|(k, v)| (k, v)))
+            .env(BOUND_ADDRESS_FILE, &addresses.bound_file)
             .args(&self.broker_args);
-        self.broker = Some(Process::spawn(
-            "local-broker",
-            cmd,
-            &self.log("local-broker"),
-        )?);
-        let url = format!("http://127.0.0.1:{}/healthz", self.broker_port);
+        let log = self.log("local-broker");
+        let process = self
+            .broker
+            .insert(Process::spawn("local-broker", cmd, &log)?);
+        for (held, name) in [
+            (&addresses.gateway, "gateway"),
+            (&addresses.ingress, "ingress"),
+        ] {
+            let bound = wait_bound(&addresses.bound_file, Some(name), STARTS_WITHIN, || {
+                process.running()
+            })
+            .await;
+            let Some(bound) = bound else {
+                bail!(
+                    "local-broker did not say which port its {name} bound ({}) within {STARTS_WITHIN:?}:\n{}",
+                    addresses.bound_file.display(),
+                    tail(&log, 30)
+                );
+            };
+            held.forward_to(Some(bound));
+        }
+        let url = format!("{}/healthz", self.broker_addresses.gateway.url());
         self.healthy("local-broker", &url).await
     }
 
@@ -532,6 +605,9 @@ impl Platform {
     /// SIGKILL the local broker: its in-flight events are lost, as an
     /// InMemoryChannel dispatcher's are when it restarts.
     pub fn kill_broker(&mut self) {
+        // refused from now on, as a dead dispatcher's address is
+        self.broker_addresses.gateway.forward_to(None);
+        self.broker_addresses.ingress.forward_to(None);
         if let Some(process) = self.broker.take() {
             process.kill();
         }
