@@ -79,7 +79,11 @@ async fn a_restarted_broker_behind_held_addresses_keeps_its_address_and_issuer()
     for run in ["first", "restarted"] {
         let (broker, gateway_bound, ingress_bound) = start(&ingress.url(), &bound_file).await;
         assert_ne!(gateway_bound, ingress_bound);
-        assert_ne!(ingress_bound, ingress.addr(), "the broker bound a port of its own");
+        assert_ne!(
+            ingress_bound,
+            ingress.addr(),
+            "the broker bound a port of its own"
+        );
         gateway.forward_to(Some(gateway_bound));
         ingress.forward_to(Some(ingress_bound));
         let health = reqwest::get(format!("{}/healthz", gateway.url()))

@@ -24,22 +24,5 @@ pub mod platform;
 pub mod proxy;
 pub mod wait;
 
-use std::path::{Path, PathBuf};
-
-/// The workspace root (this crate is `tests/lifecycle`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the workspace root exists")
-}
-
-/// A random store-id-shaped suffix: 8 characters of `[a-z0-9]`.
-pub fn random_suffix() -> String {
-    use rand::Rng;
-    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..8)
-        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
-        .collect()
-}
+/// The workspace root and random names: the shared test platform's.
+pub use storefleet_test_support::{random_suffix, repo_root};

@@ -113,10 +113,6 @@ async fn secret(admin: &Client, namespace: &str, name: &str) {
         .unwrap();
 }
 
-fn random_id() -> StoreId {
-    StoreId::parse(&random_suffix()).unwrap()
-}
-
 fn helm_as(cluster: &Cluster, kubeconfig: PathBuf, chart: &StoreChart) -> Helm {
     let mut config = HelmConfig::new(&cluster.helm, &chart.path, chart.values.clone());
     config.kubeconfig = Some(kubeconfig);
@@ -182,7 +178,7 @@ async fn no_function_reads_secrets_outside_store_namespaces() {
     // A namespace that is not a store's, one that only looks like a store's
     // (name store-<id>, no ownership labels), and the platform's own.
     let foreign = format!("lifecycle-foreign-{}", random_suffix());
-    let lookalike = random_id().namespace();
+    let lookalike = StoreId::random().namespace();
     namespace(&cluster.admin, &foreign, json!({})).await;
     namespace(&cluster.admin, &lookalike, json!({})).await;
     secret(&cluster.admin, &foreign, "other-app").await;
@@ -279,7 +275,7 @@ async fn no_function_can_exec_attach_or_port_forward() {
     // each_function_does_its_job_with_its_own_token judges).
     let (client, kubeconfig) = functions.get("create-store");
     let actions = actions_as(&cluster, client.clone(), kubeconfig, &chart);
-    let id = random_id();
+    let id = StoreId::random();
     namespace::apply_store_namespace(&client, &id, Engine::WooCommerce)
         .await
         .expect("the store namespace, as create-store");
@@ -376,10 +372,10 @@ async fn no_function_deletes_a_namespace_storefleet_does_not_own() {
     };
     let functions = Functions::of(&cluster, "rbac-delete").await;
     let foreign = format!("lifecycle-foreign-{}", random_suffix());
-    let lookalike_id = random_id();
+    let lookalike_id = StoreId::random();
     let lookalike = lookalike_id.namespace();
     // store-<id> carrying the id label but not managed-by=storefleet
-    let half_labelled = random_id();
+    let half_labelled = StoreId::random();
     namespace(&cluster.admin, &foreign, json!({})).await;
     namespace(&cluster.admin, &lookalike, json!({})).await;
     namespace(
@@ -447,7 +443,7 @@ async fn no_function_holds_a_dangerous_right() {
         return;
     };
     let functions = Functions::of(&cluster, "rbac-dangerous").await;
-    let store_ns = random_id().namespace();
+    let store_ns = StoreId::random().namespace();
     // (verb, group, resource, subresource, namespace, name)
     let dangerous: Vec<(&str, &str, &str, &str, &str, &str)> = vec![
         ("create", "", "pods", "exec", &store_ns, ""),
@@ -644,7 +640,7 @@ async fn each_function_does_its_job_with_its_own_token() {
     };
     let functions = Functions::of(&cluster, "rbac-job").await;
     let chart = StoreChart::selected();
-    let id = random_id();
+    let id = StoreId::random();
     let ns = id.namespace();
 
     // create-store: namespace, RoleBindings, Secret, helm upgrade --install.

@@ -3,100 +3,46 @@
 //! (one per test, from `#[sqlx::test]`) and — when `STOREFLEET_TEST_KUBECONFIG`
 //! names one — the test cluster's real kube-apiserver with the real helm.
 //!
+//! The processes and their addresses are the shared test platform's
+//! (`tests/support`, docs/development.md "Test platform"); what is the
+//! chain suite's own is here: the recording helm in front of the real one,
+//! the fixture chart, a test user's token, reading the database.
+//!
 //! Every process logs (JSON, `debug`) into a file of the test's temporary
 //! directory, so a test can read what was logged.
 
 #![allow(dead_code)]
 
-use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cloudevents::binding::reqwest::RequestBuilderExt;
 use cloudevents::{EventBuilder, EventBuilderV10};
 use kube::Client;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 use sqlx::PgPool;
 use storefleet_shared::testing::database_url;
+pub use storefleet_test_support::FUNCTIONS;
+use storefleet_test_support::Platform;
 
 pub const GATE: &str = "STOREFLEET_TEST_KUBECONFIG";
-pub const FUNCTIONS: [&str; 4] = [
-    "create-store",
-    "delete-store",
-    "list-stores",
-    "readiness-checker",
-];
+
+/// The test cluster of `make test-chain` (`helm`: the real helm).
+pub use storefleet_test_support::cluster::TestCluster as Kube;
 
 /// The test cluster, or `None` (and a visible note) when the gate is unset.
-pub struct Kube {
-    pub kubeconfig: PathBuf,
-    pub helm: PathBuf,
-    pub client: Client,
-}
-
 pub async fn kube(test: &str) -> Option<Kube> {
-    let Some(kubeconfig) = std::env::var_os(GATE).map(PathBuf::from) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: skipped: {GATE} is not set (run `make test-chain` for the chain on the test cluster)"
-        );
-        return None;
-    };
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(&kubeconfig).expect("read the test kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("load the test kubeconfig");
-    let client = Client::try_from(config).expect("kube client");
-    let helm = std::env::var_os("STOREFLEET_TEST_HELM_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let out = Command::new(repo_root().join("scripts/tool"))
-                .arg("helm")
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("run scripts/tool helm");
-            assert!(out.status.success(), "scripts/tool helm failed");
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        });
-    Some(Kube {
-        kubeconfig,
-        helm,
-        client,
-    })
+    storefleet_test_support::cluster::gated(GATE, test, "test-chain").await
 }
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+pub use storefleet_test_support::repo_root;
 
 /// The built binaries sit next to this crate's own.
-fn binary(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_readiness-checker"))
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_readiness-checker"))
         .parent()
         .unwrap()
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build -p create-store -p delete-store -p list-stores -p local-broker` (make test-chain does)",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .to_owned()
 }
 
 /// How to set the chain up.
@@ -116,70 +62,33 @@ pub struct Options<'a> {
 }
 
 pub struct Chain {
-    pub dir: tempfile::TempDir,
     /// The local broker's gateway (the API).
     pub broker: String,
-    /// The broker ingress's own listener (K_SINK, the tokens' issuer).
+    /// The broker ingress's own address (K_SINK, the tokens' issuer).
     pub ingress: String,
-    pub urls: Vec<(&'static str, String)>,
     pub pool: PgPool,
     pub token: String,
     pub http: reqwest::Client,
     pub helm_log: PathBuf,
-    children: Vec<(String, Child)>,
-}
-
-impl Drop for Chain {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        for (_, child) in &mut self.children {
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    platform: Platform,
+    /// Last: removed after the processes writing into it stopped.
+    pub dir: tempfile::TempDir,
 }
 
 impl Chain {
     pub async fn start(pool: PgPool, kube: Option<&Kube>, options: Options<'_>) -> Chain {
         let dir = tempfile::tempdir().unwrap();
         // the manifests, as production applies them, with the test's edits
-        let manifests = dir.path().join("knative");
-        std::fs::create_dir(&manifests).unwrap();
-        for entry in std::fs::read_dir(repo_root().join("knative")).unwrap() {
-            let path = entry.unwrap().path();
-            let mut text = std::fs::read_to_string(&path).unwrap();
-            for (from, to) in &options.manifest_edits {
-                text = text.replace(from, to);
-            }
-            std::fs::write(manifests.join(path.file_name().unwrap()), text).unwrap();
-        }
+        let manifests =
+            storefleet_test_support::manifests::copy(dir.path(), &options.manifest_edits).unwrap();
         let (_, token) = storefleet_shared::testing::user(&pool, "chain", 20, false).await;
 
-        let broker_port = free_port();
-        let broker = format!("http://127.0.0.1:{broker_port}");
-        let ingress_port = free_port();
-        let ingress = format!("http://127.0.0.1:{ingress_port}");
-        let urls: Vec<(&'static str, String)> = FUNCTIONS
-            .iter()
-            .map(|name| (*name, format!("http://127.0.0.1:{}", free_port())))
-            .collect();
-        let log = |name: &str| {
-            let file = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-            (Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
-        };
         let helm_log = dir.path().join("helm-args.log");
         std::fs::write(&helm_log, "").unwrap();
         let kubeconfig = kube
             .map(|k| k.kubeconfig.clone())
             .unwrap_or_else(|| dir.path().join("no-cluster-kubeconfig"));
+        let kubeconfig = kubeconfig.to_str().unwrap();
         let recording_helm = write_recording_helm(
             dir.path(),
             &helm_log,
@@ -187,152 +96,89 @@ impl Chain {
                 .unwrap_or(Path::new("/bin/false")),
             &options,
         );
-        let mut children = Vec::new();
 
-        let mut cmd = Command::new(binary("local-broker"));
-        cmd.arg("--manifests")
-            .arg(&manifests)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{broker_port}"))
-            .arg("--ingress-listen")
-            .arg(format!("127.0.0.1:{ingress_port}"))
-            .env("RUST_LOG", "info,local_broker=debug")
-            .env("KUBECONFIG", &kubeconfig);
-        for (name, url) in &urls {
-            cmd.arg("--function").arg(format!("{name}={url}"));
-        }
+        let mut platform = Platform::new(dir.path(), &bin_dir(), &manifests, &FUNCTIONS).unwrap();
+        platform.broker_env("RUST_LOG", "info,local_broker=debug");
+        platform.broker_env("KUBECONFIG", kubeconfig);
         if kube.is_none() {
-            cmd.arg("--no-apiserver-source");
+            platform.broker_arg("--no-apiserver-source");
         }
-        let (out, err) = log("local-broker");
-        children.push((
-            "local-broker".to_owned(),
-            cmd.stdout(out)
-                .stderr(err)
-                .spawn()
-                .expect("start local-broker"),
-        ));
-
-        for (name, url) in &urls {
-            let port = url.rsplit(':').next().unwrap();
-            let mut cmd = Command::new(binary(name));
-            cmd.env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", dir.path())
-                .env("PORT", port)
-                .env("STOREFLEET_LISTEN_ADDRESS", "127.0.0.1")
-                .env("DATABASE_URL", database_url(&pool))
-                .env("K_SINK", format!("{ingress}/broker/default"))
-                // the broker signs every delivery; the functions verify it
-                .env("STOREFLEET_EVENTS_OIDC_ISSUER", &ingress)
-                .env("K_SERVICE", name)
-                .env("KUBECONFIG", &kubeconfig)
-                .env(
-                    "RUST_LOG",
-                    "debug,hyper=info,h2=info,rustls=info,tower=info",
-                )
-                .env("STOREFLEET_LOG_FORMAT", "json")
-                // the tests' PingSource ticks every second
-                .env("STOREFLEET_SWEEP_INTERVAL_SECONDS", "1")
-                .env("STOREFLEET_HELM_BIN", &recording_helm)
-                .env(
-                    "STOREFLEET_STORE_CHART",
-                    repo_root().join("shared/kube/fixtures/chart"),
-                )
-                .env(
-                    "STOREFLEET_STORE_VALUES",
-                    repo_root().join("shared/kube/fixtures/chart/values.yaml"),
-                )
-                // helm keeps its cache and config in the test's directory
-                .env("HELM_CACHE_HOME", dir.path().join("helm/cache"))
-                .env("HELM_CONFIG_HOME", dir.path().join("helm/config"))
-                .env("HELM_DATA_HOME", dir.path().join("helm/data"));
-            for (key, value) in &options.env {
-                cmd.env(key, value);
-            }
-            for (function, key, value) in &options.env_of {
-                if function == name {
-                    cmd.env(key, value);
-                }
-            }
-            let (out, err) = log(name);
-            children.push((
-                (*name).to_owned(),
-                cmd.stdout(out)
-                    .stderr(err)
-                    .spawn()
-                    .unwrap_or_else(|e| panic!("start {name}: {e}")),
-            ));
+        let chart = repo_root().join("shared/kube/fixtures/chart");
+        let helm_home = dir.path().join("helm");
+        for (key, value) in [
+            ("HOME", dir.path().to_str().unwrap().to_owned()),
+            ("DATABASE_URL", database_url(&pool)),
+            ("KUBECONFIG", kubeconfig.to_owned()),
+            (
+                "RUST_LOG",
+                "debug,hyper=info,h2=info,rustls=info,tower=info".to_owned(),
+            ),
+            ("STOREFLEET_LOG_FORMAT", "json".to_owned()),
+            // the tests' PingSource ticks every second
+            ("STOREFLEET_SWEEP_INTERVAL_SECONDS", "1".to_owned()),
+            (
+                "STOREFLEET_HELM_BIN",
+                recording_helm.to_str().unwrap().to_owned(),
+            ),
+            ("STOREFLEET_STORE_CHART", chart.to_str().unwrap().to_owned()),
+            (
+                "STOREFLEET_STORE_VALUES",
+                chart.join("values.yaml").to_str().unwrap().to_owned(),
+            ),
+            // helm keeps its cache and config in the test's directory
+            (
+                "HELM_CACHE_HOME",
+                helm_home.join("cache").to_str().unwrap().to_owned(),
+            ),
+            (
+                "HELM_CONFIG_HOME",
+                helm_home.join("config").to_str().unwrap().to_owned(),
+            ),
+            (
+                "HELM_DATA_HOME",
+                helm_home.join("data").to_str().unwrap().to_owned(),
+            ),
+        ] {
+            platform.env_all(key, &value);
         }
-
-        let mut chain = Chain {
-            dir,
-            broker,
-            ingress,
-            urls,
+        for (key, value) in &options.env {
+            platform.env_all(key, value);
+        }
+        for (function, key, value) in &options.env_of {
+            platform.env(function, key, value).unwrap();
+        }
+        let started = platform.start().await;
+        if let Err(e) = started {
+            panic!("the chain did not start: {e:#}\n{}", platform.tails(60));
+        }
+        Chain {
+            broker: platform.gateway_url(),
+            ingress: platform.ingress_url(),
             pool,
             token,
             http: reqwest::Client::new(),
             helm_log,
-            children,
-        };
-        let mut health: Vec<String> = vec![
-            format!("{}/healthz", chain.broker),
-            format!("{}/healthz", chain.ingress),
-        ];
-        health.extend(chain.urls.iter().map(|(_, url)| format!("{url}/healthz")));
-        for url in health {
-            let started = Instant::now();
-            loop {
-                if let Ok(answer) = chain.http.get(&url).send().await
-                    && answer.status().is_success()
-                {
-                    break;
-                }
-                chain.assert_running();
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "{url} did not answer within 30 s\n{}",
-                    chain.logs()
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            platform,
+            dir,
         }
-        chain
     }
 
-    fn assert_running(&mut self) {
-        let mut dead = Vec::new();
-        for (name, child) in &mut self.children {
-            if let Some(status) = child.try_wait().unwrap() {
-                dead.push(format!("{name} exited: {status}"));
-            }
-        }
-        assert!(dead.is_empty(), "{dead:?}\n{}", self.logs());
-    }
-
-    pub fn url(&self, function: &str) -> &str {
-        &self
-            .urls
-            .iter()
-            .find(|(name, _)| *name == function)
-            .unwrap()
-            .1
+    pub fn url(&self, function: &str) -> String {
+        self.platform.function_url(function).unwrap()
     }
 
     /// Every process' log, for failure messages and the secret grep.
     pub fn logs(&self) -> String {
         let mut all = String::new();
         for name in std::iter::once("local-broker").chain(FUNCTIONS) {
-            let text = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
-                .unwrap_or_default();
+            let text = std::fs::read_to_string(self.platform.log(name)).unwrap_or_default();
             all.push_str(&format!("===== {name}\n{text}"));
         }
         all
     }
 
     pub fn log_of(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+        std::fs::read_to_string(self.platform.log(name)).unwrap_or_default()
     }
 
     pub fn helm_calls(&self) -> Vec<String> {

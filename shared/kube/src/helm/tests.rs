@@ -1,6 +1,6 @@
 //! The runner against a fake `helm`: a script that records its argv and
 //! answers as each test tells it to. (The real helm runs in
-//! `tests/real_cluster.rs`.)
+//! `tests/real_cluster/`.)
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

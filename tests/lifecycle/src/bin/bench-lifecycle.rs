@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         if chart.is_store_chart {
             "helm/store"
         } else {
-            "tests/lifecycle/fixtures/store-chart"
+            "shared/kube/fixtures/chart (shape: full)"
         },
         args.helm_cap
     );
