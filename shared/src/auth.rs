@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db::users;
 use crate::rate_limit::RateLimits;
 use crate::{Error, Result};
 
@@ -102,12 +103,7 @@ pub async fn find_by_token(pool: &PgPool, token: &str) -> Result<Option<Caller>>
 }
 
 async fn find_by_hash(pool: &PgPool, token_hash: &str) -> Result<Option<Caller>> {
-    Ok(sqlx::query_as::<_, Caller>(
-        "SELECT id, name, is_admin, max_stores FROM users WHERE token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await?)
+    crate::db::users::find_by_token_hash(pool, token_hash).await
 }
 
 /// Validate a user or store name: 1..=64 characters after trimming, no
@@ -232,20 +228,16 @@ pub async fn create_user(
     is_admin: bool,
 ) -> Result<(Caller, String)> {
     let token = new_token();
-    let user = sqlx::query_as::<_, Caller>(
-        // the same name has the same key, so this one arbiter covers both
-        "INSERT INTO users (id, name, name_key, token_hash, max_stores, is_admin)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (name_key) DO NOTHING
-         RETURNING id, name, is_admin, max_stores",
+    let user = users::insert(
+        pool,
+        users::NewUser {
+            name,
+            name_key: &name_key(name),
+            token_hash: &hash_token(&token),
+            max_stores,
+            is_admin,
+        },
     )
-    .bind(Uuid::new_v4())
-    .bind(name)
-    .bind(name_key(name))
-    .bind(hash_token(&token))
-    .bind(max_stores)
-    .bind(is_admin)
-    .fetch_optional(pool)
     .await?
     .ok_or_else(|| {
         Error::Conflict(format!(
@@ -258,17 +250,7 @@ pub async fn create_user(
 /// Upsert the bootstrap admin `admin` with the configured token, so the token
 /// in the Secret always works (rotating the Secret rotates the token).
 pub async fn ensure_bootstrap_admin(pool: &PgPool, token: &str, max_stores: i32) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO users (id, name, name_key, token_hash, max_stores, is_admin)
-         VALUES ($1, 'admin', 'admin', $2, $3, true)
-         ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, is_admin = true",
-    )
-    .bind(Uuid::new_v4())
-    .bind(hash_token(token))
-    .bind(max_stores)
-    .execute(pool)
-    .await?;
-    Ok(())
+    users::upsert_bootstrap_admin(pool, &hash_token(token), max_stores).await
 }
 
 #[cfg(test)]

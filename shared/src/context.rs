@@ -90,9 +90,7 @@ pub async fn migrate_only(function: &str) -> crate::Result<()> {
     let config = Config::from_env()?;
     let pool = crate::db::pool(&config)?;
     crate::db::migrate(&pool).await?;
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(&pool)
-        .await?;
+    let applied = crate::db::applied_migrations(&pool).await?;
     tracing::info!(function, applied, "migrations applied; exiting");
     pool.close().await;
     Ok(())

@@ -4,11 +4,12 @@
 //! - [`config`]: the environment, read once at start, with errors that name the variable.
 //! - [`context`]: the state every router shares, and the start of every `main`.
 //! - [`error`]: the one [`Error`] type and its `application/problem+json` answer.
-//! - [`db`]: the PostgreSQL pool and the migrations.
+//! - [`db`]: the data layer — the PostgreSQL pool, the migrations and every SQL statement
+//!   (one module per table: stores, activity, dedup, lease, sweep claim, users, trace),
+//!   checked at compile time against `.sqlx/`.
 //! - [`auth`]: bearer tokens, users, the [`auth::Caller`] extractor.
 //! - [`domain`]: the vocabulary — store id, engine, status, activity kinds, event types
 //!   (the `storefleet-domain` crate).
-//! - [`stores`]: the store model, its JSON view, its repository functions and its activity log.
 //! - [`events`]: emitting CloudEvents to `K_SINK` from HTTP routes.
 //! - [`chain`]: receiving CloudEvents: extractor, answers, dedup, the Kubernetes side.
 //! - [`metrics`]: the Prometheus registry and `GET /metrics`.
@@ -33,7 +34,6 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod reasons;
 pub mod server;
-pub mod stores;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

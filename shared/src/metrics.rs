@@ -98,10 +98,7 @@ impl Metrics {
     /// Refresh the per-status gauge from the database (every status is
     /// present, zero included, so a dashboard never sees a gap).
     pub async fn refresh_stores(&self, pool: &PgPool) -> Result<()> {
-        let rows: Vec<(Status, i64)> =
-            sqlx::query_as("SELECT status, count(*) FROM stores GROUP BY status")
-                .fetch_all(pool)
-                .await?;
+        let rows = crate::db::stores::count_by_status(pool).await?;
         for status in Status::ALL {
             let count = rows
                 .iter()

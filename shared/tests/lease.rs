@@ -8,7 +8,7 @@
 )]
 
 use sqlx::PgPool;
-use storefleet_shared::chain::lease;
+use storefleet_shared::db::lease;
 use storefleet_shared::testing;
 
 async fn store(pool: &PgPool) -> String {

@@ -16,12 +16,10 @@ use serde_json::json;
 use storefleet_kube::helm::StoreRelease;
 use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::step::{self, Begin};
-use storefleet_shared::chain::{
-    Incoming, Outcome, Refusal, dedup, emit_or_log as emit, skip, with_lease,
-};
+use storefleet_shared::chain::{Incoming, Outcome, Refusal, emit_or_log as emit, skip, with_lease};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::{activity, dedup, stores};
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
-use storefleet_shared::stores;
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
@@ -57,7 +55,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         id: id.clone(),
         host: host.clone(),
     };
-    if stores::is_installed(&ctx.pool, &id).await? {
+    if activity::is_installed(&ctx.pool, &id).await? {
         // a re-driven or late request after the step was done: nothing to redo
         return skip(ctx, &key, format!("store {id} is already installed")).await;
     }
@@ -77,7 +75,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
             let now = stores::lock_status(&mut tx, &id).await?;
             let seconds = done.helm.duration.as_secs_f64();
             if now == Some(Status::Provisioning) {
-                stores::append_activity(
+                activity::append(
                     &mut tx,
                     &id,
                     ActivityKind::Installed,

@@ -10,8 +10,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use storefleet_shared::auth::{Caller, validate_name};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::activity;
+use storefleet_shared::db::stores::{self, Created, NewStore, StoreView};
 use storefleet_shared::domain::{ActivityKind, Engine, EventType, Status};
-use storefleet_shared::stores::{self, Created, NewStore, StoreView};
 use storefleet_shared::{Error, Result, json};
 
 pub fn router(ctx: Context) -> Router {
@@ -132,7 +133,7 @@ pub async fn create(
     {
         tracing::error!(store_id = %store.id, error = %err, "store.requested not sent; the sweep will re-drive it");
         let mut conn = ctx.pool.acquire().await?;
-        stores::append_activity(
+        activity::append(
             &mut conn,
             &store.id,
             ActivityKind::EmitFailed,

@@ -18,12 +18,10 @@ use storefleet_kube::helm::Uninstalled;
 use storefleet_kube::namespace::NamespaceDeletion;
 use storefleet_shared::chain::answer::respond;
 use storefleet_shared::chain::step::{self, Begin};
-use storefleet_shared::chain::{
-    Incoming, Outcome, Refusal, dedup, emit_or_log as emit, with_lease,
-};
+use storefleet_shared::chain::{Incoming, Outcome, Refusal, emit_or_log as emit, with_lease};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::{activity, dedup, stores};
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
-use storefleet_shared::stores;
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
@@ -72,7 +70,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                         None,
                     )
                     .await?;
-                    stores::append_activity(
+                    activity::append(
                         &mut tx,
                         &id,
                         ActivityKind::Uninstalled,
@@ -81,7 +79,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                     )
                     .await?;
                     if moved.is_some() {
-                        stores::append_activity(
+                        activity::append(
                             &mut tx,
                             &id,
                             ActivityKind::Deleted,
@@ -93,7 +91,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
                     moved.is_some()
                 }
                 NamespaceDeletion::Deleting => {
-                    stores::append_activity(
+                    activity::append(
                         &mut tx,
                         &id,
                         ActivityKind::Uninstalled,

@@ -8,8 +8,9 @@ use serde_json::json;
 use storefleet_shared::Result;
 use storefleet_shared::auth::Caller;
 use storefleet_shared::context::Context;
+use storefleet_shared::db::activity;
+use storefleet_shared::db::stores::{self, StoreView};
 use storefleet_shared::domain::{ActivityKind, EventType, StoreId};
-use storefleet_shared::stores::{self, StoreView};
 
 pub fn router(ctx: Context) -> Router {
     Router::new()
@@ -53,7 +54,7 @@ pub async fn delete_store(
     {
         tracing::error!(store_id = %store.id, error = %err, "store.delete-requested not sent; the sweep will re-drive it");
         let mut conn = ctx.pool.acquire().await?;
-        stores::append_activity(
+        activity::append(
             &mut conn,
             &store.id,
             ActivityKind::EmitFailed,

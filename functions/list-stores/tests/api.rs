@@ -53,7 +53,7 @@ async fn get_one_events_and_credentials(pool: PgPool) {
     let (alice, token) = user(&pool, "alice", 5, false).await;
     store_of(&pool, alice.id, "abcd1234", 0).await;
     let mut conn = pool.acquire().await.unwrap();
-    storefleet_shared::stores::append_activity(
+    storefleet_shared::db::activity::append(
         &mut conn,
         "abcd1234",
         storefleet_shared::domain::ActivityKind::Requested,
@@ -62,7 +62,7 @@ async fn get_one_events_and_credentials(pool: PgPool) {
     )
     .await
     .unwrap();
-    storefleet_shared::stores::append_activity(
+    storefleet_shared::db::activity::append(
         &mut conn,
         "abcd1234",
         storefleet_shared::domain::ActivityKind::Installed,

@@ -16,13 +16,11 @@
 use base64::Engine as _;
 use cloudevents::AttributesReader;
 use serde_json::json;
-use storefleet_shared::chain::{
-    EventKey, Outcome, Refusal, dedup, emit_or_log, incoming, seconds_since, skip,
-};
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, announce_failure, incoming, skip};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::{activity, dedup, stores};
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
 use storefleet_shared::reasons;
-use storefleet_shared::stores;
 
 /// The longest reason kept from the subscriber's answer.
 const MAX_DETAIL: usize = 500;
@@ -85,42 +83,18 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     if !dedup::claim(&mut tx, &key).await? {
         return Ok(Outcome::Duplicate);
     }
+    let detail = step_status.map(|_| json!({ "event_type": event.ty() }));
     // back-pressure to the end: not a failure, the sweep re-drives the step
-    let from = step_status.filter(|_| !back_pressure);
-    let moved = match from {
-        Some(from) => {
-            stores::transition(&mut tx, &id, &[from], Status::Failed, Some(&reason)).await?
-        }
+    let failure = match step_status.filter(|_| !back_pressure) {
+        Some(from) => stores::fail(&mut tx, &id, from, &reason, detail.clone()).await?,
         None => None,
     };
-    let kind = if moved.is_some() {
-        ActivityKind::Failed
-    } else {
-        ActivityKind::DeadLetter
-    };
-    stores::append_activity(
-        &mut tx,
-        &id,
-        kind,
-        &reason,
-        step_status.map(|_| json!({ "event_type": event.ty() })),
-    )
-    .await?;
-    if moved.is_some() && from == Some(Status::Provisioning) {
-        ctx.metrics
-            .provisioning_duration
-            .with_label_values(&["failed"])
-            .observe(seconds_since(store.created_at));
+    if failure.is_none() {
+        activity::append(&mut tx, &id, ActivityKind::DeadLetter, &reason, detail).await?;
     }
     tx.commit().await?;
-    if moved.is_some() {
-        emit_or_log(
-            ctx,
-            EventType::StoreFailed,
-            &id,
-            json!({ "reason": reason }),
-        )
-        .await;
+    if let Some(failure) = failure {
+        announce_failure(ctx, &failure).await;
     }
     Ok(Outcome::Done)
 }

@@ -17,10 +17,11 @@ use axum::response::Response;
 use axum::routing::post;
 use cloudevents::AttributesReader;
 use storefleet_shared::chain::answer::respond;
-use storefleet_shared::chain::{EventKey, Incoming, Outcome, Refusal, dedup, incoming, skip};
+use storefleet_shared::chain::{EventKey, Incoming, Outcome, Refusal, incoming, skip};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::{dedup, stores};
 use storefleet_shared::domain::EventType;
-use storefleet_shared::{stores, telemetry};
+use storefleet_shared::telemetry;
 use tracing::Instrument;
 
 pub fn router(ctx: Context) -> Router {

@@ -5,7 +5,6 @@ pub mod dead_letters;
 pub mod handlers;
 pub mod reconcile;
 pub mod sweep;
-pub mod sweep_claim;
 
 use axum::Router;
 use storefleet_shared::context::Context;

@@ -20,11 +20,12 @@ use serde_json::json;
 use storefleet_kube::namespace::{NamespaceState, store_namespace_state};
 use storefleet_kube::readiness::{ReadinessPolicy, Verdict, observe};
 use storefleet_kube::storefront::StorefrontAnswer;
-use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, seconds_since};
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, announce_failure, emit_or_log};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::stores::{self, Store};
+use storefleet_shared::db::{activity, dedup};
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
 use storefleet_shared::reasons;
-use storefleet_shared::stores::{self, Store};
 
 /// What the cluster says about a store. `reason` and `why` are the tenant's
 /// fixed sentences (`failure_reason`, the activity log); `detail` is the
@@ -87,7 +88,7 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
         // pull its image fails before helm returns). Its `installed` event
         // brings the store back here; only the timeout ends it earlier.
         (Status::Provisioning, NamespaceState::Active)
-            if !stores::is_installed(&ctx.pool, &store.id).await? =>
+            if !activity::is_installed(&ctx.pool, &store.id).await? =>
         {
             timed_out(
                 ctx,
@@ -179,7 +180,7 @@ pub async fn apply(
                     .ready_at
                     .map(|at| (at - ready.created_at).num_milliseconds() as f64 / 1000.0)
                     .unwrap_or_default();
-                stores::append_activity(
+                activity::append(
                     &mut tx,
                     id,
                     ActivityKind::Ready,
@@ -204,30 +205,24 @@ pub async fn apply(
             (moved, Some((EventType::StoreReady, json!({}))))
         }
         Finding::Failed { reason, detail } => {
-            let moved =
-                stores::transition(&mut tx, id, &[from], Status::Failed, Some(reason)).await?;
-            if moved.is_some() {
+            let failure = stores::fail(&mut tx, id, from, reason, None).await?;
+            if failure.is_some() {
                 // the cluster's words (image names, exit messages, node
                 // counts, the storefront check's URL) for the platform team
                 tracing::warn!(store_id = %id, reason = %reason, detail = %detail, "store failed");
-                stores::append_activity(&mut tx, id, ActivityKind::Failed, reason, None).await?;
-                if from == Status::Provisioning {
-                    ctx.metrics
-                        .provisioning_duration
-                        .with_label_values(&["failed"])
-                        .observe(seconds_since(store.created_at));
-                }
             }
-            (
-                moved,
-                Some((EventType::StoreFailed, json!({ "reason": reason }))),
-            )
+            tx.commit().await?;
+            if let Some(failure) = failure {
+                tracing::info!(store_id = %id, event_type = EventType::StoreFailed.as_str(), "store moved");
+                announce_failure(ctx, &failure).await;
+            }
+            return Ok(Outcome::Done);
         }
         Finding::Deleted => {
             let moved =
                 stores::transition(&mut tx, id, &[Status::Deleting], Status::Deleted, None).await?;
             if moved.is_some() {
-                stores::append_activity(
+                activity::append(
                     &mut tx,
                     id,
                     ActivityKind::Deleted,
@@ -240,26 +235,17 @@ pub async fn apply(
         }
         Finding::Waiting { why, detail } => {
             // once per distinct reason, so the activity log reads as steps
-            let last: Option<(ActivityKind, String)> = sqlx::query_as(
-                "SELECT kind, message FROM store_events WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let last = activity::last(&mut tx, id).await?;
             // only while the store is still where the verdict was taken from
             // (the sweep's snapshot may be older than a concurrent transition)
-            let still: Option<Status> =
-                sqlx::query_scalar("SELECT status FROM stores WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let still = stores::status(&mut tx, id).await?;
             if still == Some(from)
                 && last
                     .as_ref()
                     .is_none_or(|(kind, message)| *kind != ActivityKind::Waiting || message != why)
             {
                 tracing::info!(store_id = %id, waiting = %why, detail = %detail, "store waiting");
-                stores::append_activity(&mut tx, id, ActivityKind::Waiting, why, None).await?;
+                activity::append(&mut tx, id, ActivityKind::Waiting, why, None).await?;
             }
             (None, None)
         }

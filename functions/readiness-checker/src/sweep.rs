@@ -12,21 +12,21 @@
 //! - `processed_events` older than a week are forgotten.
 //!
 //! At most one sweep runs per `STOREFLEET_SWEEP_INTERVAL_SECONDS`
-//! ([`crate::sweep_claim`]): a ping event that finds a fresher claim is
+//! ([`storefleet_shared::db::sweep_claim`]): a ping event that finds a fresher claim is
 //! acknowledged (`ignored`) and sweeps nothing, so redelivered, duplicated
 //! or forged ping events cannot multiply the sweeps.
 
 use chrono::Utc;
 use serde_json::json;
-use storefleet_shared::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log};
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, emit_or_log};
 use storefleet_shared::context::Context;
+use storefleet_shared::db::stores::{self, Store};
+use storefleet_shared::db::{activity, dedup, sweep_claim};
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
-use storefleet_shared::stores::{self, Store};
 use storefleet_shared::telemetry;
 use tracing::Instrument;
 
 use crate::reconcile::{Finding, apply, assess};
-use crate::sweep_claim;
 
 /// Stores looked at per sweep, oldest change first (bounds one tick's work).
 const BATCH: i64 = 500;
@@ -54,13 +54,7 @@ pub async fn run(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
 }
 
 async fn sweep(ctx: &Context, key: &EventKey) -> Result<Outcome, Refusal> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM stores WHERE status IN ('provisioning', 'ready', 'deleting')
-         ORDER BY updated_at LIMIT $1",
-    )
-    .bind(BATCH)
-    .fetch_all(&ctx.pool)
-    .await?;
+    let ids = stores::unsettled_ids(&ctx.pool, BATCH).await?;
     let mut unavailable = None;
     for id in &ids {
         // re-read: a store may have moved since the list
@@ -102,7 +96,7 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
     };
     match (&finding, status) {
         (Finding::Waiting { .. }, Status::Provisioning)
-            if stale(store.updated_at) && !stores::is_installed(&ctx.pool, &store.id).await? =>
+            if stale(store.updated_at) && !activity::is_installed(&ctx.pool, &store.id).await? =>
         {
             redrive(ctx, store, EventType::StoreRequested, "provisioning").await?;
         }
@@ -129,19 +123,11 @@ async fn redrive(
     event_type: EventType,
     step: &str,
 ) -> Result<(), Refusal> {
-    let recent: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = 'redriven'
-                        AND at > now() - make_interval(secs => $2))",
-    )
-    .bind(&store.id)
-    .bind(ctx.config.chain.redrive_after.as_secs_f64())
-    .fetch_one(&ctx.pool)
-    .await?;
-    if recent {
+    if activity::redriven_within(&ctx.pool, &store.id, ctx.config.chain.redrive_after).await? {
         return Ok(());
     }
     let mut conn = ctx.pool.acquire().await?;
-    stores::append_activity(
+    activity::append(
         &mut conn,
         &store.id,
         ActivityKind::Redriven,

@@ -1,25 +1,26 @@
 //! Receiving CloudEvents (`docs/events.md`): the binary-mode
 //! extractor with its own body limit, the answers the Knative data plane
-//! understands, deduplication on (`source`, `id`) in `processed_events`, the
-//! lazily built Kubernetes side, and where the store id of an event is.
+//! understands, the lazily built Kubernetes side, and where the store id of
+//! an event is. Deduplication (`processed_events`) and the operation lease
+//! are tables of the data layer: [`crate::db::dedup`], [`crate::db::lease`].
 //!
 //! The handlers themselves live in each function's `handlers.rs`; this module
 //! holds what they share.
 
 pub mod answer;
 pub mod cluster;
-pub mod dedup;
 pub mod incoming;
-pub mod lease;
 pub mod oidc;
 pub mod step;
 
+pub use crate::db::dedup::EventKey;
 pub use answer::{Outcome, Refusal};
 pub use cluster::Cluster;
-pub use dedup::EventKey;
 pub use incoming::Incoming;
 
 use crate::context::Context;
+use crate::db::stores::Failure;
+use crate::db::{dedup, lease};
 use crate::domain::EventType;
 
 /// Record the event as handled without changing anything (an [`Outcome::Ignored`]).
@@ -35,6 +36,20 @@ pub async fn emit_or_log(ctx: &Context, event_type: EventType, id: &str, data: s
     if let Err(err) = ctx.emitter.emit(event_type, id, data).await {
         tracing::error!(store_id = %id, event_type = event_type.as_str(), error = %err, "event not sent; the sweep will catch up");
     }
+}
+
+/// After the commit of a [`crate::db::stores::fail`]: observe the
+/// provisioning duration (label `failed`) when the store was provisioning,
+/// and emit `io.storefleet.store.failed`.
+pub async fn announce_failure(ctx: &Context, failure: &Failure) {
+    if let Some(seconds) = failure.provisioning_seconds() {
+        ctx.metrics
+            .provisioning_duration
+            .with_label_values(&["failed"])
+            .observe(seconds);
+    }
+    let (event_type, data) = failure.event();
+    emit_or_log(ctx, event_type, failure.store.id.as_str(), data).await;
 }
 
 /// Seconds from `at` to now (never negative).

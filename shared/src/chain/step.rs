@@ -2,12 +2,12 @@
 //! before the slow work, and failing the store afterwards.
 
 use cloudevents::AttributesReader;
-use serde_json::json;
 
-use crate::chain::{EventKey, Outcome, Refusal, dedup, emit_or_log, incoming, seconds_since, skip};
+use crate::chain::{EventKey, Outcome, Refusal, announce_failure, incoming, skip};
 use crate::context::Context;
-use crate::domain::{ActivityKind, EventType, Status};
-use crate::stores::{self, Store};
+use crate::db::dedup;
+use crate::db::stores::{self, Store};
+use crate::domain::{EventType, Status};
 
 /// How a step handler starts.
 pub enum Begin {
@@ -57,8 +57,9 @@ pub async fn begin(
 }
 
 /// The step failed for a reason a person must act on: claim the event and
-/// move the store from `from` to `failed` with `reason` in one transaction,
-/// then emit `io.storefleet.store.failed`. `reason` is what the tenant reads
+/// move the store from `from` to `failed` with `reason` in one transaction
+/// ([`stores::fail`]), then emit `io.storefleet.store.failed`
+/// ([`announce_failure`]). `reason` is what the tenant reads
 /// (one of [`crate::reasons`]); `cause`, the raw error, goes to the log only.
 pub async fn fail(
     ctx: &Context,
@@ -74,19 +75,10 @@ pub async fn fail(
     if !dedup::claim(&mut tx, key).await? {
         return Ok(Outcome::Duplicate);
     }
-    let moved = stores::transition(&mut tx, id, &[from], Status::Failed, Some(reason)).await?;
-    if moved.is_some() {
-        stores::append_activity(&mut tx, id, ActivityKind::Failed, reason, None).await?;
-        if from == Status::Provisioning {
-            ctx.metrics
-                .provisioning_duration
-                .with_label_values(&["failed"])
-                .observe(seconds_since(store.created_at));
-        }
-    }
+    let failure = stores::fail(&mut tx, id, from, reason, None).await?;
     tx.commit().await?;
-    if moved.is_some() {
-        emit_or_log(ctx, EventType::StoreFailed, id, json!({ "reason": reason })).await;
+    if let Some(failure) = failure {
+        announce_failure(ctx, &failure).await;
     }
     Ok(Outcome::Done)
 }

@@ -13,6 +13,7 @@
 use sqlx::PgPool;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::db;
 use crate::telemetry::{continue_trace, propagation};
 
 /// Remember the current span's trace as store `store_id`'s. Best effort:
@@ -21,14 +22,14 @@ pub async fn remember(pool: &PgPool, store_id: &str) {
     let Some((parent, state)) = propagation::to_w3c(&tracing::Span::current().context()) else {
         return;
     };
-    let written =
-        sqlx::query("UPDATE stores SET trace_parent = $2, trace_state = $3 WHERE id = $1")
-            .bind(store_id)
-            .bind(parent)
-            // the column's bound; a longer one is vendors' extra, not the trace
-            .bind(state.filter(|s| s.len() <= 512))
-            .execute(pool)
-            .await;
+    let written = db::trace::remember(
+        pool,
+        store_id,
+        &parent,
+        // the column's bound; a longer one is vendors' extra, not the trace
+        state.as_deref().filter(|s| s.len() <= 512),
+    )
+    .await;
     if let Err(err) = written {
         tracing::warn!(store_id, error = %err, "the store's trace context not remembered");
     }
@@ -36,12 +37,7 @@ pub async fn remember(pool: &PgPool, store_id: &str) {
 
 /// The trace context store `store_id` remembers (an empty context when none).
 pub async fn recall(pool: &PgPool, store_id: &str) -> sqlx::Result<opentelemetry::Context> {
-    let row: Option<(Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT trace_parent, trace_state FROM stores WHERE id = $1")
-            .bind(store_id)
-            .fetch_optional(pool)
-            .await?;
-    let (parent, state) = row.unwrap_or_default();
+    let (parent, state) = db::trace::recall(pool, store_id).await?;
     let mut headers = axum::http::HeaderMap::new();
     for (name, value) in [("traceparent", parent), ("tracestate", state)] {
         if let Some(value) = value.and_then(|v| v.parse().ok()) {

@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use storefleet_shared::auth::{self, Caller, validate_name};
+use storefleet_shared::db::stores;
 use storefleet_shared::domain::Engine;
-use storefleet_shared::{Error, Result, json, stores};
+use storefleet_shared::{Error, Result, json};
 
 type AppState = crate::State;
 

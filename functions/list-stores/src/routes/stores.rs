@@ -5,8 +5,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use storefleet_shared::auth::Caller;
+use storefleet_shared::db::activity::{self, ActivityEntry};
+use storefleet_shared::db::stores::{self, StoreView};
 use storefleet_shared::domain::StoreId;
-use storefleet_shared::stores::{self, ActivityEntry, StoreView};
 use storefleet_shared::{Error, Result};
 
 type AppState = crate::State;
@@ -125,7 +126,7 @@ pub async fn activity(
     let id = StoreId::parse(&id)?;
     let store = stores::get_live_for_owner(&state.ctx.pool, caller.id, &id).await?;
     Ok(Json(ActivityList {
-        events: stores::activity(&state.ctx.pool, &store.id).await?,
+        events: activity::list(&state.ctx.pool, &store.id).await?,
     }))
 }
 

@@ -1,6 +1,7 @@
-//! The store: its row, its JSON view, and the repository functions every
-//! function uses. Status changes are guarded updates (`WHERE status = ANY(…)`),
-//! so a late or repeated event can never move a store backwards.
+//! The store (`stores`): its row, its JSON view, and the repository
+//! functions every function uses. Status changes are guarded updates
+//! (`WHERE status = ANY(…)`), so a late or repeated event can never move a
+//! store backwards; [`fail`] is the one way a store becomes `failed`.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -9,7 +10,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::domain::{ActivityKind, Engine, Status, StoreId};
+use crate::db::{activity, users};
+use crate::domain::{ActivityKind, Engine, EventType, Status, StoreId};
 use crate::{Error, Result};
 
 /// A row of `stores`.
@@ -32,8 +34,45 @@ pub struct Store {
     pub request_hash: Option<String>,
 }
 
-const COLUMNS: &str = "id, owner_id, name, type, namespace, status, url, failure_reason, created_at, \
-                       updated_at, ready_at, deleted_at, idempotency_key, request_hash";
+/// `sqlx::query_as!(Store, …)` with `SELECT <the columns of Store> FROM
+/// stores ` before `$tail`. The columns are written once, here; each says its
+/// nullability (`!`, `?`) and its Rust type, so a `RETURNING` list reads the
+/// same as a `SELECT`. (`+` joins string literals in sqlx's macros.)
+macro_rules! select_store {
+    ($tail:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Store,
+            r#"SELECT id AS "id!: StoreId", owner_id AS "owner_id!", name AS "name!",
+                      type AS "engine!: Engine", namespace AS "namespace!",
+                      status AS "status!: Status", url AS "url!",
+                      failure_reason AS "failure_reason?", created_at AS "created_at!",
+                      updated_at AS "updated_at!", ready_at AS "ready_at?",
+                      deleted_at AS "deleted_at?", idempotency_key AS "idempotency_key?",
+                      request_hash AS "request_hash?"
+               FROM stores "# + $tail
+            $(, $arg)*
+        )
+    };
+}
+
+/// `sqlx::query_as!(Store, …)` of `$head` followed by `RETURNING <the columns
+/// of Store>` (the same list as [`select_store!`]).
+macro_rules! returning_store {
+    ($head:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Store,
+            $head + r#"
+               RETURNING id AS "id!: StoreId", owner_id AS "owner_id!", name AS "name!",
+                      type AS "engine!: Engine", namespace AS "namespace!",
+                      status AS "status!: Status", url AS "url!",
+                      failure_reason AS "failure_reason?", created_at AS "created_at!",
+                      updated_at AS "updated_at!", ready_at AS "ready_at?",
+                      deleted_at AS "deleted_at?", idempotency_key AS "idempotency_key?",
+                      request_hash AS "request_hash?""#
+            $(, $arg)*
+        )
+    };
+}
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct StoreUrls {
@@ -116,19 +155,16 @@ pub async fn insert_within_quota(
     new: NewStore<'_>,
 ) -> Result<Created> {
     let mut tx = pool.begin().await?;
-    let max_stores: i32 =
-        sqlx::query_scalar("SELECT max_stores FROM users WHERE id = $1 FOR UPDATE")
-            .bind(new.owner_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::InvalidToken("the token's user no longer exists".into()))?;
+    let max_stores = users::lock_max_stores(&mut tx, new.owner_id)
+        .await?
+        .ok_or_else(|| Error::InvalidToken("the token's user no longer exists".into()))?;
 
     if let Some(key) = new.idempotency_key {
-        let existing = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM stores WHERE owner_id = $1 AND idempotency_key = $2 AND status <> 'deleted'"
-        )))
-        .bind(new.owner_id)
-        .bind(key)
+        let existing = select_store!(
+            "WHERE owner_id = $1 AND idempotency_key = $2 AND status <> 'deleted'",
+            new.owner_id,
+            key
+        )
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(store) = existing {
@@ -144,12 +180,7 @@ pub async fn insert_within_quota(
         }
     }
 
-    let active: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM stores WHERE owner_id = $1 AND status <> 'deleted'",
-    )
-    .bind(new.owner_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let active = count_active(&mut *tx, new.owner_id).await?;
     if active >= i64::from(max_stores) {
         return Err(Error::QuotaExceeded(format!(
             "you have {active} of {max_stores} stores; delete one before creating another"
@@ -159,24 +190,23 @@ pub async fn insert_within_quota(
     // a random id collision is astronomically rare; retry a few times anyway
     for _ in 0..3 {
         let id = StoreId::random();
-        let inserted = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
+        let inserted = returning_store!(
             "INSERT INTO stores (id, owner_id, name, type, namespace, url, idempotency_key, request_hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT DO NOTHING
-             RETURNING {COLUMNS}"
-        )))
-        .bind(&id)
-        .bind(new.owner_id)
-        .bind(new.name)
-        .bind(new.engine)
-        .bind(id.namespace())
-        .bind(config.store_base_url(&id))
-        .bind(new.idempotency_key)
-        .bind(new.idempotency_key.map(|_| new.request_hash))
+             ON CONFLICT DO NOTHING",
+            id.as_str(),
+            new.owner_id,
+            new.name,
+            new.engine.as_str(),
+            id.namespace(),
+            config.store_base_url(&id),
+            new.idempotency_key,
+            new.idempotency_key.map(|_| new.request_hash),
+        )
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(store) = inserted {
-            append_activity(
+            activity::append(
                 &mut tx,
                 &store.id,
                 ActivityKind::Requested,
@@ -193,13 +223,11 @@ pub async fn insert_within_quota(
 
 /// A store of this owner (deleted ones included: the caller decides).
 pub async fn get_for_owner(pool: &PgPool, owner_id: Uuid, id: &str) -> Result<Option<Store>> {
-    Ok(sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM stores WHERE id = $1 AND owner_id = $2"
-    )))
-    .bind(id)
-    .bind(owner_id)
-    .fetch_optional(pool)
-    .await?)
+    Ok(
+        select_store!("WHERE id = $1 AND owner_id = $2", id, owner_id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// A live (not deleted) store of this owner, or a 404 that says so.
@@ -212,12 +240,9 @@ pub async fn get_live_for_owner(pool: &PgPool, owner_id: Uuid, id: &str) -> Resu
 
 /// Any store by id (event handlers).
 pub async fn get(pool: &PgPool, id: &str) -> Result<Option<Store>> {
-    Ok(sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM stores WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?)
+    Ok(select_store!("WHERE id = $1", id)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// An opaque keyset cursor: the position after the last store of a page.
@@ -266,17 +291,16 @@ pub async fn list_page(
         Some((at, id)) => (Some(at), Some(id)),
         None => (None, None),
     };
-    let mut stores = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM stores
-         WHERE owner_id = $1 AND status <> 'deleted'
+    let mut stores = select_store!(
+        "WHERE owner_id = $1 AND status <> 'deleted'
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
          ORDER BY created_at DESC, id DESC
-         LIMIT $4"
-    )))
-    .bind(owner_id)
-    .bind(at)
-    .bind(id)
-    .bind(limit + 1)
+         LIMIT $4",
+        owner_id,
+        at,
+        id.as_ref().map(StoreId::as_str),
+        limit + 1,
+    )
     .fetch_all(pool)
     .await?;
     let next_cursor = if stores.len() as i64 > limit {
@@ -291,13 +315,40 @@ pub async fn list_page(
     })
 }
 
-/// Count of the owner's live stores (quota display).
-pub async fn count_active(pool: &PgPool, owner_id: Uuid) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM stores WHERE owner_id = $1 AND status <> 'deleted'",
+/// Count of the owner's live stores (quota display, and the quota check in
+/// [`insert_within_quota`]'s transaction).
+pub async fn count_active(db: impl sqlx::PgExecutor<'_>, owner_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM stores WHERE owner_id = $1 AND status <> 'deleted'"#,
+        owner_id
     )
-    .bind(owner_id)
-    .fetch_one(pool)
+    .fetch_one(db)
+    .await?)
+}
+
+/// How many stores are in each status (the metrics' gauge); a status without
+/// stores is absent.
+pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(Status, i64)>> {
+    Ok(sqlx::query!(
+        r#"SELECT status AS "status: Status", count(*) AS "count!" FROM stores GROUP BY status"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.status, row.count))
+    .collect())
+}
+
+/// The ids of the stores the sweep re-checks (`provisioning`, `ready`,
+/// `deleting`), the least recently changed first, at most `limit`.
+pub async fn unsettled_ids(pool: &PgPool, limit: i64) -> Result<Vec<StoreId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id: StoreId" FROM stores
+           WHERE status IN ('provisioning', 'ready', 'deleting')
+           ORDER BY updated_at LIMIT $1"#,
+        limit
+    )
+    .fetch_all(pool)
     .await?)
 }
 
@@ -312,20 +363,79 @@ pub async fn transition(
     failure_reason: Option<&str>,
 ) -> Result<Option<Store>> {
     let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    Ok(sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
+    Ok(returning_store!(
         "UPDATE stores SET status = $3, updated_at = now(),
              ready_at = CASE WHEN $3 = 'ready' THEN coalesce(ready_at, now()) ELSE ready_at END,
              deleted_at = CASE WHEN $3 = 'deleted' THEN now() ELSE NULL END,
              failure_reason = CASE WHEN $3 = 'failed' THEN $4 ELSE failure_reason END
-         WHERE id = $1 AND status = ANY($2)
-         RETURNING {COLUMNS}"
-    )))
-    .bind(id)
-    .bind(&from)
-    .bind(to.as_str())
-    .bind(failure_reason)
+         WHERE id = $1 AND status = ANY($2)",
+        id,
+        &from[..] as &[&str],
+        to.as_str(),
+        failure_reason,
+    )
     .fetch_optional(conn)
     .await?)
+}
+
+/// A store that has just become `failed` (by [`fail`]): what its caller
+/// does once the transaction has committed — emit [`Failure::event`], and
+/// observe [`Failure::provisioning_seconds`] in the provisioning histogram
+/// (`storefleet_shared::chain::announce_failure` does both).
+#[derive(Debug)]
+#[must_use = "a failed store's event is emitted after the commit (chain::announce_failure)"]
+pub struct Failure {
+    /// The row after the change.
+    pub store: Store,
+    /// The status it failed from.
+    pub from: Status,
+    /// The tenant's sentence (`failure_reason`, the activity log, the event).
+    pub reason: String,
+}
+
+impl Failure {
+    /// `io.storefleet.store.failed` and its data.
+    pub fn event(&self) -> (EventType, serde_json::Value) {
+        (
+            EventType::StoreFailed,
+            serde_json::json!({ "reason": self.reason }),
+        )
+    }
+
+    /// Seconds from the store's creation to now when it failed while
+    /// provisioning (the `failed` observation of the provisioning duration);
+    /// `None` when it failed from another status.
+    pub fn provisioning_seconds(&self) -> Option<f64> {
+        (self.from == Status::Provisioning).then(|| {
+            (Utc::now() - self.store.created_at)
+                .num_milliseconds()
+                .max(0) as f64
+                / 1000.0
+        })
+    }
+}
+
+/// The one way a store becomes `failed`, in the caller's transaction: move
+/// it from `from` with `reason` (guarded: `None` when it is no longer in
+/// `from`, and nothing is written) and append the `failed` entry of its
+/// activity log (with `detail`). The caller commits, then does what the
+/// returned [`Failure`] says.
+pub async fn fail(
+    conn: &mut PgConnection,
+    id: &str,
+    from: Status,
+    reason: &str,
+    detail: Option<serde_json::Value>,
+) -> Result<Option<Failure>> {
+    let Some(store) = transition(conn, id, &[from], Status::Failed, Some(reason)).await? else {
+        return Ok(None);
+    };
+    activity::append(conn, id, ActivityKind::Failed, reason, detail).await?;
+    Ok(Some(Failure {
+        store,
+        from,
+        reason: reason.to_owned(),
+    }))
 }
 
 /// The store's status, its row locked until the transaction ends: a step that
@@ -333,23 +443,21 @@ pub async fn transition(
 /// another function meanwhile (readiness-checker failing the store, the owner
 /// deleting it) is seen, not overwritten in the log.
 pub async fn lock_status(conn: &mut PgConnection, id: &str) -> Result<Option<Status>> {
-    Ok(
-        sqlx::query_scalar("SELECT status FROM stores WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        r#"SELECT status AS "status: Status" FROM stores WHERE id = $1 FOR UPDATE"#,
+        id
     )
+    .fetch_optional(conn)
+    .await?)
 }
 
-/// Whether create-store finished its step for the store: the `installed`
-/// entry of its activity log (the namespace, credentials and release applied).
-pub async fn is_installed(pool: &PgPool, id: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = $2)",
+/// The store's status now (no lock).
+pub async fn status(conn: &mut PgConnection, id: &str) -> Result<Option<Status>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT status AS "status: Status" FROM stores WHERE id = $1"#,
+        id
     )
-    .bind(id)
-    .bind(ActivityKind::Installed)
-    .fetch_one(pool)
+    .fetch_optional(conn)
     .await?)
 }
 
@@ -388,17 +496,16 @@ pub async fn request_delete(
     stale_after: std::time::Duration,
 ) -> Result<(Store, DeleteRequest)> {
     let mut tx = pool.begin().await?;
-    let moved = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
+    let moved = returning_store!(
         "UPDATE stores SET status = 'deleting', updated_at = now()
-         WHERE id = $1 AND owner_id = $2 AND status IN ('provisioning', 'ready', 'failed')
-         RETURNING {COLUMNS}"
-    )))
-    .bind(id)
-    .bind(owner_id)
+         WHERE id = $1 AND owner_id = $2 AND status IN ('provisioning', 'ready', 'failed')",
+        id,
+        owner_id,
+    )
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(store) = moved {
-        append_activity(
+        activity::append(
             &mut tx,
             id,
             ActivityKind::DeleteRequested,
@@ -409,34 +516,19 @@ pub async fn request_delete(
         tx.commit().await?;
         return Ok((store, DeleteRequest::Moved));
     }
-    let store = sqlx::query_as::<_, Store>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM stores
-         WHERE id = $1 AND owner_id = $2 AND status <> 'deleted' FOR UPDATE"
-    )))
-    .bind(id)
-    .bind(owner_id)
+    let store = select_store!(
+        "WHERE id = $1 AND owner_id = $2 AND status <> 'deleted' FOR UPDATE",
+        id,
+        owner_id,
+    )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| Error::NotFound(format!("you have no store with id {id:?}")))?;
-    let stale: bool = sqlx::query_scalar(
-        "WITH last AS (
-             SELECT max(id) AS id, max(at) AS at FROM store_events
-             WHERE store_id = $1 AND kind IN ('delete-requested', 'delete-re-requested'))
-         SELECT last.id IS NULL
-             OR last.at < now() - make_interval(secs => $2)
-             OR EXISTS (SELECT 1 FROM store_events
-                        WHERE store_id = $1 AND kind = 'emit-failed' AND id > last.id)
-         FROM last",
-    )
-    .bind(id)
-    .bind(stale_after.as_secs_f64())
-    .fetch_one(&mut *tx)
-    .await?;
-    if !stale {
+    if !activity::delete_request_stale(&mut tx, id, stale_after).await? {
         tx.rollback().await?;
         return Ok((store, DeleteRequest::InFlight));
     }
-    append_activity(
+    activity::append(
         &mut tx,
         id,
         ActivityKind::DeleteReRequested,
@@ -446,46 +538,4 @@ pub async fn request_delete(
     .await?;
     tx.commit().await?;
     Ok((store, DeleteRequest::Stale))
-}
-
-/// Append to the store's activity log.
-pub async fn append_activity(
-    conn: &mut PgConnection,
-    store_id: &str,
-    kind: ActivityKind,
-    message: &str,
-    detail: Option<serde_json::Value>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO store_events (store_id, kind, message, detail) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(store_id)
-    .bind(kind)
-    .bind(message)
-    .bind(detail)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-// One entry of a store's activity log, as the API shows it (its schema
-// keeps the API document's name `StoreEvent`; a doc comment would become
-// its description there).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-#[schema(as = StoreEvent)]
-pub struct ActivityEntry {
-    pub at: DateTime<Utc>,
-    pub kind: String,
-    pub message: String,
-    pub detail: Option<serde_json::Value>,
-}
-
-/// The activity log of a store, oldest first.
-pub async fn activity(pool: &PgPool, store_id: &str) -> Result<Vec<ActivityEntry>> {
-    Ok(sqlx::query_as::<_, ActivityEntry>(
-        "SELECT at, kind, message, detail FROM store_events WHERE store_id = $1 ORDER BY id",
-    )
-    .bind(store_id)
-    .fetch_all(pool)
-    .await?)
 }

@@ -32,11 +32,11 @@ impl EventKey {
 /// Whether this event was handled before (outside a transaction: a cheap
 /// early exit; [`claim`] is the authority).
 pub async fn already_processed(pool: &PgPool, key: &EventKey) -> Result<bool> {
-    Ok(sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM processed_events WHERE source = $1 AND id = $2)",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM processed_events WHERE source = $1 AND id = $2) AS "processed!""#,
+        key.source,
+        key.id,
     )
-    .bind(&key.source)
-    .bind(&key.id)
     .fetch_one(pool)
     .await?)
 }
@@ -44,11 +44,11 @@ pub async fn already_processed(pool: &PgPool, key: &EventKey) -> Result<bool> {
 /// Record the event as handled, in the caller's transaction. `false`: it
 /// already was (the caller rolls back its own changes).
 pub async fn claim(conn: &mut PgConnection, key: &EventKey) -> Result<bool> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO processed_events (source, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        key.source,
+        key.id,
     )
-    .bind(&key.source)
-    .bind(&key.id)
     .execute(conn)
     .await?;
     Ok(inserted.rows_affected() == 1)
@@ -57,10 +57,10 @@ pub async fn claim(conn: &mut PgConnection, key: &EventKey) -> Result<bool> {
 /// Forget events older than `days` (the sweep calls it): redeliveries come
 /// within minutes, so a week is far beyond any retry schedule.
 pub async fn forget_older_than(pool: &PgPool, days: i32) -> Result<u64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "DELETE FROM processed_events WHERE processed_at < now() - make_interval(days => $1)",
+        days
     )
-    .bind(days)
     .execute(pool)
     .await?
     .rows_affected())

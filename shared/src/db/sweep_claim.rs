@@ -25,15 +25,15 @@ pub struct Claim {
 /// than `interval` ago.
 pub async fn take(pool: &PgPool, interval: Duration) -> sqlx::Result<Option<Claim>> {
     let holder = Uuid::new_v4();
-    let taken: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO sweep_claim (job, claimed_at, holder) VALUES ($1, now(), $2)
-         ON CONFLICT (job) DO UPDATE SET claimed_at = now(), holder = $2
-         WHERE sweep_claim.claimed_at <= now() - make_interval(secs => $3)
-         RETURNING holder",
+    let taken = sqlx::query_scalar!(
+        r#"INSERT INTO sweep_claim (job, claimed_at, holder) VALUES ($1, now(), $2)
+           ON CONFLICT (job) DO UPDATE SET claimed_at = now(), holder = $2
+           WHERE sweep_claim.claimed_at <= now() - make_interval(secs => $3)
+           RETURNING holder AS "holder!""#,
+        JOB,
+        holder,
+        interval.as_secs_f64(),
     )
-    .bind(JOB)
-    .bind(holder)
-    .bind(interval.as_secs_f64())
     .fetch_optional(pool)
     .await?;
     Ok(taken.map(|holder| Claim { holder }))
@@ -41,10 +41,12 @@ pub async fn take(pool: &PgPool, interval: Duration) -> sqlx::Result<Option<Clai
 
 /// Give the claim back (only if still ours), so the retry of this tick runs.
 pub async fn release(pool: &PgPool, claim: Claim) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sweep_claim WHERE job = $1 AND holder = $2")
-        .bind(JOB)
-        .bind(claim.holder)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM sweep_claim WHERE job = $1 AND holder = $2",
+        JOB,
+        claim.holder,
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -31,14 +31,14 @@ pub struct Held {
 /// Take the lease of store `id`; `None` when another operation holds it.
 pub async fn acquire(pool: &PgPool, id: &str) -> Result<Option<Held>> {
     let holder = Uuid::new_v4();
-    let taken = sqlx::query(
+    let taken = sqlx::query!(
         "UPDATE stores SET operation_lease_until = now() + make_interval(secs => $2),
                            operation_lease_holder = $3
          WHERE id = $1 AND (operation_lease_until IS NULL OR operation_lease_until < now())",
+        id,
+        TERM.as_secs_f64(),
+        holder,
     )
-    .bind(id)
-    .bind(TERM.as_secs_f64())
-    .bind(holder)
     .execute(pool)
     .await?;
     Ok((taken.rows_affected() == 1).then_some(Held { holder }))
@@ -47,13 +47,13 @@ pub async fn acquire(pool: &PgPool, id: &str) -> Result<Option<Held>> {
 /// Extend the lease by a term; `false` when it is no longer ours (it lapsed
 /// and another operation took it).
 pub async fn renew(pool: &PgPool, id: &str, lease: Held) -> Result<bool> {
-    let renewed = sqlx::query(
+    let renewed = sqlx::query!(
         "UPDATE stores SET operation_lease_until = now() + make_interval(secs => $2)
          WHERE id = $1 AND operation_lease_holder = $3",
+        id,
+        TERM.as_secs_f64(),
+        lease.holder,
     )
-    .bind(id)
-    .bind(TERM.as_secs_f64())
-    .bind(lease.holder)
     .execute(pool)
     .await?;
     Ok(renewed.rows_affected() == 1)
@@ -62,12 +62,12 @@ pub async fn renew(pool: &PgPool, id: &str, lease: Held) -> Result<bool> {
 /// Give the lease back (also on errors: the next delivery must not wait for
 /// it to lapse). A lease another operation took meanwhile is left alone.
 pub async fn release(pool: &PgPool, id: &str, lease: Held) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE stores SET operation_lease_until = NULL, operation_lease_holder = NULL
          WHERE id = $1 AND operation_lease_holder = $2",
+        id,
+        lease.holder,
     )
-    .bind(id)
-    .bind(lease.holder)
     .execute(pool)
     .await?;
     Ok(())
