@@ -52,11 +52,6 @@ pub async fn announce_failure(ctx: &Context, failure: &Failure) {
     emit_or_log(ctx, event_type, failure.store.id.as_str(), data).await;
 }
 
-/// Seconds from `at` to now (never negative).
-pub fn seconds_since(at: chrono::DateTime<chrono::Utc>) -> f64 {
-    (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
-}
-
 /// Run `operation` holding store `id`'s operation lease, renewing it while
 /// the operation runs; `429` when another operation on the store is under way
 /// (the broker retries later).
