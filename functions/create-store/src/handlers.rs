@@ -19,7 +19,7 @@ use storefleet_shared::chain::step::{self, Begin};
 use storefleet_shared::chain::{Incoming, Outcome, Refusal, emit_or_log as emit, skip, with_lease};
 use storefleet_shared::context::Context;
 use storefleet_shared::db::{activity, dedup, stores};
-use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::domain::{self, ActivityKind, EventType, Status};
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
@@ -35,15 +35,7 @@ async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Resp
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
     // only a store still provisioning: one deleted or failed meanwhile would
     // be left with a release nobody removes
-    let (key, store) = match step::begin(
-        ctx,
-        event,
-        "create-store",
-        EventType::StoreRequested,
-        Status::Provisioning,
-    )
-    .await?
-    {
+    let (key, store) = match step::begin(ctx, event, &domain::step::INSTALL).await? {
         Begin::Proceed { key, store } => (key, store),
         Begin::Answer(outcome) => return Ok(outcome),
     };
@@ -55,7 +47,7 @@ async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Re
         id: id.clone(),
         host: host.clone(),
     };
-    if activity::is_installed(&ctx.pool, &id).await? {
+    if step::recorded(&ctx.pool, &store, &domain::step::INSTALL).await? == Some(true) {
         // a re-driven or late request after the step was done: nothing to redo
         return skip(ctx, &key, format!("store {id} is already installed")).await;
     }

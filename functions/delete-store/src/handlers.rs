@@ -21,7 +21,7 @@ use storefleet_shared::chain::step::{self, Begin};
 use storefleet_shared::chain::{Incoming, Outcome, Refusal, emit_or_log as emit, with_lease};
 use storefleet_shared::context::Context;
 use storefleet_shared::db::{activity, dedup, stores};
-use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::domain::{self, ActivityKind, EventType, Status};
 
 pub fn router(ctx: Context) -> Router {
     storefleet_shared::chain::oidc::protect(Router::new().route("/events", post(on_event)), ctx)
@@ -35,15 +35,7 @@ async fn on_event(State(ctx): State<Context>, Incoming(event): Incoming) -> Resp
 
 #[tracing::instrument(name = "delete-store.teardown", skip_all, fields(event_id = %event.id(), event_type = %event.ty(), store_id = tracing::field::Empty))]
 async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome, Refusal> {
-    let (key, store) = match step::begin(
-        ctx,
-        event,
-        "delete-store",
-        EventType::StoreDeleteRequested,
-        Status::Deleting,
-    )
-    .await?
-    {
+    let (key, store) = match step::begin(ctx, event, &domain::step::TEARDOWN).await? {
         Begin::Proceed { key, store } => (key, store),
         Begin::Answer(outcome) => return Ok(outcome),
     };

@@ -19,7 +19,7 @@ use serde_json::json;
 use storefleet_shared::chain::{EventKey, Outcome, Refusal, announce_failure, incoming, skip};
 use storefleet_shared::context::Context;
 use storefleet_shared::db::{activity, dedup, stores};
-use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::domain::{ActivityKind, EventType, Step};
 use storefleet_shared::reasons;
 
 /// The longest reason kept from the subscriber's answer.
@@ -47,21 +47,9 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
     // what the broker says happened: for the log only (its body is whatever
     // the last answer, or a forger, wrote)
     let cause = cause(event, back_pressure);
-    let step_status = match EventType::parse(event.ty()) {
-        Some(EventType::StoreRequested | EventType::StoreInstalled) => Some(Status::Provisioning),
-        Some(EventType::StoreDeleteRequested) => Some(Status::Deleting),
-        Some(
-            EventType::StoreReady
-            | EventType::StoreFailed
-            | EventType::StoreDeleted
-            | EventType::ApiServerAdd
-            | EventType::ApiServerUpdate
-            | EventType::ApiServerDelete
-            | EventType::Ping,
-        )
-        | None => None,
-    };
-    let id = if step_status.is_some() {
+    // a step's own event (the chain's table, domain::step) fails its store
+    let step = EventType::parse(event.ty()).and_then(Step::started_by);
+    let id = if step.is_some() {
         incoming::storefleet_store_id(event).ok()
     } else {
         incoming::apiserver_store_id(event)
@@ -74,19 +62,19 @@ pub async fn handle(ctx: &Context, event: &cloudevents::Event) -> Result<Outcome
         return skip(ctx, &key, format!("dead letter for unknown store {id}")).await;
     };
     // what the tenant reads: fixed sentences (crate storefleet_shared::reasons)
-    let reason = match step_status {
+    let reason = match step {
         Some(_) if back_pressure => reasons::RETRIES_EXHAUSTED_BUSY.to_owned(),
-        Some(status) => reasons::retries_exhausted(store.engine, status == Status::Deleting),
+        Some(step) => reasons::retries_exhausted(store.engine, step.is_teardown()),
         None => reasons::CLUSTER_EVENT_DROPPED.to_owned(),
     };
     let mut tx = ctx.pool.begin().await?;
     if !dedup::claim(&mut tx, &key).await? {
         return Ok(Outcome::Duplicate);
     }
-    let detail = step_status.map(|_| json!({ "event_type": event.ty() }));
+    let detail = step.map(|_| json!({ "event_type": event.ty() }));
     // back-pressure to the end: not a failure, the sweep re-drives the step
-    let failure = match step_status.filter(|_| !back_pressure) {
-        Some(from) => stores::fail(&mut tx, &id, from, &reason, detail.clone()).await?,
+    let failure = match step.filter(|_| !back_pressure) {
+        Some(step) => stores::fail(&mut tx, &id, step.expects, &reason, detail.clone()).await?,
         None => None,
     };
     if failure.is_none() {

@@ -20,10 +20,11 @@ use serde_json::json;
 use storefleet_kube::namespace::{NamespaceState, store_namespace_state};
 use storefleet_kube::readiness::{ReadinessPolicy, Verdict, observe};
 use storefleet_kube::storefront::StorefrontAnswer;
-use storefleet_shared::chain::{EventKey, Outcome, Refusal, announce_failure, emit_or_log};
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, announce_failure, emit_or_log, step};
 use storefleet_shared::context::Context;
 use storefleet_shared::db::stores::{self, Store};
 use storefleet_shared::db::{activity, dedup};
+use storefleet_shared::domain::step::INSTALL;
 use storefleet_shared::domain::{ActivityKind, EventType, Status};
 use storefleet_shared::reasons;
 
@@ -88,7 +89,7 @@ pub async fn assess(ctx: &Context, store: &Store) -> Result<Finding, Refusal> {
         // pull its image fails before helm returns). Its `installed` event
         // brings the store back here; only the timeout ends it earlier.
         (Status::Provisioning, NamespaceState::Active)
-            if !activity::is_installed(&ctx.pool, &store.id).await? =>
+            if step::recorded(&ctx.pool, store, &INSTALL).await? == Some(false) =>
         {
             timed_out(
                 ctx,

@@ -18,11 +18,11 @@
 
 use chrono::Utc;
 use serde_json::json;
-use storefleet_shared::chain::{EventKey, Outcome, Refusal, emit_or_log};
+use storefleet_shared::chain::{EventKey, Outcome, Refusal, emit_or_log, step};
 use storefleet_shared::context::Context;
 use storefleet_shared::db::stores::{self, Store};
 use storefleet_shared::db::{activity, dedup, sweep_claim};
-use storefleet_shared::domain::{ActivityKind, EventType, Status};
+use storefleet_shared::domain::{ActivityKind, Status, Step};
 use storefleet_shared::telemetry;
 use tracing::Instrument;
 
@@ -94,35 +94,41 @@ async fn sweep_one(ctx: &Context, store: &Store) -> Result<(), Refusal> {
     let stale = |since: chrono::DateTime<Utc>| {
         (Utc::now() - since).to_std().unwrap_or_default() > ctx.config.chain.redrive_after
     };
-    match (&finding, status) {
-        (Finding::Waiting { .. }, Status::Provisioning)
-            if stale(store.updated_at) && !activity::is_installed(&ctx.pool, &store.id).await? =>
-        {
-            redrive(ctx, store, EventType::StoreRequested, "provisioning").await?;
-        }
-        (Finding::Nothing, Status::Deleting) if stale(store.updated_at) => {
-            let client = ctx.cluster.client().await?;
-            let state =
-                storefleet_kube::namespace::store_namespace_state(&client, &store.id).await?;
-            if state == storefleet_kube::namespace::NamespaceState::Active {
-                redrive(ctx, store, EventType::StoreDeleteRequested, "deletion").await?;
-            }
-        }
-        _ => {}
+    // the step a store in this status waits for (domain::step's table),
+    // unless reconcile found something else to do with it
+    let waiting = matches!(
+        (&finding, status),
+        (Finding::Waiting { .. }, Status::Provisioning) | (Finding::Nothing, Status::Deleting)
+    );
+    if let Some(step) = Step::redriven_in(status)
+        && waiting
+        && stale(store.updated_at)
+        && !done(ctx, store, step).await?
+    {
+        redrive(ctx, store, step).await?;
     }
     apply(ctx, None, store, finding).await?;
     Ok(())
 }
 
-/// Emit the store's request event again, at most once per redrive interval
-/// (the `redriven` entries of the activity log are the memory of that).
-#[tracing::instrument(skip(ctx, store), fields(store_id = %store.id))]
-async fn redrive(
-    ctx: &Context,
-    store: &Store,
-    event_type: EventType,
-    step: &str,
-) -> Result<(), Refusal> {
+/// Whether `step` happened for `store`, by what marks it done.
+async fn done(ctx: &Context, store: &Store, step: &Step) -> Result<bool, Refusal> {
+    if let Some(recorded) = step::recorded(&ctx.pool, store, step).await? {
+        return Ok(recorded);
+    }
+    // Done::NamespaceDeletionStarted: the cluster says
+    let client = ctx.cluster.client().await?;
+    Ok(
+        storefleet_kube::namespace::store_namespace_state(&client, &store.id).await?
+            != storefleet_kube::namespace::NamespaceState::Active,
+    )
+}
+
+/// Emit the step's event again, at most once per redrive interval (the
+/// `redriven` entries of the activity log are the memory of that).
+#[tracing::instrument(skip_all, fields(store_id = %store.id, step = step.name))]
+async fn redrive(ctx: &Context, store: &Store, step: &Step) -> Result<(), Refusal> {
+    let (event_type, step) = (step.starts_on, step.name);
     if activity::redriven_within(&ctx.pool, &store.id, ctx.config.chain.redrive_after).await? {
         return Ok(());
     }

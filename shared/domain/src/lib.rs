@@ -9,6 +9,9 @@
 //! - [`Status`]: the lifecycle of a store (the `status` column).
 //! - [`ActivityKind`]: the kinds of a store's activity log (`store_events.kind`).
 //! - [`EventType`]: the CloudEvent types the functions send and receive.
+//! - [`Step`]: the chain's steps as data ([`step::STEPS`]): the event that
+//!   starts each, the function that runs it, the status it expects, what
+//!   marks it done, whether the sweep re-drives it.
 //!
 //! "Activity" is the store's log of what happened to it (`GET
 //! /api/stores/{id}/events`, table `store_events`, both kept by those names
@@ -23,6 +26,7 @@ mod engine;
 mod event_type;
 pub mod labels;
 mod status;
+pub mod step;
 mod store_id;
 mod text;
 
@@ -30,5 +34,6 @@ pub use activity::ActivityKind;
 pub use engine::{Engine, UnknownEngine};
 pub use event_type::EventType;
 pub use status::Status;
+pub use step::Step;
 pub use store_id::{InvalidStoreId, StoreId};
 pub use text::UnknownValue;

@@ -5,9 +5,10 @@ use cloudevents::AttributesReader;
 
 use crate::chain::{EventKey, Outcome, Refusal, announce_failure, incoming, skip};
 use crate::context::Context;
-use crate::db::dedup;
 use crate::db::stores::{self, Store};
-use crate::domain::{EventType, Status};
+use crate::db::{activity, dedup};
+use crate::domain::step::Done;
+use crate::domain::{Status, Step};
 
 /// How a step handler starts.
 pub enum Begin {
@@ -17,19 +18,20 @@ pub enum Begin {
     Answer(Outcome),
 }
 
-/// Check `event` is `event_type` (else `400`), not handled before, about a
-/// store that exists and is in `expected` status — a late or repeated event
-/// for a store that moved on is acknowledged and changes nothing.
+/// Check `event` starts `step` (else `400`), is not handled before, and is
+/// about a store that exists and is in the status the step expects — a late
+/// or repeated event for a store that moved on is acknowledged and changes
+/// nothing.
 pub async fn begin(
     ctx: &Context,
     event: &cloudevents::Event,
-    function: &str,
-    event_type: EventType,
-    expected: Status,
+    step: &Step,
 ) -> Result<Begin, Refusal> {
-    if event.ty() != event_type.as_str() {
+    if event.ty() != step.starts_on.as_str() {
         return Err(Refusal::BadEvent(format!(
-            "{function} handles {event_type} only, not {}",
+            "{} handles {} only, not {}",
+            step.function,
+            step.starts_on,
             event.ty()
         )));
     }
@@ -45,7 +47,7 @@ pub async fn begin(
             skip(ctx, &key, format!("no store {id}")).await?,
         ));
     };
-    if store.status != expected {
+    if store.status != step.expects {
         return Ok(Begin::Answer(
             skip(ctx, &key, format!("store {id} is {}", store.status)).await?,
         ));
@@ -81,4 +83,19 @@ pub async fn fail(
         announce_failure(ctx, &failure).await;
     }
     Ok(Outcome::Done)
+}
+
+/// Whether the database records `step` as done for `store` (the mark of
+/// the chain's table, [`Step::done`]); `None` when only the cluster can say
+/// ([`Done::NamespaceDeletionStarted`]).
+pub async fn recorded(
+    pool: &sqlx::PgPool,
+    store: &Store,
+    step: &Step,
+) -> crate::Result<Option<bool>> {
+    Ok(match step.done {
+        Done::Activity(kind) => Some(activity::has(pool, &store.id, kind).await?),
+        Done::Status(status) => Some(store.status == status),
+        Done::NamespaceDeletionStarted => None,
+    })
 }

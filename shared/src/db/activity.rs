@@ -67,13 +67,16 @@ pub async fn last(
     .map(|row| (row.kind, row.message)))
 }
 
-/// Whether create-store finished its step for the store: the `installed`
-/// entry of its activity log (the namespace, credentials and release applied).
-pub async fn is_installed(pool: &PgPool, store_id: &str) -> Result<bool> {
+/// Whether the store's activity log has an entry of `kind` — e.g.
+/// `installed`: create-store finished its step (the namespace, credentials
+/// and release applied; `domain::step::INSTALL`'s mark).
+pub async fn has(pool: &PgPool, store_id: &str, kind: ActivityKind) -> Result<bool> {
+    // the column's name is the statement's first use's (the offline data in
+    // .sqlx/ is keyed by the statement's text)
     Ok(sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM store_events WHERE store_id = $1 AND kind = $2) AS "installed!""#,
         store_id,
-        ActivityKind::Installed.as_str(),
+        kind.as_str(),
     )
     .fetch_one(pool)
     .await?)
