@@ -82,15 +82,14 @@ async fn forward(mut client: TcpStream, to: SocketAddr) {
 }
 
 /// Writes `NAME=HOST:PORT` lines (what [`read_bound`] reads with a name)
-/// whole: a temporary file renamed, so a reader never sees half of it.
+/// whole, as the functions write their one address
+/// ([`storefleet_shared::server::write_bound_file`]).
 pub fn write_bound(file: &std::path::Path, bound: &[(&str, SocketAddr)]) -> std::io::Result<()> {
     let text: String = bound
         .iter()
         .map(|(name, addr)| format!("{name}={addr}\n"))
         .collect();
-    let partial = file.with_extension("partial");
-    std::fs::write(&partial, text)?;
-    std::fs::rename(&partial, file)
+    storefleet_shared::server::write_bound_file(file, &text)
 }
 
 /// Waits until a process wrote its bound address to `file` ([`read_bound`]),

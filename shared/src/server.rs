@@ -118,18 +118,23 @@ pub async fn serve(router: Router, address: std::net::SocketAddr) -> Result<()> 
 /// process before the function binds it.
 pub const BOUND_ADDRESS_FILE: &str = "STOREFLEET_BOUND_ADDRESS_FILE";
 
-/// `HOST:PORT` and a newline, written whole (a temporary file renamed), so
-/// a reader never sees half of it.
+/// `HOST:PORT` and a newline, written whole ([`write_bound_file`]).
 fn write_bound_address(file: &std::path::Path, bound: std::net::SocketAddr) -> Result<()> {
+    write_bound_file(file, &format!("{bound}\n")).map_err(|err| {
+        Error::Config(format!(
+            "cannot write the bound address to {} ({BOUND_ADDRESS_FILE}): {err}",
+            file.display()
+        ))
+    })
+}
+
+/// Writes a `STOREFLEET_BOUND_ADDRESS_FILE` whole (a temporary file
+/// renamed), so a reader never sees half of it; the local broker writes its
+/// two listeners' lines with it too.
+pub fn write_bound_file(file: &std::path::Path, text: &str) -> std::io::Result<()> {
     let partial = file.with_extension("partial");
-    std::fs::write(&partial, format!("{bound}\n"))
-        .and_then(|()| std::fs::rename(&partial, file))
-        .map_err(|err| {
-            Error::Config(format!(
-                "cannot write the bound address to {} ({BOUND_ADDRESS_FILE}): {err}",
-                file.display()
-            ))
-        })
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, file)
 }
 
 async fn shutdown_signal() {

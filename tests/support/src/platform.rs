@@ -292,18 +292,15 @@ impl Platform {
             .process
             .as_mut()
             .with_context(|| format!("{name} is not running"))?;
-        let Some(bound) = wait_bound(&function.bound_file, None, STARTS_WITHIN, || {
-            process.running()
-        })
-        .await
-        else {
-            bail!(
-                "{name} did not say which port it bound ({}) within {STARTS_WITHIN:?}:\n{}",
-                function.bound_file.display(),
-                crate::tail(&log, 30)
-            );
-        };
-        function.address.forward_to(Some(bound));
+        forward_once_bound(
+            name,
+            process,
+            &function.bound_file,
+            None,
+            &function.address,
+            &log,
+        )
+        .await?;
         let url = format!("{}/healthz", function.address.url());
         self.healthy(name, &url).await
     }
@@ -343,19 +340,16 @@ impl Platform {
             .process
             .as_mut()
             .context("the local broker is not running")?;
-        for (held, name) in [(&broker.gateway, "gateway"), (&broker.ingress, "ingress")] {
-            let Some(bound) = wait_bound(&broker.bound_file, Some(name), STARTS_WITHIN, || {
-                process.running()
-            })
-            .await
-            else {
-                bail!(
-                    "{BROKER} did not say which port its {name} bound ({}) within {STARTS_WITHIN:?}:\n{}",
-                    broker.bound_file.display(),
-                    crate::tail(&log, 30)
-                );
-            };
-            held.forward_to(Some(bound));
+        for (held, listener) in [(&broker.gateway, "gateway"), (&broker.ingress, "ingress")] {
+            forward_once_bound(
+                BROKER,
+                process,
+                &broker.bound_file,
+                Some(listener),
+                held,
+                &log,
+            )
+            .await?;
         }
         let url = format!("{}/healthz", self.broker.gateway.url());
         self.healthy(BROKER, &url).await
@@ -388,6 +382,29 @@ impl Platform {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Waits until `process` wrote the port it bound (its `listener`'s, when it
+/// has several) to `bound_file`, then has `held` forward there.
+async fn forward_once_bound(
+    name: &str,
+    process: &mut Process,
+    bound_file: &Path,
+    listener: Option<&str>,
+    held: &HeldAddress,
+    log: &Path,
+) -> anyhow::Result<()> {
+    let Some(bound) = wait_bound(bound_file, listener, STARTS_WITHIN, || process.running()).await
+    else {
+        bail!(
+            "{name} did not say which port {} bound ({}) within {STARTS_WITHIN:?}:\n{}",
+            listener.map_or("it".to_owned(), |l| format!("its {l}")),
+            bound_file.display(),
+            crate::tail(log, 30)
+        );
+    };
+    held.forward_to(Some(bound));
+    Ok(())
 }
 
 impl Drop for Platform {
